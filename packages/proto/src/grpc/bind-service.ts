@@ -1,0 +1,190 @@
+/**
+ * Promise- and async-iterator-style handlers → grpc-js handlers.
+ *
+ * A handler is an async function (unary, client streaming) or an async
+ * generator (server streaming, bidi). Requests arrive decoded as protobuf-es
+ * messages; responses may be messages or plain init objects. A thrown error is
+ * mapped to a status once, here, through `toStatus`: a GrpcStatusError keeps
+ * its code, anything else becomes what the app's mapper says (INTERNAL by
+ * default). Server streams honour back-pressure: a write that fills the
+ * socket buffer waits for 'drain' before the generator is asked for more.
+ */
+import type { DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
+import {
+  status,
+  type Metadata,
+  type ServerDuplexStream,
+  type ServerReadableStream,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type StatusObject,
+  type UntypedHandleCall,
+  type UntypedServiceImplementation,
+  type sendUnaryData,
+} from "@grpc/grpc-js";
+import { isGrpcStatusError } from "./grpc-status-error.js";
+import { handlerContext, type HandlerContext } from "./handler-context.js";
+import { methodPath } from "./service-definition.js";
+
+type In<M extends DescMethod> = MessageShape<M["input"]>;
+type Out<M extends DescMethod> = MessageInitShape<M["output"]>;
+
+/** The handler type of one method, chosen by its kind. */
+export type MethodImpl<M extends DescMethod> = M["methodKind"] extends "unary"
+  ? (request: In<M>, context: HandlerContext) => Promise<Out<M>>
+  : M["methodKind"] extends "server_streaming"
+    ? (request: In<M>, context: HandlerContext) => AsyncIterable<Out<M>>
+    : M["methodKind"] extends "client_streaming"
+      ? (requests: AsyncIterable<In<M>>, context: HandlerContext) => Promise<Out<M>>
+      : (requests: AsyncIterable<In<M>>, context: HandlerContext) => AsyncIterable<Out<M>>;
+
+/** Handlers for every method of a service, keyed by local name (`generate`, `getInfo`). */
+export type ServiceImpl<S extends DescService> = S extends { method: infer Methods }
+  ? { [K in keyof Methods]: Methods[K] extends DescMethod ? MethodImpl<Methods[K]> : never }
+  : never;
+
+/** Maps a thrown error to the status sent to the client. */
+export type ToStatus = (err: unknown) => Partial<StatusObject> & { code: status; details: string };
+
+export interface BindOptions {
+  /** The app's single error → status mapping. Default: GrpcStatusError as is, anything else INTERNAL. */
+  toStatus?: ToStatus;
+}
+
+export const defaultToStatus: ToStatus = (err) => {
+  if (isGrpcStatusError(err)) return { code: err.code, details: err.details, metadata: err.metadata };
+  const details = err instanceof Error ? err.message : String(err);
+  return { code: status.INTERNAL, details };
+};
+
+type AnyHandler = (input: unknown, context: HandlerContext) => unknown;
+
+/**
+ * The request stream as an async iterable that does not destroy the call when
+ * the handler's loop ends. NOTE: a plain `for await` over a Duplex destroys it
+ * on completion, which would kill the response half of a bidi call before the
+ * handler writes its last message and status.
+ */
+function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
+  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+}
+
+/** Resolves on the stream's next 'drain' or the signal's abort, and removes both listeners. */
+function drainOrAbort(call: NodeJS.EventEmitter, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      call.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    call.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+async function writeAll(
+  call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+  responses: AsyncIterable<unknown>,
+  signal: AbortSignal,
+): Promise<void> {
+  const iterator = responses[Symbol.asyncIterator]();
+  try {
+    while (!signal.aborted) {
+      const next = await iterator.next();
+      if (next.done === true) return;
+      if (signal.aborted) return;
+      if (!call.write(next.value)) {
+        // NOTE: back-pressure. Racing 'drain' with the abort keeps a cancelled
+        // call from waiting forever on a socket nobody reads.
+        await drainOrAbort(call, signal);
+      }
+    }
+  } finally {
+    // Lets the generator run its finally blocks (and free what it holds)
+    // when the call ended early.
+    if (signal.aborted) await iterator.return?.();
+  }
+}
+
+function sendError(call: { emit(event: "error", err: unknown): boolean }, err: unknown, toStatus: ToStatus): void {
+  const mapped = toStatus(err);
+  call.emit("error", { code: mapped.code, details: mapped.details, metadata: mapped.metadata });
+}
+
+function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus): UntypedHandleCall {
+  const path = methodPath(method);
+  switch (method.methodKind) {
+    case "unary":
+      return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        const context = handlerContext(call, path);
+        Promise.resolve()
+          .then(() => handler(call.request, context))
+          .then(
+            (response) => callback(null, response),
+            (err: unknown) => {
+              const mapped = toStatus(err);
+              callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
+            },
+          );
+      }) as UntypedHandleCall;
+    case "server_streaming":
+      return ((call: ServerWritableStream<unknown, unknown>) => {
+        const context = handlerContext(call, path);
+        writeAll(call, handler(call.request, context) as AsyncIterable<unknown>, context.signal).then(
+          () => {
+            if (!context.signal.aborted) call.end();
+          },
+          (err: unknown) => {
+            if (!context.signal.aborted) sendError(call, err, toStatus);
+          },
+        );
+      }) as UntypedHandleCall;
+    case "client_streaming":
+      return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+        const context = handlerContext(call, path);
+        Promise.resolve()
+          .then(() => handler(requestsOf(call), context))
+          .then(
+            (response) => callback(null, response),
+            (err: unknown) => {
+              const mapped = toStatus(err);
+              callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
+            },
+          );
+      }) as UntypedHandleCall;
+    case "bidi_streaming":
+      return ((call: ServerDuplexStream<unknown, unknown>) => {
+        const context = handlerContext(call, path);
+        writeAll(call, handler(requestsOf(call), context) as AsyncIterable<unknown>, context.signal).then(
+          () => {
+            if (!context.signal.aborted) call.end();
+          },
+          (err: unknown) => {
+            if (!context.signal.aborted) sendError(call, err, toStatus);
+          },
+        );
+      }) as UntypedHandleCall;
+  }
+}
+
+/**
+ * The grpc-js implementation object for `server.addService(grpcServiceDefinition(service), …)`.
+ * Every method of the service must have a handler; a missing one is a bug and throws here.
+ */
+export function bindService<S extends DescService>(
+  service: S,
+  impl: ServiceImpl<S>,
+  options: BindOptions = {},
+): UntypedServiceImplementation {
+  const toStatus = options.toStatus ?? defaultToStatus;
+  const handlers = impl as unknown as Record<string, AnyHandler | undefined>;
+  const bound: UntypedServiceImplementation = {};
+  for (const method of service.methods) {
+    const handler = handlers[method.localName];
+    if (typeof handler !== "function") {
+      throw new TypeError(`no handler for ${service.typeName}.${method.name} (expected impl.${method.localName})`);
+    }
+    bound[method.localName] = bindMethod(method, handler.bind(impl), toStatus);
+  }
+  return bound;
+}

@@ -1,0 +1,34 @@
+/**
+ * gRPC health checking (grpc.health.v1) from the maintained grpc-health-check
+ * package. The empty service name "" stands for the whole server, as the
+ * protocol defines; Kubernetes gRPC probes and grpc_health_probe ask for it.
+ */
+import type { DescService } from "@bufbuild/protobuf";
+import type { Server } from "@grpc/grpc-js";
+import { HealthImplementation, type ServingStatus } from "grpc-health-check";
+
+export type { ServingStatus };
+
+/** Sets the serving status of the server ("") and of each named service. */
+export interface HealthReporter {
+  /** Sets one service's status; "" is the whole server. */
+  setStatus(serviceName: string, servingStatus: ServingStatus): void;
+  /** Sets the server and every registered service to the same status. */
+  setAll(servingStatus: ServingStatus): void;
+}
+
+/**
+ * Registers grpc.health.v1.Health on `server`. Every service starts NOT_SERVING,
+ * so that probes fail until the process calls `setAll("SERVING")` when it is ready.
+ */
+export function addHealthService(server: Server, services: readonly DescService[]): HealthReporter {
+  const names = ["", ...services.map((service) => service.typeName)];
+  const health = new HealthImplementation(Object.fromEntries(names.map((name) => [name, "NOT_SERVING" as const])));
+  health.addToServer(server as Parameters<HealthImplementation["addToServer"]>[0]);
+  return {
+    setStatus: (serviceName, servingStatus) => health.setStatus(serviceName, servingStatus),
+    setAll: (servingStatus) => {
+      for (const name of names) health.setStatus(name, servingStatus);
+    },
+  };
+}

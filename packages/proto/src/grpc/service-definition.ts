@@ -1,0 +1,58 @@
+/**
+ * protobuf-es service descriptor → grpc-js ServiceDefinition.
+ *
+ * protoc-gen-es emits descriptors (`GenService`) but no grpc-js stubs, so this
+ * builds the definition grpc-js wants from the descriptor at run time: the path
+ * `/package.Service/Method`, the streaming flags, and (de)serialisers that go
+ * through protobuf-es's binary codec. The same definition serves both
+ * `server.addService` and `makeGenericClientConstructor`.
+ */
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+
+/** Path grpc-js routes a method by: `/sigmaserve.v1.InferenceService/Generate`. */
+export function methodPath(method: DescMethod): string {
+  return `/${method.parent.typeName}/${method.name}`;
+}
+
+function serializer(schema: DescMessage): (value: unknown) => Buffer {
+  // NOTE: create() returns a message of this schema unchanged and fills in a
+  // plain init object; without it toBinary fails on plain objects.
+  return (value) => {
+    const bytes = toBinary(schema, create(schema, value as never));
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+  return (bytes) => fromBinary(schema, bytes);
+}
+
+/** The grpc-js definition of one method. */
+export function grpcMethodDefinition(method: DescMethod): MethodDefinition<unknown, unknown> {
+  return {
+    path: methodPath(method),
+    requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+    responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+    requestSerialize: serializer(method.input),
+    requestDeserialize: deserializer(method.input),
+    responseSerialize: serializer(method.output),
+    responseDeserialize: deserializer(method.output),
+    originalName: method.localName,
+  };
+}
+
+const definitions = new WeakMap<DescService, ServiceDefinition>();
+
+/**
+ * The grpc-js definition of a whole service, keyed by the descriptor's local
+ * method names (`generate`, `getInfo`), memoised per descriptor.
+ */
+export function grpcServiceDefinition(service: DescService): ServiceDefinition {
+  let definition = definitions.get(service);
+  if (definition === undefined) {
+    definition = Object.fromEntries(service.methods.map((method) => [method.localName, grpcMethodDefinition(method)]));
+    definitions.set(service, definition);
+  }
+  return definition;
+}

@@ -1,0 +1,21 @@
+/**
+ * @sigmaserve/testkit: helpers for tests and benches only. Apps and library
+ * packages must never import it.
+ */
+export {
+  DEFAULT_START_TIMEOUT_MS,
+  DEFAULT_STOP_GRACE_MS,
+  MAX_START_ATTEMPTS,
+  startNatsServer,
+  type NatsServerHandle,
+  type StartNatsServerOptions,
+} from "./start-nats-server.js";
+export { NATS_SERVER_INSTALL_HINT, NatsConfigError, NatsServerNotFoundError, NatsServerStartError } from "./errors.js";
+export { EXTRA_SEARCH_DIRS, findNatsServer, type FindNatsServerOptions } from "./find-nats-server.js";
+export { LOOPBACK_HOST, freePort } from "./free-port.js";
+export {
+  DEFAULT_NATS_CONFIG_PATH,
+  NATS_DEFAULT_MAX_PAYLOAD_BYTES,
+  parseMaxPayload,
+  readMaxPayload,
+} from "./read-max-payload.js";

@@ -1,0 +1,35 @@
+/**
+ * Tokenizers of @sigmaserve/model: the `Tokenizer` interface, the byte
+ * tokenizer of the demo model, Hugging Face tokenizers, streaming
+ * detokenizers, and loading a model directory's tokenizer.json.
+ */
+export type { DecodeOptions, EncodeOptions, Tokenizer } from "./tokenizer.js";
+export {
+  BYTE_TOKENIZER_TYPE,
+  BYTE_TOKENIZER_VERSION,
+  HF_TOKENIZER_SUMMARY_TYPE,
+  type ByteTokenizerDescription,
+  type HfTokenizerSummary,
+  type TokenizerDescription,
+} from "./tokenizer-description.js";
+export {
+  BYTE_BOS_TOKEN_ID,
+  BYTE_EOS_TOKEN_ID,
+  BYTE_PAD_TOKEN_ID,
+  BYTE_SPECIAL_TOKEN_MARKERS,
+  BYTE_TOKEN_COUNT,
+  BYTE_VOCAB_SIZE,
+  ByteTokenizer,
+} from "./byte-tokenizer.js";
+export { HfTokenizer, loadHfTokenizer, type HfTokenizerSources } from "./hf-tokenizer.js";
+export type { IncrementalDetokenizer } from "./incremental-detokenizer.js";
+export { Utf8StreamDetokenizer, type IdsToBytes } from "./utf8-stream-detokenizer.js";
+export { PrefixOffsetDetokenizer, type DecodeIds } from "./prefix-offset-detokenizer.js";
+export {
+  loadTokenizer,
+  tokenizerFromDescription,
+  writeTokenizerDescription,
+  type TokenizerFromDescriptionOptions,
+} from "./load-tokenizer.js";
+export { TOKENIZER_CONFIG_FILE_NAME, TOKENIZER_FILE_NAME } from "./read-json-file.js";
+export { InvalidTokenIdError, TokenizerError } from "./errors.js";

@@ -6,6 +6,7 @@
  * message (typed errors already name the field or file) and exits 1.
  */
 import { pathToFileURL } from "node:url";
+import { kvPlan } from "./commands/kv-plan.js";
 import { modelInspect } from "./commands/model-inspect.js";
 import { modelLogits } from "./commands/model-logits.js";
 import { modelMake } from "./commands/model-make.js";
@@ -16,6 +17,7 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<void>>
   "model make": modelMake,
   "model inspect": modelInspect,
   "model logits": modelLogits,
+  "kv plan": kvPlan,
 };
 
 const USAGE = `usage: sigmaserve <command> [options]
@@ -24,6 +26,7 @@ commands:
   model make      write a demo model (config.json, model.safetensors, tokenizer.json) from a preset and seed
   model inspect   parameters and K/V cache bytes per token, next to the GQA twin
   model logits    logits of the reference forward pass (or the ORT dense path) for given tokens
+  kv plan         tokens of KV cache that fit per tier, K and V apart, next to the GQA twin
 
 run "sigmaserve <command> --help" for a command's options`;
 

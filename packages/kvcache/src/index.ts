@@ -1,0 +1,14 @@
+/**
+ * @sigmaserve/kvcache: the paged KV cache with separate K and V pools.
+ * The prefix hash alone is also exported as `@sigmaserve/kvcache/hash`, for
+ * the router, which must not pull in the pools.
+ */
+export * from "./kv-types.js";
+export * from "./hash/index.js";
+export * from "./events/index.js";
+export { BlockPool, type BlockPoolOptions, type PoolBytes, type Residency } from "./pool/block-pool.js";
+export { KvCacheConfigError, KvCacheInvariantError } from "./pool/errors.js";
+export { HostArenaStorage, type TierStorage } from "./pool/tier-storage.js";
+export { DEFAULT_RECENT_WINDOW_BLOCKS, KvCacheManager, type Admission, type KvCacheManagerOptions, type KvCacheMode } from "./manager/kv-cache-manager.js";
+export * from "./planner/index.js";
+export * from "./transfer/index.js";

@@ -1,0 +1,107 @@
+/**
+ * Encodes the blocks of one component into one KV frame (layout in
+ * kv-frame-layout.ts). The whole frame is sized up front and written into one
+ * buffer: the header, then each payload converted into place and its CRC-32
+ * taken over the bytes just written (so the checksum is of exactly what goes on
+ * the wire), then the table CRC. Nothing is allocated per block beyond views;
+ * on little-endian hosts an f32 payload is a plain byte copy.
+ */
+import { Buffer, constants as bufferConstants } from "node:buffer";
+import { crc32 } from "node:zlib";
+import type { KvComponent } from "../kv-types.js";
+import { KvTransferError } from "./errors.js";
+import {
+  BLOCK_HASH_MAX,
+  COMPONENT_CODES,
+  HEADER_OFFSET,
+  KV_FRAME_HEADER_BYTES,
+  KV_FRAME_MAGIC,
+  KV_FRAME_TABLE_CRC_BYTES,
+  KV_FRAME_TABLE_ENTRY_BYTES,
+  KV_FRAME_VERSION,
+  SHAPE_FIELDS,
+  U32_MAX,
+  WIRE_DTYPE_BYTES,
+  WIRE_DTYPE_CODES,
+  frameShapeElements,
+  kvFrameByteLength,
+  payloadOffset,
+  type KvFrameBlock,
+  type KvFrameShape,
+  type KvWireDtype,
+} from "./kv-frame-layout.js";
+import { writePayload } from "./payload-codec.js";
+
+export interface KvFrameInput {
+  component: KvComponent;
+  /** How values travel: f32 exactly, or f16 rounded to nearest even (half the bytes). */
+  wireDtype: KvWireDtype;
+  shape: KvFrameShape;
+  /** Each block's data holds layers × heads × blockSizeTokens × headDim f32 values. */
+  blocks: readonly KvFrameBlock[];
+}
+
+export interface EncodeKvFrameOptions {
+  /**
+   * Write the frame at the start of this buffer (at least kvFrameByteLength
+   * bytes) and return a view of it, instead of allocating: a sender that
+   * reuses one buffer skips the page faults of fresh memory on every frame.
+   */
+  into?: Uint8Array;
+}
+
+export function encodeKvFrame(input: KvFrameInput, options: EncodeKvFrameOptions = {}): Uint8Array {
+  const { component, wireDtype, shape, blocks } = input;
+  const componentCode = COMPONENT_CODES.indexOf(component);
+  if (componentCode < 0) throw invalid(`component must be one of ${COMPONENT_CODES.join(", ")}, got ${String(component)}`);
+  const dtypeCode = WIRE_DTYPE_CODES.indexOf(wireDtype);
+  if (dtypeCode < 0) throw invalid(`wireDtype must be one of ${WIRE_DTYPE_CODES.join(", ")}, got ${String(wireDtype)}`);
+  for (const field of SHAPE_FIELDS) {
+    const value = shape[field];
+    if (!Number.isSafeInteger(value) || value < 1 || value > U32_MAX) throw invalid(`shape.${field} must be an integer in [1, ${U32_MAX}], got ${value}`);
+  }
+  const elements = frameShapeElements(shape);
+  const payloadBytes = elements * WIRE_DTYPE_BYTES[wireDtype];
+  if (payloadBytes > U32_MAX) throw new KvTransferError(`a block of this shape is ${payloadBytes} bytes on the wire, over the format's ${U32_MAX}`, { reason: "too-large" });
+  if (blocks.length > U32_MAX) throw new KvTransferError(`${blocks.length} blocks are over the format's ${U32_MAX}`, { reason: "too-large" });
+  blocks.forEach((block, index) => {
+    if (typeof block.hash !== "bigint" || block.hash < 0n || block.hash > BLOCK_HASH_MAX) throw invalid(`blocks[${index}].hash must be a bigint in [0, 2^64), got ${String(block.hash)}`);
+    if (block.data.length !== elements) throw invalid(`blocks[${index}].data has ${block.data.length} values, the shape needs ${elements}`);
+  });
+  const totalBytes = kvFrameByteLength(blocks.length, payloadBytes);
+  if (totalBytes > bufferConstants.MAX_LENGTH) throw new KvTransferError(`the frame would be ${totalBytes} bytes, over one buffer's ${bufferConstants.MAX_LENGTH}`, { reason: "too-large" });
+
+  const out = options.into === undefined ? allocateFrame(totalBytes) : options.into.subarray(0, totalBytes);
+  if (out.byteLength < totalBytes) throw invalid(`the frame needs ${totalBytes} bytes, the buffer given has ${out.byteLength}`);
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  out.set(KV_FRAME_MAGIC, HEADER_OFFSET.magic);
+  view.setUint16(HEADER_OFFSET.version, KV_FRAME_VERSION, true);
+  view.setUint8(HEADER_OFFSET.component, componentCode);
+  view.setUint8(HEADER_OFFSET.wireDtype, dtypeCode);
+  for (const field of SHAPE_FIELDS) view.setUint32(HEADER_OFFSET[field], shape[field], true);
+  view.setUint32(HEADER_OFFSET.blockCount, blocks.length, true);
+  view.setUint32(HEADER_OFFSET.payloadBytesPerBlock, payloadBytes, true);
+
+  const firstPayload = payloadOffset(blocks.length);
+  blocks.forEach((block, index) => {
+    const offset = firstPayload + index * payloadBytes;
+    writePayload(wireDtype, block.data, out, offset);
+    const entry = KV_FRAME_HEADER_BYTES + index * KV_FRAME_TABLE_ENTRY_BYTES;
+    view.setBigUint64(entry, block.hash, true);
+    view.setUint32(entry + 8, crc32(out.subarray(offset, offset + payloadBytes)), true);
+  });
+  const tableEnd = firstPayload - KV_FRAME_TABLE_CRC_BYTES;
+  view.setUint32(tableEnd, crc32(out.subarray(0, tableEnd)), true);
+  return out;
+}
+
+function allocateFrame(totalBytes: number): Uint8Array {
+  // NOTE: allocUnsafeSlow skips zero-filling (every byte is written) and never
+  // hands out a slice of Node's shared pool, so the frame owns its memory.
+  const slow = Buffer.allocUnsafeSlow(totalBytes);
+  return new Uint8Array(slow.buffer, slow.byteOffset, slow.byteLength);
+}
+
+function invalid(message: string): KvTransferError {
+  return new KvTransferError(`cannot encode KV frame: ${message}`, { reason: "invalid-input" });
+}

@@ -9,6 +9,7 @@ export * from "./events/index.js";
 export { BlockPool, type BlockPoolOptions, type PoolBytes, type Residency } from "./pool/block-pool.js";
 export { KvCacheConfigError, KvCacheInvariantError } from "./pool/errors.js";
 export { HostArenaStorage, type TierStorage } from "./pool/tier-storage.js";
+export { exportCachedBlocks, importCachedBlocks, type ImportResult } from "./pool/block-transfer.js";
 export { DEFAULT_RECENT_WINDOW_BLOCKS, KvCacheManager, type Admission, type KvCacheManagerOptions, type KvCacheMode } from "./manager/kv-cache-manager.js";
 export * from "./planner/index.js";
 export * from "./transfer/index.js";

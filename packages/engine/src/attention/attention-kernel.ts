@@ -1,0 +1,76 @@
+/**
+ * The contract between the batch step and an attention kernel.
+ *
+ * A step's rows are tokens from several sequences (prefill chunks and
+ * decodes together). Row r is the query of sequence rowSeq[r] at position
+ * rowPos[r]; it attends causally to that sequence's positions 0 … rowPos[r],
+ * whose K and V rows are already written in the paged pools. Block j of
+ * sequence s is entry seqBlockStart[s] + j of the block arrays; position p
+ * lies in block floor(p / blockSize) at offset p % blockSize.
+ *
+ * Pool layout (one slot per block, f32): K slot = [layers][n_k][blockSize][d],
+ * V slot = [layers][n_v][blockSize][d]. K is always on the device arena; V is
+ * on the device or the host arena per block (selective-V mode).
+ *
+ * Q head i reads K head floor(i·n_k/n_q) and V head floor(i·n_v/n_q), scale
+ * 1/sqrt(d). With topk > 0, each (row, Q head) scores every position with K,
+ * keeps the topk highest scores (ties: the earlier position wins), renormalises
+ * the softmax over the kept positions, and reads only those V rows. A topk of
+ * at least the number of attended positions must give exactly (bit for bit)
+ * the full-attention result.
+ *
+ * Determinism: a row's output must depend only on its own query and the
+ * cache contents it reads, never on the other rows of the batch, the number
+ * of threads, or how the prompt was chunked into steps.
+ */
+export interface AttentionShape {
+  numLayers: number;
+  numQueryHeads: number;
+  numKeyHeads: number;
+  numValueHeads: number;
+  headDim: number;
+  blockSizeTokens: number;
+}
+
+export interface AttentionBatch {
+  /** Layer index (selects the layer's slice inside each slot). */
+  layer: number;
+  /** Queries, [rows, n_q·d] (after augmented Q and RoPE). */
+  q: Float32Array;
+  /** Output, [rows, n_q·d]; fully overwritten. */
+  out: Float32Array;
+  /** Per row: index of its sequence. */
+  rowSeq: Int32Array;
+  /** Per row: its position; it attends to 0 … rowPos. */
+  rowPos: Int32Array;
+  /** Per sequence s: its blocks are entries seqBlockStart[s] … seqBlockStart[s+1]-1 (length numSeqs + 1). */
+  seqBlockStart: Int32Array;
+  /** Per block entry: K slot in the device K arena. */
+  blockKSlot: Int32Array;
+  /** Per block entry: V slot in the arena blockVTier says (0 = device, 1 = host). */
+  blockVSlot: Int32Array;
+  blockVTier: Uint8Array;
+  /** 0 = full attention; otherwise the selective-V top-k per (row, Q head). */
+  topk: number;
+}
+
+export interface AttentionArenas {
+  /** The whole device K arena. */
+  kDevice: Float32Array;
+  /** The whole device V arena. */
+  vDevice: Float32Array;
+  /** The whole host V arena (empty when the pool has no host tier for V). */
+  vHost: Float32Array;
+}
+
+/** Bytes of V rows the call read from each tier. */
+export interface AttentionReadStats {
+  vBytesDevice: number;
+  vBytesHost: number;
+  kBytes: number;
+}
+
+export interface AttentionKernel {
+  readonly name: string;
+  attend(shape: AttentionShape, arenas: AttentionArenas, batch: AttentionBatch): AttentionReadStats;
+}

@@ -24,6 +24,8 @@ export interface TierStorage {
   copySlotTo(slot: number, target: TierStorage, targetSlot: number): void;
   /** A zero-copy view of a slot, where the memory is addressable from JS (host arenas); undefined otherwise. */
   view?(slot: number): Float32Array;
+  /** The whole arena (slot i at i·slotFloats), for kernels that walk block tables themselves; host arenas only. */
+  arenaView?(): Float32Array;
 }
 
 /** A preallocated arena in host memory. Used for the host tier, and for the device tier on CPU-only workers. */
@@ -55,5 +57,9 @@ export class HostArenaStorage implements TierStorage {
 
   view(slot: number): Float32Array {
     return this.arena.subarray(slot * this.slotFloats, (slot + 1) * this.slotFloats);
+  }
+
+  arenaView(): Float32Array {
+    return this.arena;
   }
 }

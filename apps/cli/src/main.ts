@@ -10,6 +10,7 @@ import { kvPlan } from "./commands/kv-plan.js";
 import { modelInspect } from "./commands/model-inspect.js";
 import { modelLogits } from "./commands/model-logits.js";
 import { modelMake } from "./commands/model-make.js";
+import { worker } from "./commands/worker.js";
 import type { CommandIo } from "./command-io.js";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./usage-error.js";
 
@@ -17,12 +18,14 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<void>>
   "model make": modelMake,
   "model inspect": modelInspect,
   "model logits": modelLogits,
+  worker,
   "kv plan": kvPlan,
 };
 
 const USAGE = `usage: sigmaserve <command> [options]
 
 commands:
+  worker          start a worker process (sigmaserve worker --help for its flags)
   model make      write a demo model (config.json, model.safetensors, tokenizer.json) from a preset and seed
   model inspect   parameters and K/V cache bytes per token, next to the GQA twin
   model logits    logits of the reference forward pass (or the ORT dense path) for given tokens
@@ -32,7 +35,8 @@ run "sigmaserve <command> --help" for a command's options`;
 
 /** Runs the CLI and returns the exit code (so tests can call it in-process). */
 export async function main(argv: string[], io: CommandIo): Promise<number> {
-  const name = argv.slice(0, 2).join(" ");
+  // One-word commands (worker) take the rest of the line; two-word ones (model make) take one more word.
+  const name = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? argv[0] : argv.slice(0, 2).join(" ");
   const command = COMMANDS[name];
   if (command === undefined) {
     if (argv.length === 0 || argv[0] === "--help" || argv[0] === "help") {
@@ -43,7 +47,7 @@ export async function main(argv: string[], io: CommandIo): Promise<number> {
     return EXIT_USAGE;
   }
   try {
-    await command(argv.slice(2), io);
+    await command(argv.slice(name.split(" ").length), io);
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {

@@ -1,0 +1,90 @@
+/**
+ * The worker's settings: one zod schema with named defaults and units,
+ * filled from flags, then SIGMASERVE_WORKER_* environment variables, then
+ * defaults; validated once and frozen. An error names the flag and the rule.
+ */
+import { hostname } from "node:os";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { WorkerConfigError } from "../errors.js";
+
+export const DEFAULT_KV_DEVICE_MIB = 256;
+export const DEFAULT_MAX_BATCH_TOKENS = 512;
+export const DEFAULT_MAX_NUM_SEQS = 64;
+/** Largest max_tokens a request may ask for. */
+export const DEFAULT_MAX_TOKENS_LIMIT = 2048;
+/** gRPC message limit, MiB: KV transfer frames exceed grpc-js's 4 MiB default. */
+export const DEFAULT_MAX_MESSAGE_MIB = 64;
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+export const WorkerConfigSchema = z
+  .object({
+    workerId: z.string().min(1).default(() => `${hostname()}-${process.pid}`),
+    host: z.string().min(1).default("127.0.0.1"),
+    /** 0 = the OS picks a free port (printed at start). */
+    port: int(0).max(65_535).default(0),
+    preset: z.string().min(1).optional(),
+    model: z.string().min(1).optional(),
+    seed: int(0).default(0),
+    kvDeviceMib: z.coerce.number().positive().default(DEFAULT_KV_DEVICE_MIB),
+    kvHostMib: z.coerce.number().nonnegative().default(0),
+    blockSize: int(1).max(1024).default(16),
+    /** 0 = full attention. With host memory, selective-V mode keeps old V on the host. */
+    selectiveVTopk: int(0).default(0),
+    maxBatchTokens: int(1).default(DEFAULT_MAX_BATCH_TOKENS),
+    maxNumSeqs: int(1).default(DEFAULT_MAX_NUM_SEQS),
+    maxTokensLimit: int(1).default(DEFAULT_MAX_TOKENS_LIMIT),
+    intraOpThreads: int(1).max(64).default(1),
+    maxMessageMib: z.coerce.number().positive().default(DEFAULT_MAX_MESSAGE_MIB),
+  })
+  .refine((c) => !(c.preset !== undefined && c.model !== undefined), { message: "give --preset or --model, not both", path: ["preset"] });
+
+export type WorkerConfig = Readonly<z.output<typeof WorkerConfigSchema> & { modelSource: { preset: string } | { dir: string } }>;
+
+const FLAGS = {
+  "worker-id": "workerId",
+  host: "host",
+  port: "port",
+  preset: "preset",
+  model: "model",
+  seed: "seed",
+  "kv-device-mib": "kvDeviceMib",
+  "kv-host-mib": "kvHostMib",
+  "block-size": "blockSize",
+  "selective-v-topk": "selectiveVTopk",
+  "max-batch-tokens": "maxBatchTokens",
+  "max-num-seqs": "maxNumSeqs",
+  "max-tokens-limit": "maxTokensLimit",
+  "intra-op-threads": "intraOpThreads",
+  "max-message-mib": "maxMessageMib",
+} as const;
+
+export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [--port N] [--host H] [--worker-id ID]
+                         [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
+                         [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
+Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
+
+/** Parses argv and env into a frozen config; throws WorkerConfigError naming the flag. */
+export function loadWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])), strict: true }).values;
+  } catch (err) {
+    throw new WorkerConfigError((err as Error).message);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(FLAGS)) {
+    const fromEnv = env[`SIGMASERVE_WORKER_${flag.toUpperCase().replaceAll("-", "_")}`];
+    raw[key] = values[flag] ?? fromEnv;
+  }
+  const parsed = WorkerConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const keyToFlag = Object.fromEntries(Object.entries(FLAGS).map(([flag, key]) => [key, flag]));
+    const issues = parsed.error.issues.map((issue) => `--${keyToFlag[String(issue.path[0])] ?? String(issue.path[0])}: ${issue.message}`);
+    throw new WorkerConfigError(issues.join("; "));
+  }
+  const config = parsed.data;
+  const modelSource = config.model !== undefined ? { dir: config.model } : { preset: config.preset ?? "sigma-tiny" };
+  return Object.freeze({ ...config, modelSource });
+}

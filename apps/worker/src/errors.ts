@@ -1,0 +1,33 @@
+/** Typed errors of the worker. Each maps to one gRPC status in grpc/to-grpc-status.ts (see docs/errors.md). */
+
+/** A request field that breaks a rule: INVALID_ARGUMENT. The message starts with the field's name. */
+export class InvalidRequestError extends Error {
+  override readonly name = "InvalidRequestError";
+  constructor(
+    readonly field: string,
+    rule: string,
+  ) {
+    super(`${field}: ${rule}`);
+  }
+}
+
+/** The worker is draining and admits nothing new: UNAVAILABLE, so the router retries elsewhere. */
+export class DrainingError extends Error {
+  override readonly name = "DrainingError";
+  constructor(workerId: string) {
+    super(`worker ${workerId} is draining and admits no new requests`);
+  }
+}
+
+/** A request id that is already running here: ALREADY_EXISTS. */
+export class DuplicateRequestError extends Error {
+  override readonly name = "DuplicateRequestError";
+  constructor(requestId: string) {
+    super(`request_id: "${requestId}" is already running on this worker`);
+  }
+}
+
+/** A worker setting that breaks a rule, found at start-up. The message names the flag or variable. */
+export class WorkerConfigError extends Error {
+  override readonly name = "WorkerConfigError";
+}

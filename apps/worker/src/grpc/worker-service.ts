@@ -1,0 +1,151 @@
+/**
+ * WorkerService handlers. Generate validates, hands the request to the
+ * scheduler and relays what the scheduler produces; cancelling the call (or
+ * its deadline passing) cancels the request, which frees its blocks.
+ */
+import { create } from "@bufbuild/protobuf";
+import { exportCachedBlocks, importCachedBlocks, type KvComponent } from "@sigmaserve/kvcache";
+import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
+import { DrainingError, DuplicateRequestError, InvalidRequestError } from "../errors.js";
+import type { RequestFinish, TokenChunk } from "../scheduler/engine-request.js";
+import type { WorkerRuntime } from "../worker-runtime.js";
+import { AsyncQueue } from "./async-queue.js";
+import { validateGenerate } from "./validate-generate.js";
+
+const FINISH_REASONS: Record<RequestFinish["reason"], inferencev1.FinishReason> = {
+  stop: inferencev1.FinishReason.STOP,
+  length: inferencev1.FinishReason.LENGTH,
+  cancelled: inferencev1.FinishReason.CANCELLED,
+  error: inferencev1.FinishReason.ERROR,
+};
+
+function chunkMessage(chunk: TokenChunk): workerv1.GenerateResponse {
+  return create(workerv1.GenerateResponseSchema, {
+    event: {
+      case: "chunk",
+      value: {
+        tokenIds: chunk.tokenIds,
+        textDelta: chunk.textDelta,
+        completionOffset: chunk.completionOffset,
+        logprobs: (chunk.logprobs ?? []).map((l) => ({ tokenId: l.tokenId, logprob: l.logprob, topLogprobs: l.topLogprobs })),
+      },
+    },
+  });
+}
+
+function finishMessage(requestId: string, finish: RequestFinish): workerv1.GenerateResponse {
+  return create(workerv1.GenerateResponseSchema, {
+    event: {
+      case: "finish",
+      value: {
+        finishReason: FINISH_REASONS[finish.reason],
+        matchedStop: finish.matchedStop ?? "",
+        ...(finish.matchedStopTokenId === undefined ? {} : { matchedStopTokenId: finish.matchedStopTokenId }),
+        usage: finish.usage,
+        timings: finish.timings,
+        requestId,
+        seed: finish.seed,
+        errorMessage: finish.errorMessage ?? "",
+      },
+    },
+  });
+}
+
+const COMPONENTS: Record<KvComponent, kvv1.KvComponent> = { k: kvv1.KvComponent.K, v: kvv1.KvComponent.V };
+
+export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof workerv1.WorkerService> {
+  return {
+    async getInfo() {
+      return { info: runtime.workerInfo() };
+    },
+
+    async *generate(request, context) {
+      if (runtime.scheduler.isDraining) throw new DrainingError(runtime.config.workerId);
+      const submit = validateGenerate(request, { modelId: runtime.model.id, config: runtime.model.config, maxTokensLimit: runtime.config.maxTokensLimit });
+      if (runtime.scheduler.has(submit.requestId)) throw new DuplicateRequestError(submit.requestId);
+      const queue = new AsyncQueue<workerv1.GenerateResponse>();
+      runtime.scheduler.submit(submit, {
+        onChunk: (chunk) => queue.push(chunkMessage(chunk)),
+        onFinish: (finish) => {
+          queue.push(finishMessage(submit.requestId, finish));
+          queue.end();
+        },
+      });
+      const onAbort = (): void => runtime.scheduler.cancel(submit.requestId);
+      context.signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        yield* queue;
+      } finally {
+        context.signal.removeEventListener("abort", onAbort);
+        // A consumer that stopped early (or an aborted call) must not leave the request running.
+        runtime.scheduler.cancel(submit.requestId);
+      }
+    },
+
+    async getLoad() {
+      return { load: runtime.workerLoad() };
+    },
+
+    async drain(request) {
+      void runtime.drain(request.command?.graceMs ?? 0);
+      const load = runtime.workerLoad();
+      return {
+        status: { workerId: runtime.config.workerId, state: load.state, runningRequests: load.runningRequests, waitingRequests: load.waitingRequests },
+      };
+    },
+
+    async *exportKv(request) {
+      if (request.expectedEpoch !== 0n && request.expectedEpoch !== runtime.eventLog.epoch) {
+        throw new InvalidRequestError("expected_epoch", `is ${request.expectedEpoch}, but this worker's epoch is ${runtime.eventLog.epoch}: the blocks it advertised are gone`);
+      }
+      const wireDtype = request.wireDtype === kvv1.KvDtype.F16 ? "f16" : "f32";
+      const { frames, exported, missing } = exportCachedBlocks(runtime.kv.pool, request.blockHashes, wireDtype);
+      const wanted = request.components.length === 0 ? (["k", "v"] as const) : (["k", "v"] as const).filter((c) => request.components.includes(COMPONENTS[c]));
+      let bytesSent = 0n;
+      for (const component of wanted) {
+        bytesSent += BigInt(frames[component].byteLength);
+        yield {
+          event: {
+            case: "frame",
+            value: {
+              component: COMPONENTS[component],
+              dtype: wireDtype === "f16" ? kvv1.KvDtype.F16 : kvv1.KvDtype.F32,
+              blocks: exported.map((hash) => ({ blockHash: hash })),
+              payload: frames[component],
+            },
+          },
+        };
+      }
+      yield { event: { case: "summary", value: { missingBlockHashes: missing, bytesSent } } };
+    },
+
+    async importKv(requests) {
+      const frames: Partial<Record<KvComponent, Uint8Array>> = {};
+      const parents = new Map<bigint, bigint | null>();
+      let bytesReceived = 0n;
+      let sawHeader = false;
+      for await (const message of requests) {
+        if (message.event.case === "header") {
+          if (message.event.value.model !== runtime.model.id) throw new InvalidRequestError("header.model", `is "${message.event.value.model}"; this worker serves "${runtime.model.id}"`);
+          sawHeader = true;
+        } else if (message.event.case === "frame") {
+          if (!sawHeader) throw new InvalidRequestError("header", "must be the first message of the stream");
+          const frame = message.event.value;
+          const component = frame.component === kvv1.KvComponent.K ? "k" : frame.component === kvv1.KvComponent.V ? "v" : undefined;
+          if (component === undefined) throw new InvalidRequestError("frame.component", "must be K or V");
+          frames[component] = frame.payload;
+          bytesReceived += BigInt(frame.payload.byteLength);
+          for (const block of frame.blocks) parents.set(block.blockHash, block.parentBlockHash ?? null);
+        }
+      }
+      if (frames.k === undefined || frames.v === undefined) throw new InvalidRequestError("frame", "both a K frame and a V frame are needed");
+      const result = importCachedBlocks(runtime.kv.pool, { k: frames.k, v: frames.v }, parents);
+      return {
+        blocksImported: result.imported.length,
+        refusedBlockHashes: [...result.refused.map((r) => r.hash), ...result.noRoom],
+        bytesReceived,
+      };
+    },
+  };
+}
+

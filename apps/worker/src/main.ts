@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * The worker process. Reads its config (flags, then SIGMASERVE_WORKER_*),
+ * starts, prints one JSON log line with its address, and on SIGTERM or SIGINT
+ * drains (finishing running requests) before it exits 0.
+ */
+import { pino } from "pino";
+import { WORKER_USAGE, loadWorkerConfig } from "./config/worker-config.js";
+import { WorkerConfigError } from "./errors.js";
+import { startWorker } from "./worker-runtime.js";
+
+/** How long SIGTERM waits for running requests before cancelling them, ms. */
+export const SHUTDOWN_GRACE_MS = 30_000;
+
+const logger = pino({ name: "sigmaserve-worker" });
+if (process.argv.includes("--help")) {
+  process.stdout.write(`${WORKER_USAGE}\n`);
+  process.exit(0);
+}
+let config;
+try {
+  config = loadWorkerConfig(process.argv.slice(2), process.env);
+} catch (err) {
+  if (!(err instanceof WorkerConfigError)) throw err;
+  process.stderr.write(`sigmaserve worker: ${err.message}\n\n${WORKER_USAGE}\n`);
+  process.exit(2);
+}
+const runtime = await startWorker(config, logger);
+let stopping = false;
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "draining before exit");
+    runtime.stop({ graceMs: SHUTDOWN_GRACE_MS }).then(
+      () => {
+        logger.info("drained; exiting");
+        process.exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * One request inside the worker, from admission to finish.
+ *
+ * Model: the request's known tokens are its prompt followed by what it has
+ * generated (replayed tokens from a failed worker included). `numComputed`
+ * counts the known tokens whose K and V are in the cache; each step computes
+ * some of the rest, and when it catches up the request samples its next
+ * token. A preempted request drops its blocks and starts over at 0, usually
+ * finding most of its tokens in the prefix cache again.
+ */
+import type { SamplingParams } from "@sigmaserve/engine";
+
+export type FinishReason = "stop" | "length" | "cancelled" | "error";
+
+export interface TokenChunk {
+  tokenIds: number[];
+  textDelta: string;
+  /** Index of tokenIds[0] within the completion (replayed tokens count). */
+  completionOffset: number;
+  logprobs?: { tokenId: number; logprob: number; topLogprobs: { tokenId: number; logprob: number }[] }[];
+}
+
+export interface RequestFinish {
+  reason: FinishReason;
+  matchedStop?: string;
+  matchedStopTokenId?: number;
+  usage: { promptTokens: number; completionTokens: number; cachedPromptTokens: number };
+  timings: { queueMs: number; ttftMs: number; e2eMs: number; meanItlMs: number };
+  seed: bigint;
+  errorMessage?: string;
+}
+
+/** Where a request's output goes (the gRPC stream, or a test). */
+export interface RequestSink {
+  onChunk(chunk: TokenChunk): void;
+  onFinish(finish: RequestFinish): void;
+}
+
+export interface SubmitRequest {
+  requestId: string;
+  promptTokens: readonly number[];
+  params: SamplingParams;
+  cacheSalt: string;
+  priority: number;
+  /** Tokens already generated elsewhere (failover replay) and the text already sent for them. */
+  replayTokens?: readonly number[];
+  replayText?: string;
+  /** When the request reached the cluster (ms since the epoch); default now. */
+  arrivedAtUnixMs?: number;
+}
+
+export type RequestStatus = "waiting" | "running" | "finished";
+
+export class EngineRequest {
+  readonly id: string;
+  readonly promptTokens: readonly number[];
+  readonly params: SamplingParams;
+  readonly cacheSalt: string;
+  readonly priority: number;
+  /** Arrival order, for ties in priority. */
+  readonly sequence: number;
+  readonly arrivedAtMs: number;
+  readonly outputTokens: number[];
+  readonly numReplayed: number;
+  status: RequestStatus = "waiting";
+  numComputed = 0;
+  /** Prompt tokens served from the prefix cache at the first admission. */
+  cachedPromptTokens: number | undefined;
+  cancelled = false;
+  scheduledAtMs: number | undefined;
+  firstTokenAtMs: number | undefined;
+  lastTokenAtMs: number | undefined;
+  preemptions = 0;
+
+  constructor(
+    submit: SubmitRequest,
+    sequence: number,
+    readonly sink: RequestSink,
+  ) {
+    this.id = submit.requestId;
+    this.promptTokens = submit.promptTokens;
+    this.params = submit.params;
+    this.cacheSalt = submit.cacheSalt;
+    this.priority = submit.priority;
+    this.sequence = sequence;
+    this.outputTokens = [...(submit.replayTokens ?? [])];
+    this.numReplayed = this.outputTokens.length;
+    // Wall-clock arrival from the router lets queue_ms include the router's queue.
+    const now = Date.now();
+    this.arrivedAtMs = submit.arrivedAtUnixMs !== undefined && submit.arrivedAtUnixMs > 0 && submit.arrivedAtUnixMs <= now ? submit.arrivedAtUnixMs : now;
+  }
+
+  get numKnown(): number {
+    return this.promptTokens.length + this.outputTokens.length;
+  }
+
+  /** Known tokens [from, to). */
+  knownSlice(from: number, to: number): number[] {
+    const out: number[] = [];
+    for (let i = from; i < to; i++) out.push(i < this.promptTokens.length ? this.promptTokens[i]! : this.outputTokens[i - this.promptTokens.length]!);
+    return out;
+  }
+
+  allKnown(): number[] {
+    return [...this.promptTokens, ...this.outputTokens];
+  }
+}
+
+/** Scheduling order: lower priority value first, then arrival (as vLLM's priority policy). */
+export function byPriority(a: EngineRequest, b: EngineRequest): number {
+  return a.priority - b.priority || a.sequence - b.sequence;
+}

@@ -1,0 +1,169 @@
+/**
+ * A running worker: model, ORT dense stages, KV cache, attention kernel,
+ * runner, scheduler and the gRPC server, wired together from a WorkerConfig.
+ * `startWorker` resolves once the server listens and health says SERVING;
+ * `stop` drains (within a grace), then shuts the server and releases ORT.
+ */
+import { create } from "@bufbuild/protobuf";
+import { ModelRunner, createAttentionKernel } from "@sigmaserve/engine";
+import { KV_HASH_ALGORITHM, KvCacheManager, KvEventLog, randomKvEpoch, type PoolBytes } from "@sigmaserve/kvcache";
+import { OrtDenseModel, demoModel, eosTokenIds, loadModelDir, type LoadedModel } from "@sigmaserve/model";
+import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { WorkerConfig } from "./config/worker-config.js";
+import { toGrpcStatus } from "./grpc/to-grpc-status.js";
+import { workerServiceImpl } from "./grpc/worker-service.js";
+import { Scheduler } from "./scheduler/scheduler.js";
+
+const MIB = 2 ** 20;
+export const WORKER_VERSION = "0.1.0";
+
+export interface WorkerRuntime {
+  readonly config: WorkerConfig;
+  readonly model: LoadedModel;
+  readonly kv: KvCacheManager;
+  readonly eventLog: KvEventLog;
+  readonly scheduler: Scheduler;
+  /** host:port the server listens on. */
+  readonly address: string;
+  workerInfo(): coordv1.WorkerInfo;
+  workerLoad(): coordv1.WorkerLoad;
+  /** Stops admitting, waits for running requests (cancelling them after graceMs > 0). */
+  drain(graceMs: number): Promise<void>;
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * How the KV byte budget is split. Full mode: the device holds K and V of
+ * every block, split n_k : n_v so both pools hold the same number of blocks;
+ * the host likewise. Selective-V mode (top-k > 0 with host memory): the device
+ * is split evenly, so it holds K for many more blocks than V, and the host
+ * holds only V, where old V rows live and are read selectively.
+ */
+export function poolBytes(config: WorkerConfig, model: LoadedModel): PoolBytes {
+  const { num_key_heads: nK, num_value_heads: nV } = model.config;
+  const device = config.kvDeviceMib * MIB;
+  const host = config.kvHostMib * MIB;
+  if (config.selectiveVTopk > 0 && host > 0) return { k: { device: device / 2, host: 0 }, v: { device: device / 2, host } };
+  const kShare = nK / (nK + nV);
+  return { k: { device: device * kShare, host: host * kShare }, v: { device: device * (1 - kShare), host: host * (1 - kShare) } };
+}
+
+export async function startWorker(config: WorkerConfig, logger: Logger): Promise<WorkerRuntime> {
+  const model = "preset" in config.modelSource ? demoModel(config.modelSource.preset, config.seed) : await loadModelDir(config.modelSource.dir);
+  const dense = await OrtDenseModel.create(model.config, model.weights, { intraOpThreads: config.intraOpThreads });
+  const eventLog = new KvEventLog({ workerId: config.workerId, epoch: randomKvEpoch() });
+  const selective = config.selectiveVTopk > 0 && config.kvHostMib > 0;
+  const kv = new KvCacheManager({
+    shape: model.config,
+    blockSizeTokens: config.blockSize,
+    modelId: model.id,
+    bytes: poolBytes(config, model),
+    mode: selective ? "selective-v" : "full",
+    eventLog,
+  });
+  const kernel = createAttentionKernel({ log: (message) => logger.warn(message) });
+  const runner = new ModelRunner({ config: model.config, dense, kv, kernel, selectiveVTopk: config.selectiveVTopk });
+  const scheduler = new Scheduler({
+    kv,
+    runner,
+    tokenizer: model.tokenizer,
+    eosTokenIds: eosTokenIds(model.config),
+    maxBatchTokens: config.maxBatchTokens,
+    maxNumSeqs: config.maxNumSeqs,
+    onStepError: (err) => logger.error({ err }, "engine step failed"),
+  });
+  const startedAtMs = Date.now();
+  let state = coordv1.WorkerState.STARTING;
+
+  const server = new Server(messageSizeOptions(config.maxMessageMib * MIB));
+  const health = addHealthService(server, [workerv1.WorkerService]);
+  const runtime: WorkerRuntime = {
+    config,
+    model,
+    kv,
+    eventLog,
+    scheduler,
+    address: "",
+    workerInfo: () =>
+      create(coordv1.WorkerInfoSchema, {
+        workerId: config.workerId,
+        epoch: eventLog.epoch,
+        grpcAddress: runtime.address,
+        model: {
+          id: model.id,
+          numLayers: model.config.num_hidden_layers,
+          hiddenSize: model.config.hidden_size,
+          numQueryHeads: model.config.num_attention_heads,
+          numKeyHeads: model.config.num_key_heads,
+          numValueHeads: model.config.num_value_heads,
+          headDim: model.config.head_dim,
+          augQSize: model.config.aug_q_size,
+          vocabSize: model.config.vocab_size,
+          maxContextTokens: model.config.max_position_embeddings,
+          tokenizer: model.tokenizer.kind,
+        },
+        kvHash: { algorithm: KV_HASH_ALGORITHM, seed: 0n, blockSizeTokens: config.blockSize },
+        kvDtype: kvv1.KvDtype.F32,
+        kvCapacity: kv.usage().map((u) => ({
+          component: u.component === "k" ? kvv1.KvComponent.K : kvv1.KvComponent.V,
+          tier: u.tier === "device" ? kvv1.KvTier.DEVICE : kvv1.KvTier.HOST,
+          numBlocks: u.totalBlocks,
+          blockBytes: BigInt(kv.pool.blockBytes[u.component]),
+        })),
+        selectiveVTopk: config.selectiveVTopk,
+        maxBatchTokens: config.maxBatchTokens,
+        version: WORKER_VERSION,
+        startedAtUnixMs: BigInt(startedAtMs),
+      }),
+    workerLoad: () => {
+      const stats = scheduler.stats();
+      return create(coordv1.WorkerLoadSchema, {
+        workerId: config.workerId,
+        epoch: eventLog.epoch,
+        state,
+        runningRequests: stats.running,
+        waitingRequests: stats.waiting,
+        kvUsage: kv.usage().map((u) => ({
+          component: u.component === "k" ? kvv1.KvComponent.K : kvv1.KvComponent.V,
+          tier: u.tier === "device" ? kvv1.KvTier.DEVICE : kvv1.KvTier.HOST,
+          usedBlocks: u.usedBlocks,
+          cachedFreeBlocks: u.cachedFreeBlocks,
+          totalBlocks: u.totalBlocks,
+        })),
+        lastKvEventSeq: BigInt(eventLog.lastTakenSeq),
+        preemptionsTotal: BigInt(stats.preemptionsTotal),
+        measuredAtUnixMs: BigInt(Date.now()),
+      });
+    },
+    drain: async (graceMs) => {
+      if (state === coordv1.WorkerState.DRAINED) return;
+      state = coordv1.WorkerState.DRAINING;
+      health.setAll("NOT_SERVING");
+      const drained = scheduler.drain();
+      if (graceMs > 0) {
+        const timer = setTimeout(() => scheduler.cancelAll(), graceMs);
+        await drained;
+        clearTimeout(timer);
+      } else await drained;
+      state = coordv1.WorkerState.DRAINED;
+    },
+    stop: async (options = {}) => {
+      await runtime.drain(options.graceMs ?? 0);
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await dense.release();
+    },
+  };
+
+  server.addService(grpcServiceDefinition(workerv1.WorkerService), bindService(workerv1.WorkerService, workerServiceImpl(runtime), { toStatus: toGrpcStatus }));
+  addReflectionService(server, [workerv1.WorkerService]);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${config.host}:${config.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+  );
+  (runtime as { address: string }).address = `${config.host}:${port}`;
+  state = coordv1.WorkerState.READY;
+  health.setAll("SERVING");
+  logger.info({ address: runtime.address, model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
+  return runtime;
+}

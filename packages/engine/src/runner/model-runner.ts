@@ -1,0 +1,163 @@
+/**
+ * One batch step of the model over the paged KV cache.
+ *
+ * Model. A step computes a ragged batch: each scheduled sequence brings the
+ * next tokens whose K and V are not yet in the cache (a prefill chunk, or the
+ * one token of a decode). Their rows are packed into one [N, H] batch and go
+ * through the dense stages in onnxruntime-node. Between stages, per layer:
+ * every row's K (after RoPE) and V are written into the sequence's blocks,
+ * then the attention kernel reads K and V back through the block tables (so a
+ * prefill row sees the rows of its own chunk that precede it). Logits are
+ * computed only for the rows that end a sequence's known tokens.
+ *
+ * Rows never influence each other: ORT's dense ops give a row the same bits
+ * whatever N is (checked in the tests), and the kernel computes each row on
+ * its own. So a position's logits do not depend on the batch or the chunking,
+ * which is what makes failover by token replay exact.
+ */
+import type { KvCacheManager } from "@sigmaserve/kvcache";
+import type { ModelConfig, OrtDenseModel } from "@sigmaserve/model";
+import type { AttentionArenas, AttentionKernel, AttentionReadStats, AttentionShape } from "../attention/attention-kernel.js";
+
+/** One sequence's share of a step. */
+export interface StepSequence {
+  /** The request's id in the KV-cache manager (its blocks must already be reserved). */
+  requestId: string;
+  /** Position of tokens[0]: the number of tokens already in the cache. */
+  startPosition: number;
+  /** Tokens to compute this step. */
+  tokens: readonly number[];
+  /** Whether to return logits for the last of `tokens` (the sequence is caught up and samples next). */
+  wantLogits: boolean;
+}
+
+export interface StepResult {
+  /** Logits rows, [vocab] each, for the sequences that asked. */
+  logits: Map<string, Float32Array>;
+  /** Tokens computed (rows). */
+  numRows: number;
+  /** Bytes the attention kernel read, summed over layers. */
+  reads: AttentionReadStats;
+}
+
+export interface ModelRunnerOptions {
+  config: ModelConfig;
+  dense: OrtDenseModel;
+  kv: KvCacheManager;
+  kernel: AttentionKernel;
+  /** Selective-V top-k per (row, Q head); 0 = full attention. */
+  selectiveVTopk?: number;
+}
+
+export class ModelRunner {
+  private readonly config: ModelConfig;
+  private readonly shape: AttentionShape;
+  private readonly arenas: AttentionArenas;
+
+  constructor(private readonly options: ModelRunnerOptions) {
+    this.config = options.config;
+    const pool = options.kv.pool;
+    this.shape = {
+      numLayers: this.config.num_hidden_layers,
+      numQueryHeads: this.config.num_attention_heads,
+      numKeyHeads: this.config.num_key_heads,
+      numValueHeads: this.config.num_value_heads,
+      headDim: this.config.head_dim,
+      blockSizeTokens: pool.blockSizeTokens,
+    };
+    const arena = (component: "k" | "v", tier: "device" | "host"): Float32Array => {
+      const storage = pool.storageOf(component, tier);
+      if (storage === undefined) return new Float32Array(0);
+      const view = storage.arenaView?.();
+      if (view === undefined) throw new Error(`model runner: the ${component}/${tier} pool does not expose its arena`);
+      return view;
+    };
+    this.arenas = { kDevice: arena("k", "device"), vDevice: arena("v", "device"), vHost: arena("v", "host") };
+  }
+
+  async step(sequences: readonly StepSequence[]): Promise<StepResult> {
+    const { kv, dense, kernel } = this.options;
+    const config = this.config;
+    const { num_attention_heads: nQ, num_key_heads: nK, num_value_heads: nV, head_dim: d } = config;
+    const numRows = sequences.reduce((sum, s) => sum + s.tokens.length, 0);
+    const tokenIds = new Array<number>(numRows);
+    const positions = new Array<number>(numRows);
+    const rowSeq = new Int32Array(numRows);
+    const rowPos = new Int32Array(numRows);
+    const logitRows: number[] = [];
+    const logitOwners: string[] = [];
+    let row = 0;
+    sequences.forEach((sequence, s) => {
+      sequence.tokens.forEach((token, i) => {
+        tokenIds[row] = token;
+        positions[row] = sequence.startPosition + i;
+        rowSeq[row] = s;
+        rowPos[row] = sequence.startPosition + i;
+        row++;
+      });
+      if (sequence.wantLogits) {
+        logitRows.push(row - 1);
+        logitOwners.push(sequence.requestId);
+      }
+    });
+    // Block tables do not change during a step: gather them once.
+    const tables = sequences.map((sequence) => kv.blockTable(sequence.requestId));
+    const seqBlockStart = new Int32Array(sequences.length + 1);
+    tables.forEach((table, s) => (seqBlockStart[s + 1] = seqBlockStart[s]! + table.length));
+    const totalBlocks = seqBlockStart[sequences.length]!;
+    const blockKSlot = new Int32Array(totalBlocks);
+    const blockVSlot = new Int32Array(totalBlocks);
+    const blockVTier = new Uint8Array(totalBlocks);
+    const reads: AttentionReadStats = { vBytesDevice: 0, vBytesHost: 0, kBytes: 0 };
+    const out = new Float32Array(numRows * nQ * d);
+
+    let stage = await dense.embedAndProject(tokenIds, positions);
+    for (let layer = 0; layer < config.num_hidden_layers; layer++) {
+      for (let r = 0; r < numRows; r++) {
+        const sequence = sequences[rowSeq[r]!]!;
+        kv.writeTokenKv(sequence.requestId, rowPos[r]!, layer, stage.k.subarray(r * nK * d, (r + 1) * nK * d), stage.v.subarray(r * nV * d, (r + 1) * nV * d));
+      }
+      // Residency can change only between steps, but read it after the writes of the first layer to be safe.
+      if (layer === 0) this.fillBlockArrays(tables, seqBlockStart, blockKSlot, blockVSlot, blockVTier);
+      const stats = kernel.attend(this.shape, this.arenas, {
+        layer,
+        q: stage.q,
+        out,
+        rowSeq,
+        rowPos,
+        seqBlockStart,
+        blockKSlot,
+        blockVSlot,
+        blockVTier,
+        topk: this.options.selectiveVTopk ?? 0,
+      });
+      reads.vBytesDevice += stats.vBytesDevice;
+      reads.vBytesHost += stats.vBytesHost;
+      reads.kBytes += stats.kBytes;
+      if (layer + 1 < config.num_hidden_layers) {
+        stage = await dense.finishAndProject(layer + 1, stage.hidden, out, positions);
+      } else {
+        const logits = logitRows.length === 0 ? new Float32Array(0) : await dense.finishAndLogits(stage.hidden, out, logitRows);
+        const byOwner = new Map<string, Float32Array>();
+        logitOwners.forEach((owner, i) => byOwner.set(owner, logits.subarray(i * config.vocab_size, (i + 1) * config.vocab_size)));
+        return { logits: byOwner, numRows, reads };
+      }
+    }
+    throw new Error("unreachable: a model has at least one layer");
+  }
+
+  private fillBlockArrays(tables: readonly (readonly number[])[], seqBlockStart: Int32Array, kSlot: Int32Array, vSlot: Int32Array, vTier: Uint8Array): void {
+    const pool = this.options.kv.pool;
+    tables.forEach((table, s) => {
+      table.forEach((blockId, j) => {
+        const entry = seqBlockStart[s]! + j;
+        const k = pool.residency(blockId, "k")!;
+        if (k.tier !== "device") throw new Error(`model runner: block ${blockId} has K on ${k.tier}; K must be on the device to attend`);
+        const v = pool.residency(blockId, "v")!;
+        kSlot[entry] = k.slot;
+        vSlot[entry] = v.slot;
+        vTier[entry] = v.tier === "device" ? 0 : 1;
+      });
+    });
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * attention benchmark: one decode step (one query row per sequence, 2
+ * layers) of paged attention over block pools, DiffQKV (sigma-1.5b: n_q 32,
+ * n_k 4, n_v 16, d 64) against GQA (std-1.5b: 32/16/16), block size 16.
+ *
+ * A step reads batch·ctx·layers·(n_k+n_v)·d·4 bytes of K and V, so DiffQKV
+ * reads 20/32 of GQA's bytes; a kernel that streams at memory speed shows
+ * that as time. The pools are real kvcache BlockPools (HostArenaStorage),
+ * with each sequence's blocks taken in shuffled order, as a pool looks after
+ * churn. Before every timed step the L3 (260 MiB) is flushed by a 512 MiB
+ * copy, because in a real model the other layers' K and V pass through the
+ * cache between two visits of a layer: so `ms` is DRAM-bound for every row,
+ * and `hot_ms` (repeated steps, no flush) is shown where the step's bytes
+ * would fit in L3. The roofline is measured in the same run: TypedArray.set
+ * of 512 MiB into another 512 MiB buffer, in GB/s of bytes read.
+ */
+import { BlockPool, type KvModelShape } from "@sigmaserve/kvcache";
+import { JsPagedAttention, NativePagedAttention, loadNativeAttention, type AttentionArenas, type AttentionBatch, type AttentionKernel, type AttentionShape } from "@sigmaserve/engine";
+import type { BenchResult, Row } from "../lib/bench-result.js";
+
+const MIB = 2 ** 20;
+const L3_BYTES = 260 * MIB;
+const POOL_LIMIT_BYTES = 10 * 2 ** 30;
+const LAYERS = 2;
+const BLOCK_SIZE_TOKENS = 16;
+const CONTEXTS = [1024, 4096, 16384, 32768];
+const BATCHES = [1, 8];
+/** The JS kernel is compute-bound (~1.7 GFLOP/s): timed only here, as a reference. */
+const JS_CONFIGS = [
+  { ctx: 1024, batch: 1 },
+  { ctx: 1024, batch: 8 },
+];
+const SELECTIVE_TOPK = 64;
+const SELECTIVE_CTX = 16384;
+
+const SHAPES = {
+  "sigma-1.5b": { numLayers: LAYERS, numQueryHeads: 32, numKeyHeads: 4, numValueHeads: 16, headDim: 64, blockSizeTokens: BLOCK_SIZE_TOKENS },
+  "std-1.5b": { numLayers: LAYERS, numQueryHeads: 32, numKeyHeads: 16, numValueHeads: 16, headDim: 64, blockSizeTokens: BLOCK_SIZE_TOKENS },
+} satisfies Record<string, AttentionShape>;
+type ShapeName = keyof typeof SHAPES;
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A pool holding `numBlocks` blocks of `shape`, filled with random values, and its blocks in shuffled order. */
+function buildPool(shape: AttentionShape, numBlocks: number, random: () => number) {
+  const kvShape: KvModelShape = { num_hidden_layers: shape.numLayers, num_key_heads: shape.numKeyHeads, num_value_heads: shape.numValueHeads, head_dim: shape.headDim };
+  const kBlockBytes = shape.numLayers * shape.numKeyHeads * shape.blockSizeTokens * shape.headDim * 4;
+  const vBlockBytes = shape.numLayers * shape.numValueHeads * shape.blockSizeTokens * shape.headDim * 4;
+  const pool = new BlockPool({ shape: kvShape, blockSizeTokens: shape.blockSizeTokens, bytes: { k: { device: numBlocks * kBlockBytes, host: 0 }, v: { device: numBlocks * vBlockBytes, host: 0 } } });
+  const arenas: AttentionArenas = {
+    kDevice: pool.storageOf("k", "device")!.arenaView!(),
+    vDevice: pool.storageOf("v", "device")!.arenaView!(),
+    vHost: new Float32Array(0),
+  };
+  // Fill from a random 16 MiB pattern at shifting offsets (a JS random per float would take a minute).
+  const pattern = Float32Array.from({ length: 4 * MIB + 7 }, () => random() * 2 - 1);
+  for (const arena of [arenas.kDevice, arenas.vDevice]) {
+    for (let at = 0, shift = 0; at < arena.length; at += 4 * MIB, shift = (shift + 1) % 7) {
+      arena.set(pattern.subarray(shift, shift + Math.min(4 * MIB, arena.length - at)), at);
+    }
+  }
+  const ids = Array.from({ length: numBlocks }, () => pool.allocate()!);
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+  }
+  const kSlot = Int32Array.from(ids, (id) => pool.residency(id, "k")!.slot);
+  const vSlot = Int32Array.from(ids, (id) => pool.residency(id, "v")!.slot);
+  return { arenas, kSlot, vSlot, bytes: numBlocks * (kBlockBytes + vBlockBytes) };
+}
+
+/** Decode batches: `batch` sequences of `ctx` tokens, each querying its last position. */
+function decodeBatch(shape: AttentionShape, pool: ReturnType<typeof buildPool>, ctx: number, batch: number, topk: number, random: () => number): AttentionBatch {
+  const blocksPerSeq = ctx / shape.blockSizeTokens;
+  const rowFloats = shape.numQueryHeads * shape.headDim;
+  return {
+    layer: 0,
+    q: Float32Array.from({ length: batch * rowFloats }, () => random() * 2 - 1),
+    out: new Float32Array(batch * rowFloats),
+    rowSeq: Int32Array.from({ length: batch }, (_, i) => i),
+    rowPos: new Int32Array(batch).fill(ctx - 1),
+    seqBlockStart: Int32Array.from({ length: batch + 1 }, (_, i) => i * blocksPerSeq),
+    blockKSlot: pool.kSlot.subarray(0, batch * blocksPerSeq),
+    blockVSlot: pool.vSlot.subarray(0, batch * blocksPerSeq),
+    blockVTier: new Uint8Array(batch * blocksPerSeq),
+    topk,
+  };
+}
+
+/** Evicts the L3 by copying 256 MiB (512 MiB of traffic). */
+function makeFlush() {
+  const src = new Float32Array(64 * MIB).fill(1);
+  const dst = new Float32Array(64 * MIB).fill(2);
+  return () => dst.set(src);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+interface StepTiming {
+  coldMs: number;
+  hotMs: number | undefined;
+  kBytes: number;
+  vBytes: number;
+}
+
+function timeStep(kernel: AttentionKernel, shape: AttentionShape, arenas: AttentionArenas, batch: AttentionBatch, flush: () => void, repeats: number, hot: boolean): StepTiming {
+  let kBytes = 0;
+  let vBytes = 0;
+  const step = () => {
+    kBytes = 0;
+    vBytes = 0;
+    for (let layer = 0; layer < LAYERS; layer++) {
+      const stats = kernel.attend(shape, arenas, { ...batch, layer });
+      kBytes += stats.kBytes;
+      vBytes += stats.vBytesDevice + stats.vBytesHost;
+    }
+  };
+  step(); // warm-up: code paths, thread pool, scratch
+  const cold: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    flush();
+    const start = performance.now();
+    step();
+    cold.push(performance.now() - start);
+  }
+  let hotMs: number | undefined;
+  if (hot) {
+    const warm: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const start = performance.now();
+      step();
+      warm.push(performance.now() - start);
+    }
+    hotMs = median(warm);
+  }
+  return { coldMs: median(cold), hotMs, kBytes, vBytes };
+}
+
+function measureCopyRoofline(): number {
+  const src = new Float32Array(128 * MIB).fill(1.5);
+  const dst = new Float32Array(128 * MIB).fill(0);
+  let best = Infinity;
+  for (let r = 0; r < 5; r++) {
+    const start = performance.now();
+    dst.set(src);
+    best = Math.min(best, performance.now() - start);
+  }
+  return src.byteLength / 1e9 / (best / 1000);
+}
+
+const gbps = (bytes: number, ms: number) => bytes / 1e9 / (ms / 1000);
+
+export async function run(): Promise<BenchResult> {
+  const status = loadNativeAttention();
+  if (!status.available) throw new Error(`the attention bench needs the native kernel: ${status.reason}`);
+  const native = new NativePagedAttention();
+  const js = new JsPagedAttention();
+  const random = prng(7);
+  const rooflineGBps = measureCopyRoofline();
+  const flush = makeFlush();
+
+  const maxBatch = Math.max(...BATCHES);
+  const maxCtx = Math.max(...CONTEXTS);
+  const pools = {} as Record<ShapeName, ReturnType<typeof buildPool>>;
+  const skipped: string[] = [];
+  for (const name of Object.keys(SHAPES) as ShapeName[]) {
+    pools[name] = buildPool(SHAPES[name], (maxBatch * maxCtx) / BLOCK_SIZE_TOKENS, random);
+    if (pools[name].bytes > POOL_LIMIT_BYTES) throw new Error(`${name} pool of ${pools[name].bytes} bytes exceeds the limit`);
+  }
+
+  const rows: Row[] = [{ part: "roofline", kernel: "TypedArray.set 512 MiB", GBps: rooflineGBps }];
+  const ratios: Record<string, number> = {};
+  const msOf: Record<string, number> = {};
+  for (const ctx of CONTEXTS) {
+    for (const batch of BATCHES) {
+      for (const name of Object.keys(SHAPES) as ShapeName[]) {
+        const shape = SHAPES[name];
+        const poolBytes = (batch * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4 * LAYERS) / LAYERS;
+        if (poolBytes > POOL_LIMIT_BYTES) {
+          skipped.push(`${name} ctx ${ctx} batch ${batch}`);
+          continue;
+        }
+        const expectedBytes = batch * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4;
+        const fitsL3 = expectedBytes <= L3_BYTES;
+        const decode = decodeBatch(shape, pools[name], ctx, batch, 0, random);
+        const kernels: [string, AttentionKernel][] = [["native", native]];
+        if (JS_CONFIGS.some((c) => c.ctx === ctx && c.batch === batch)) kernels.push(["js", js]);
+        for (const [kernelName, kernel] of kernels) {
+          const repeats = kernelName === "js" ? 3 : expectedBytes < 256 * MIB ? 11 : 5;
+          const t = timeStep(kernel, shape, pools[name].arenas, decode, flush, repeats, fitsL3 && kernelName === "native");
+          if (t.kBytes + t.vBytes !== expectedBytes) throw new Error(`${name} ctx ${ctx} batch ${batch}: read ${t.kBytes + t.vBytes} bytes, expected ${expectedBytes}`);
+          msOf[`${kernelName} ${name} ${ctx} ${batch}`] = t.coldMs;
+          rows.push({
+            part: "decode",
+            kernel: kernelName,
+            shape: name,
+            batch,
+            ctx,
+            MiB_per_step: expectedBytes / MIB,
+            fits_L3: fitsL3 ? "yes" : "no",
+            ms: t.coldMs,
+            GBps: gbps(expectedBytes, t.coldMs),
+            vs_roofline: gbps(expectedBytes, t.coldMs) / rooflineGBps,
+            hot_ms: t.hotMs ?? "",
+          });
+        }
+      }
+      for (const kernelName of ["native", "js"]) {
+        const sigma = msOf[`${kernelName} sigma-1.5b ${ctx} ${batch}`];
+        const gqa = msOf[`${kernelName} std-1.5b ${ctx} ${batch}`];
+        if (sigma !== undefined && gqa !== undefined) ratios[`${kernelName}_diffqkv_vs_gqa_speed_${ctx / 1024}k_b${batch}`] = gqa / sigma;
+      }
+    }
+  }
+  for (const ctx of [16384, 32768]) {
+    for (const name of Object.keys(SHAPES) as ShapeName[]) {
+      const ms = msOf[`native ${name} ${ctx} 8`];
+      const shape = SHAPES[name];
+      if (ms !== undefined) ratios[`native_${name}_${ctx / 1024}k_b8_vs_roofline`] = gbps(8 * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4, ms) / rooflineGBps;
+    }
+  }
+
+  // Selective V: DiffQKV at 16K, topk 64 per (row, Q head).
+  const shape = SHAPES["sigma-1.5b"];
+  for (const batch of BATCHES) {
+    const decode = decodeBatch(shape, pools["sigma-1.5b"], SELECTIVE_CTX, batch, SELECTIVE_TOPK, random);
+    const t = timeStep(native, shape, pools["sigma-1.5b"].arenas, decode, flush, 5, false);
+    const fullV = batch * SELECTIVE_CTX * LAYERS * shape.numValueHeads * shape.headDim * 4;
+    const fullMs = msOf[`native sigma-1.5b ${SELECTIVE_CTX} ${batch}`]!;
+    rows.push({
+      part: `selective V top-${SELECTIVE_TOPK}`,
+      kernel: "native",
+      shape: "sigma-1.5b",
+      batch,
+      ctx: SELECTIVE_CTX,
+      MiB_per_step: (t.kBytes + t.vBytes) / MIB,
+      fits_L3: t.kBytes + t.vBytes <= L3_BYTES ? "yes" : "no",
+      ms: t.coldMs,
+      GBps: gbps(t.kBytes + t.vBytes, t.coldMs),
+      vs_roofline: gbps(t.kBytes + t.vBytes, t.coldMs) / rooflineGBps,
+      v_bytes_fraction: t.vBytes / fullV,
+      speedup_vs_full: fullMs / t.coldMs,
+    });
+    ratios[`selective_top${SELECTIVE_TOPK}_16k_b${batch}_v_bytes_fraction`] = t.vBytes / fullV;
+    ratios[`selective_top${SELECTIVE_TOPK}_16k_b${batch}_speedup_vs_full`] = fullMs / t.coldMs;
+  }
+
+  return {
+    name: "attention",
+    config: {
+      shapes: SHAPES,
+      layers: LAYERS,
+      blockSizeTokens: BLOCK_SIZE_TOKENS,
+      contexts: CONTEXTS,
+      batches: BATCHES,
+      nativeThreads: native.threads,
+      nativeCpuFeatures: status.cpuFeatures,
+      timing: "median of repeats, each after a 512 MiB copy that flushes L3 (hot_ms: median without the flush)",
+      bytesPerStep: "batch·ctx·layers·(n_k+n_v)·d·4",
+      roofline: "TypedArray.set 512 MiB → 512 MiB, GB/s of bytes read, 1 thread",
+      skipped,
+    },
+    rows,
+    ratios,
+  };
+}

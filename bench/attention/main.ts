@@ -12,7 +12,11 @@
  * cache between two visits of a layer: so `ms` is DRAM-bound for every row,
  * and `hot_ms` (repeated steps, no flush) is shown where the step's bytes
  * would fit in L3. The roofline is measured in the same run: TypedArray.set
- * of 512 MiB into another 512 MiB buffer, in GB/s of bytes read.
+ * of 512 MiB into another 512 MiB buffer, in GB/s of bytes read (one thread;
+ * the kernel uses two, so it can exceed 1).
+ *
+ * Needs `npm run build` first: it imports @sigmaserve/engine's dist and the
+ * native addon, and refuses to run on the JS fallback.
  */
 import { BlockPool, type KvModelShape } from "@sigmaserve/kvcache";
 import { JsPagedAttention, NativePagedAttention, loadNativeAttention, type AttentionArenas, type AttentionBatch, type AttentionKernel, type AttentionShape } from "@sigmaserve/engine";
@@ -162,6 +166,21 @@ function measureCopyRoofline(): number {
 
 const gbps = (bytes: number, ms: number) => bytes / 1e9 / (ms / 1000);
 
+/** Largest |a - b| over each head's d outputs, relative to that head's largest |b|. */
+function relativeError(a: Float32Array, b: Float32Array, d: number): number {
+  let worst = 0;
+  for (let start = 0; start < b.length; start += d) {
+    let diff = 0;
+    let scale = 0;
+    for (let i = start; i < start + d; i++) {
+      diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+      scale = Math.max(scale, Math.abs(b[i]!));
+    }
+    worst = Math.max(worst, diff / scale);
+  }
+  return worst;
+}
+
 export async function run(): Promise<BenchResult> {
   const status = loadNativeAttention();
   if (!status.available) throw new Error(`the attention bench needs the native kernel: ${status.reason}`);
@@ -187,21 +206,25 @@ export async function run(): Promise<BenchResult> {
     for (const batch of BATCHES) {
       for (const name of Object.keys(SHAPES) as ShapeName[]) {
         const shape = SHAPES[name];
-        const poolBytes = (batch * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4 * LAYERS) / LAYERS;
-        if (poolBytes > POOL_LIMIT_BYTES) {
+        // The pool holds every layer of every block, so its size is also the bytes a step reads.
+        const expectedBytes = batch * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4;
+        if (expectedBytes > POOL_LIMIT_BYTES) {
           skipped.push(`${name} ctx ${ctx} batch ${batch}`);
           continue;
         }
-        const expectedBytes = batch * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4;
         const fitsL3 = expectedBytes <= L3_BYTES;
         const decode = decodeBatch(shape, pools[name], ctx, batch, 0, random);
         const kernels: [string, AttentionKernel][] = [["native", native]];
         if (JS_CONFIGS.some((c) => c.ctx === ctx && c.batch === batch)) kernels.push(["js", js]);
+        let nativeOut: Float32Array | undefined;
         for (const [kernelName, kernel] of kernels) {
           const repeats = kernelName === "js" ? 3 : expectedBytes < 256 * MIB ? 11 : 5;
           const t = timeStep(kernel, shape, pools[name].arenas, decode, flush, repeats, fitsL3 && kernelName === "native");
           if (t.kBytes + t.vBytes !== expectedBytes) throw new Error(`${name} ctx ${ctx} batch ${batch}: read ${t.kBytes + t.vBytes} bytes, expected ${expectedBytes}`);
           msOf[`${kernelName} ${name} ${ctx} ${batch}`] = t.coldMs;
+          // Both kernels leave the last layer's output in decode.out: a same-run check that the fast one computes the same thing.
+          if (kernelName === "native") nativeOut = decode.out.slice();
+          const agreement: Row = kernelName === "js" && nativeOut !== undefined ? { native_vs_js_rel_err: relativeError(nativeOut, decode.out, shape.headDim) } : {};
           rows.push({
             part: "decode",
             kernel: kernelName,
@@ -214,6 +237,7 @@ export async function run(): Promise<BenchResult> {
             GBps: gbps(expectedBytes, t.coldMs),
             vs_roofline: gbps(expectedBytes, t.coldMs) / rooflineGBps,
             hot_ms: t.hotMs ?? "",
+            ...agreement,
           });
         }
       }

@@ -10,7 +10,11 @@ import { kvPlan } from "./commands/kv-plan.js";
 import { modelInspect } from "./commands/model-inspect.js";
 import { modelLogits } from "./commands/model-logits.js";
 import { modelMake } from "./commands/model-make.js";
-import { worker } from "./commands/worker.js";
+import { drain } from "./commands/drain.js";
+import { generate } from "./commands/generate.js";
+import { status } from "./commands/status.js";
+import { up } from "./commands/up.js";
+import { router, worker } from "./commands/worker.js";
 import type { CommandIo } from "./command-io.js";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./usage-error.js";
 
@@ -18,14 +22,24 @@ const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<void>>
   "model make": modelMake,
   "model inspect": modelInspect,
   "model logits": modelLogits,
+  up,
   worker,
+  router,
+  generate,
+  status,
+  drain,
   "kv plan": kvPlan,
 };
 
 const USAGE = `usage: sigmaserve <command> [options]
 
 commands:
+  up              a local cluster on the demo model: workers + router (+ nats-server when installed)
   worker          start a worker process (sigmaserve worker --help for its flags)
+  router          start a router process (sigmaserve router --help for its flags)
+  generate        one completion through the router ("sigmaserve generate 'Hello' --stream")
+  status          workers, load, K and V usage per tier, from the router
+  drain           drain a worker (finish its requests, admit no more)
   model make      write a demo model (config.json, model.safetensors, tokenizer.json) from a preset and seed
   model inspect   parameters and K/V cache bytes per token, next to the GQA twin
   model logits    logits of the reference forward pass (or the ORT dense path) for given tokens

@@ -37,7 +37,9 @@ const longPrompt = Array.from({ length: 150 }, (_, i) => (i * 53 + 11) % 256);
 
 test("scheduler - a prompt prefilled in chunks of 16 tokens gives the tokens of a single prefill", async () => {
   let whole: number[] = [];
-  await withWorker(["--max-batch-tokens", "512"], async (client) => (whole = (await collect(client, "whole", longPrompt)).tokens));
+  await withWorker(["--max-batch-tokens", "512"], async (client) => {
+    whole = (await collect(client, "whole", longPrompt)).tokens;
+  });
   await withWorker(["--max-batch-tokens", "16"], async (client, runtime) => {
     const chunked = await collect(client, "chunked", longPrompt);
     assert.deepEqual(chunked.tokens, whole);
@@ -73,7 +75,9 @@ test("scheduler - a draining worker finishes what runs and refuses new work with
 
 test("scheduler - selective-V mode with a top-k covering the context gives the tokens of full attention", async () => {
   let full: number[] = [];
-  await withWorker([], async (client) => (full = (await collect(client, "full", longPrompt)).tokens));
+  await withWorker([], async (client) => {
+    full = (await collect(client, "full", longPrompt)).tokens;
+  });
   // A small device V pool pushes old V blocks to the host; top-k ≥ context keeps the arithmetic exact.
   // sigma-tiny, block 4: V block 8 KiB, so 0.25 MiB split evenly holds 16 V blocks (64 tokens) on the device.
   await withWorker(["--kv-device-mib", "0.25", "--kv-host-mib", "4", "--selective-v-topk", "100000", "--max-batch-tokens", "32"], async (client, runtime) => {

@@ -11,7 +11,9 @@ import { OrtDenseModel, demoModel, eosTokenIds, loadModelDir, type LoadedModel }
 import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { connectNatsCoordBus, type CoordBus } from "@sigmaserve/coord";
 import type { WorkerConfig } from "./config/worker-config.js";
+import { joinBus, type BusMembership } from "./coord/join-bus.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { workerServiceImpl } from "./grpc/worker-service.js";
 import { Scheduler } from "./scheduler/scheduler.js";
@@ -50,7 +52,12 @@ export function poolBytes(config: WorkerConfig, model: LoadedModel): PoolBytes {
   return { k: { device: device * kShare, host: host * kShare }, v: { device: device * (1 - kShare), host: host * (1 - kShare) } };
 }
 
-export async function startWorker(config: WorkerConfig, logger: Logger): Promise<WorkerRuntime> {
+export interface StartWorkerOptions {
+  /** A bus to join instead of connecting to --nats (the single-process memory bus). */
+  bus?: CoordBus;
+}
+
+export async function startWorker(config: WorkerConfig, logger: Logger, options: StartWorkerOptions = {}): Promise<WorkerRuntime> {
   const model = "preset" in config.modelSource ? demoModel(config.modelSource.preset, config.seed) : await loadModelDir(config.modelSource.dir);
   const dense = await OrtDenseModel.create(model.config, model.weights, { intraOpThreads: config.intraOpThreads });
   const eventLog = new KvEventLog({ workerId: config.workerId, epoch: randomKvEpoch() });
@@ -149,8 +156,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
       } else await drained;
       state = coordv1.WorkerState.DRAINED;
     },
-    stop: async (options = {}) => {
-      await runtime.drain(options.graceMs ?? 0);
+    stop: async (stopOptions = {}) => {
+      await runtime.drain(stopOptions.graceMs ?? 0);
+      await membership?.stop();
+      if (ownsBus) await bus?.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await dense.release();
     },
@@ -161,9 +170,12 @@ export async function startWorker(config: WorkerConfig, logger: Logger): Promise
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
-  (runtime as { address: string }).address = `${config.host}:${port}`;
+  (runtime as { address: string }).address = config.advertise ?? `${config.host}:${port}`;
   state = coordv1.WorkerState.READY;
   health.setAll("SERVING");
+  const ownsBus = options.bus === undefined && config.nats !== undefined;
+  const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: `sigmaserve-worker-${config.workerId}` }) : undefined);
+  const membership: BusMembership | undefined = bus === undefined ? undefined : await joinBus(runtime, bus, logger);
   logger.info({ address: runtime.address, model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
   return runtime;
 }

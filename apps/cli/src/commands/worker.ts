@@ -1,22 +1,18 @@
 /**
- * `sigmaserve worker ...`: starts the worker process (apps/worker) with the
- * same flags, passes SIGINT/SIGTERM on so it drains, and exits with its code.
- * The CLI starts apps as processes; it never imports their code.
+ * `sigmaserve worker ...` and `sigmaserve router ...`: start the app's
+ * process with the same flags, pass SIGINT/SIGTERM on (a worker drains), and
+ * exit with its code. The CLI starts apps as processes; it never imports their code.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import type { CommandIo } from "../command-io.js";
+import { appEntryPoint } from "./spawn-app.js";
 
-/** Path of the worker's entry point, from its installed package. */
-export function workerEntryPoint(): string {
-  const manifest = createRequire(import.meta.url).resolve("@sigmaserve/worker/package.json");
-  return join(dirname(manifest), "dist", "main.js");
-}
+export const worker = (argv: string[], io: CommandIo): Promise<void> => runApp("@sigmaserve/worker", argv, io);
+export const router = (argv: string[], io: CommandIo): Promise<void> => runApp("@sigmaserve/router", argv, io);
 
-export async function worker(argv: string[], _io: CommandIo): Promise<void> {
-  const child = spawn(process.execPath, [workerEntryPoint(), ...argv], { stdio: "inherit" });
+async function runApp(pkg: "@sigmaserve/worker" | "@sigmaserve/router", argv: string[], _io: CommandIo): Promise<void> {
+  const child = spawn(process.execPath, [appEntryPoint(pkg), ...argv], { stdio: "inherit" });
   const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
   const onInt = forward("SIGINT");
   const onTerm = forward("SIGTERM");

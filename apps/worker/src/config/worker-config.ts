@@ -37,6 +37,10 @@ export const WorkerConfigSchema = z
     maxTokensLimit: int(1).default(DEFAULT_MAX_TOKENS_LIMIT),
     intraOpThreads: int(1).max(64).default(1),
     maxMessageMib: z.coerce.number().positive().default(DEFAULT_MAX_MESSAGE_MIB),
+    /** NATS URL of the coordination bus; without it the worker is reachable only by address. */
+    nats: z.string().min(1).optional(),
+    /** The address to register (host:port) when it differs from the listening one (containers, NAT). */
+    advertise: z.string().min(1).optional(),
   })
   .refine((c) => !(c.preset !== undefined && c.model !== undefined), { message: "give --preset or --model, not both", path: ["preset"] });
 
@@ -58,11 +62,14 @@ const FLAGS = {
   "max-tokens-limit": "maxTokensLimit",
   "intra-op-threads": "intraOpThreads",
   "max-message-mib": "maxMessageMib",
+  nats: "nats",
+  advertise: "advertise",
 } as const;
 
 export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [--port N] [--host H] [--worker-id ID]
                          [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
                          [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
+                         [--nats URL] [--advertise host:port]
 Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
 
 /** Parses argv and env into a frozen config; throws WorkerConfigError naming the flag. */

@@ -6,53 +6,91 @@
 #include <mutex>
 #include <vector>
 
-#include "score_block.h"
+#include "simd_kernels.h"
 #include "thread_pool.h"
 #include "vector_math.h"
 
 namespace sigmaserve {
 namespace {
 
-// How many blocks ahead of the one being read the kernel prefetches. A block
-// of one head is blockSize·d·4 bytes (4 KiB at 16×64): one DRAM page-sized
-// jump per block, which the hardware prefetcher cannot predict.
+// How many blocks ahead of the one being read the kernel prefetches. Block
+// slots are scattered over the arena, so every block is a jump the hardware
+// prefetcher cannot predict.
+// Measured on the 16K × 8 decode: 1, 2 and 4 blocks within noise of each
+// other, none at all ~15% slower.
 constexpr int kPrefetchBlocksAhead = 2;
 
-// A run of consecutive Q heads [q0, q1) connected through shared K or V heads.
-struct Cluster {
+// NOTE: work items are as large as load balance allows: whole rows when the
+// batch gives every thread at least kItemsPerThread items, else rows split
+// into runs of whole clusters (a lone row: one run per thread). The K heads and V heads an item reads from one
+// block are one contiguous run in the slot (for Sigma 32/4/16 at d 64, bs 16,
+// whole rows read 16 KiB of K and 64 KiB of V per block, against 4 KiB per
+// head). Scattered reads stream at ~21 GB/s in 4 KiB pieces, ~26 GB/s in
+// 16 KiB and ~30 GB/s in 64 KiB on this machine (2 threads). The grouping
+// changes only the order of memory accesses, never a head's arithmetic, so
+// results do not depend on it.
+constexpr int kItemsPerThread = 2;
+
+// A work item's Q heads [q0, q1), and the K and V heads they read.
+struct HeadRange {
   int q0;
   int q1;
+  int k0;  // K heads k0 … k1-1 (consecutive: the mapping is non-decreasing)
+  int k1;
+  int v0;
+  int v1;
+  int keyHeadsRead;    // distinct K heads of q0 … q1-1 (k1-k0 unless n_k > n_q)
+  int valueHeadsRead;  // distinct V heads
 };
 
 // Per-shape head mapping, computed once per call.
 struct HeadPlan {
   std::vector<int> kHeadOf;
   std::vector<int> vHeadOf;
-  std::vector<Cluster> clusters;
-  int maxClusterHeads = 0;
+  std::vector<HeadRange> items;
+  int maxItemHeads = 0;
 };
 
-HeadPlan planHeads(const AttentionShape& s) {
+// Splits each row's Q heads into about `itemsPerRow` items of whole clusters.
+HeadPlan planHeads(const AttentionShape& s, int itemsPerRow) {
   HeadPlan plan;
   for (int i = 0; i < s.numQueryHeads; ++i) {
     plan.kHeadOf.push_back(static_cast<int>(static_cast<int64_t>(i) * s.numKeyHeads / s.numQueryHeads));
     plan.vHeadOf.push_back(static_cast<int>(static_cast<int64_t>(i) * s.numValueHeads / s.numQueryHeads));
   }
-  // Both mappings are non-decreasing, so a head that shares neither its K head
-  // nor its V head with the previous one shares nothing with any earlier head.
+  const int targetHeads = (s.numQueryHeads + itemsPerRow - 1) / itemsPerRow;
+  // A cluster is a run of Q heads connected through shared K or V heads. Both
+  // mappings are non-decreasing, so a head that shares neither its K head nor
+  // its V head with the previous one shares nothing with any earlier head:
+  // that is where a cluster, and possibly an item, may start.
   for (int i = 0; i < s.numQueryHeads; ++i) {
-    const bool startsCluster = i == 0 || (plan.kHeadOf[i] != plan.kHeadOf[i - 1] && plan.vHeadOf[i] != plan.vHeadOf[i - 1]);
-    if (startsCluster) plan.clusters.push_back({i, i + 1});
-    else plan.clusters.back().q1 = i + 1;
+    const bool clusterStart = i == 0 || (plan.kHeadOf[i] != plan.kHeadOf[i - 1] && plan.vHeadOf[i] != plan.vHeadOf[i - 1]);
+    if (clusterStart && (plan.items.empty() || plan.items.back().q1 - plan.items.back().q0 >= targetHeads)) {
+      plan.items.push_back({i, i + 1, 0, 0, 0, 0, 0, 0});
+    } else {
+      plan.items.back().q1 = i + 1;
+    }
   }
-  for (const Cluster& c : plan.clusters) plan.maxClusterHeads = std::max(plan.maxClusterHeads, c.q1 - c.q0);
+  for (HeadRange& item : plan.items) {
+    item.k0 = plan.kHeadOf[item.q0];
+    item.k1 = plan.kHeadOf[item.q1 - 1] + 1;
+    item.v0 = plan.vHeadOf[item.q0];
+    item.v1 = plan.vHeadOf[item.q1 - 1] + 1;
+    for (int i = item.q0; i < item.q1; ++i) {
+      item.keyHeadsRead += i == item.q0 || plan.kHeadOf[i] != plan.kHeadOf[i - 1];
+      item.valueHeadsRead += i == item.q0 || plan.vHeadOf[i] != plan.vHeadOf[i - 1];
+    }
+    plan.maxItemHeads = std::max(plan.maxItemHeads, item.q1 - item.q0);
+  }
   return plan;
 }
 
 // Scratch of one thread, sized by the caller before the threads start.
 struct Scratch {
-  std::vector<float> scores;     // [cluster heads][scoreStride]
-  std::vector<double> acc;       // [cluster heads][d]
+  std::vector<float> scores;     // [item heads][scoreStride] (selective) or [item heads][block] (full)
+  std::vector<double> acc;       // [item heads][d]
+  std::vector<double> denominator;  // [item heads]
+  std::vector<float> runningMax;    // [item heads]
   std::vector<float> partial;    // [d]: one block's sum when d is not a compiled size
   std::vector<int32_t> kept;     // top-k positions of one head
   AttentionReadStats stats;
@@ -68,6 +106,25 @@ struct Geometry {
 
 size_t roundUp(size_t n, size_t to) { return (n + to - 1) / to * to; }
 
+// Prefetches the run of bytes an item will read from a later block in
+// `parts` slices, one per Q head processed now, so the prefetches are spread
+// over the compute instead of issued in one burst (a burst of 256 prefetches
+// fills the core's miss queue and stalls it).
+class RunPrefetcher {
+ public:
+  RunPrefetcher(size_t runBytes, int parts) : runBytes_(runBytes), sliceBytes_(roundUp((runBytes + parts - 1) / parts, 64)) {}
+
+  void slice(const char* run, int part) const {
+    if (run == nullptr) return;
+    const size_t start = static_cast<size_t>(part) * sliceBytes_;
+    if (start < runBytes_) prefetchBytes(run + start, std::min(sliceBytes_, runBytes_ - start));
+  }
+
+ private:
+  size_t runBytes_;
+  size_t sliceBytes_;
+};
+
 // The row's sequence block entries: entry j covers positions j·bs … j·bs+bs-1.
 struct RowBlocks {
   const int32_t* kSlot;
@@ -80,27 +137,24 @@ class ItemKernel {
  public:
   ItemKernel(const AttentionInputs& in, const HeadPlan& plan, const Geometry& g) : in_(in), plan_(plan), g_(g) {}
 
-  void run(int row, const Cluster& cluster, Scratch& scratch) const {
+  void run(int row, const HeadRange& item, Scratch& scratch) const {
     const int seq = in_.rowSeq.data[row];
     const int positions = in_.rowPos.data[row] + 1;
     const int32_t first = in_.seqBlockStart.data[seq];
     const RowBlocks blocks{in_.blockKSlot.data + first, in_.blockVSlot.data + first, in_.blockVTier.data + first};
-    // Whole blocks: the 16-row score kernel may score rows past the context (ignored).
+    const bool selective = in_.topk > 0 && in_.topk < positions;
+    if (!selective) {
+      fullAttention(row, item, positions, blocks, scratch);
+      return;
+    }
     const size_t stride = scoreStride(positions);
     float* scores = scratch.scores.data();
-
-    scoreWithK(row, cluster, positions, blocks, scores, stride, scratch.stats);
-    const bool selective = in_.topk > 0 && in_.topk < positions;
-    if (selective) {
-      for (int h = cluster.q0; h < cluster.q1; ++h) {
-        selectiveValues(row, h, positions, blocks, scores + (h - cluster.q0) * stride, scratch);
-      }
-    } else {
-      fullValues(row, cluster, positions, blocks, scores, stride, scratch);
-    }
+    scoreWithK(row, item, positions, blocks, scores, stride, scratch.stats);
+    for (int h = item.q0; h < item.q1; ++h) selectiveValues(row, h, positions, blocks, scores + (h - item.q0) * stride, scratch);
   }
 
-  // Floats per Q head in the score scratch: whole blocks, rounded up to 16.
+  // Floats per Q head in the score scratch: whole blocks (the 16-row score
+  // kernel may score rows past the context, which are then ignored), rounded up to 16.
   size_t scoreStride(int positions) const {
     const size_t numBlocks = (static_cast<size_t>(positions) + g_.bs - 1) / g_.bs;
     return roundUp(numBlocks * g_.bs, kLanes);
@@ -117,100 +171,124 @@ class ItemKernel {
     return (static_cast<size_t>(in_.layer) * heads + head) * g_.bs * g_.d;
   }
 
-  const float* vBlock(const RowBlocks& blocks, int j, size_t headOff) const {
+  const float* kSlotOf(const RowBlocks& blocks, int j) const {
+    return in_.kDevice.data + static_cast<size_t>(blocks.kSlot[j]) * g_.kSlotFloats;
+  }
+
+  const float* vSlotOf(const RowBlocks& blocks, int j) const {
     const float* arena = blocks.vTier[j] == 0 ? in_.vDevice.data : in_.vHost.data;
-    return arena + static_cast<size_t>(blocks.vSlot[j]) * g_.vSlotFloats + headOff;
+    return arena + static_cast<size_t>(blocks.vSlot[j]) * g_.vSlotFloats;
   }
 
-  // scores[h - q0][p] = q_h · k_p / sqrt(d) for every Q head of the cluster;
-  // each K row is read once for all the Q heads of its K head.
-  void scoreWithK(int row, const Cluster& c, int positions, const RowBlocks& blocks, float* scores, size_t stride, AttentionReadStats& stats) const {
+  // s[t] = q · k_t / sqrt(d) for the rows t < tEnd of one head's block
+  // (whole groups of 16 rows: rows up to the block's end may be scored too).
+  void scoreRows(const float* q, const float* kb, int tEnd, float* s) const {
     const int d = g_.d;
-    const int bs = g_.bs;
-    const int numBlocks = (positions + bs - 1) / bs;
-    const size_t blockBytes = static_cast<size_t>(bs) * d * sizeof(float);
-    int h = c.q0;
-    while (h < c.q1) {
-      const int kHead = plan_.kHeadOf[h];
-      int hEnd = h;
-      while (hEnd < c.q1 && plan_.kHeadOf[hEnd] == kHead) ++hEnd;
-      const size_t headOff = headOffset(in_.shape.numKeyHeads, kHead);
-      const float* kArena = in_.kDevice.data;
-      for (int j = 0; j < numBlocks; ++j) {
-        if (j + kPrefetchBlocksAhead < numBlocks) {
-          prefetchBytes(kArena + static_cast<size_t>(blocks.kSlot[j + kPrefetchBlocksAhead]) * g_.kSlotFloats + headOff, blockBytes);
-        }
-        const float* kb = kArena + static_cast<size_t>(blocks.kSlot[j]) * g_.kSlotFloats + headOff;
-        const int tEnd = std::min(bs, positions - j * bs);
-        // The block (bs·d floats) stays in L1 while every Q head of the K head passes over it.
-        for (int hh = h; hh < hEnd; ++hh) {
-          const float* q = queryOf(row, hh);
-          float* s = scores + (hh - c.q0) * stride + static_cast<size_t>(j) * bs;
-          int t = 0;
-          if constexpr (kHasScoreBlock16 && D > 0 && D % 16 == 0) {
-            if (!in_.portableLoops) {
-              for (; t + 16 <= bs && t < tEnd; t += 16) scoreBlock16<D>(q, kb + static_cast<size_t>(t) * d, g_.scale, s + t);
-            }
-          }
-          for (; t < tEnd; ++t) s[t] = dot<D>(q, kb + static_cast<size_t>(t) * d, d) * g_.scale;
-        }
+    int t = 0;
+    if constexpr (kHasAvx512Kernels && D > 0 && D % 16 == 0) {
+      if (!in_.portableLoops) {
+        for (; t + 16 <= g_.bs && t < tEnd; t += 16) scoreBlock16<D>(q, kb + static_cast<size_t>(t) * d, g_.scale, s + t);
       }
-      stats.kBytes += static_cast<uint64_t>(positions) * d * sizeof(float);
-      h = hEnd;
     }
+    for (; t < tEnd; ++t) s[t] = dot<D>(q, kb + static_cast<size_t>(t) * d, d) * g_.scale;
   }
 
-  // Full attention: softmax per Q head, then each V row is read once for all
-  // the Q heads of its V head.
-  void fullValues(int row, const Cluster& c, int positions, const RowBlocks& blocks, float* scores, size_t stride, Scratch& scratch) const {
+  // scores[h - q0][p] = q_h · k_p / sqrt(d) for every Q head of the item;
+  // each K row is read once (from memory) for all the Q heads of its K head.
+  void scoreWithK(int row, const HeadRange& item, int positions, const RowBlocks& blocks, float* scores, size_t stride, AttentionReadStats& stats) const {
     const int d = g_.d;
     const int bs = g_.bs;
     const int numBlocks = (positions + bs - 1) / bs;
-    const size_t blockBytes = static_cast<size_t>(bs) * d * sizeof(float);
-    const int heads = c.q1 - c.q0;
-    double denominators[64];
-    std::vector<double> manyDenominators;
-    double* denominator = denominators;
-    if (heads > 64) {
-      manyDenominators.resize(heads);
-      denominator = manyDenominators.data();
+    const size_t firstHead = headOffset(in_.shape.numKeyHeads, item.k0);
+    const size_t runBytes = static_cast<size_t>(item.k1 - item.k0) * bs * d * sizeof(float);
+    const RunPrefetcher prefetcher(runBytes, item.q1 - item.q0);
+    for (int j = 0; j < numBlocks; ++j) {
+      const char* ahead = j + kPrefetchBlocksAhead < numBlocks ? reinterpret_cast<const char*>(kSlotOf(blocks, j + kPrefetchBlocksAhead) + firstHead) : nullptr;
+      const float* slot = kSlotOf(blocks, j);
+      const int tEnd = std::min(bs, positions - j * bs);
+      // A head's bs·d floats stay in L1 while every Q head of that K head passes over them.
+      for (int h = item.q0; h < item.q1; ++h) {
+        prefetcher.slice(ahead, h - item.q0);
+        scoreRows(queryOf(row, h), slot + headOffset(in_.shape.numKeyHeads, plan_.kHeadOf[h]), tEnd, scores + (h - item.q0) * stride + static_cast<size_t>(j) * bs);
+      }
     }
-    for (int i = 0; i < heads; ++i) {
-      float* s = scores + i * stride;
-      denominator[i] = expInPlace(s, positions, maxOf(s, positions));
-    }
-    int h = c.q0;
-    while (h < c.q1) {
-      const int vHead = plan_.vHeadOf[h];
-      int hEnd = h;
-      while (hEnd < c.q1 && plan_.vHeadOf[hEnd] == vHead) ++hEnd;
-      const size_t headOff = headOffset(in_.shape.numValueHeads, vHead);
-      double* acc = scratch.acc.data();
-      std::fill(acc, acc + static_cast<size_t>(hEnd - h) * d, 0.0);
-      for (int j = 0; j < numBlocks; ++j) {
-        if (j + kPrefetchBlocksAhead < numBlocks) prefetchBytes(vBlock(blocks, j + kPrefetchBlocksAhead, headOff), blockBytes);
-        const float* vb = vBlock(blocks, j, headOff);
-        const int tEnd = std::min(bs, positions - j * bs);
-        // The block stays in L1 while each Q head of the V head passes over it,
-        // summing its bs rows in f32 (in registers), then adding that into f64.
-        for (int hh = h; hh < hEnd; ++hh) {
-          const float* w = scores + (hh - c.q0) * stride + static_cast<size_t>(j) * bs;
-          float partialFixed[D > 0 ? D : 1];
-          float* partial = D > 0 ? partialFixed : scratch.partial.data();
+    stats.kBytes += static_cast<uint64_t>(positions) * item.keyHeadsRead * d * sizeof(float);
+  }
+
+  // Full attention in one pass over the blocks, with an online softmax: per
+  // block and Q head, score the block's K rows, raise the head's running
+  // maximum if the block beats it (rescaling what is summed so far by
+  // exp(old - new)), then add the block's weights and weighted V rows. K and
+  // V stream together, so the scoring arithmetic overlaps the V reads instead
+  // of leaving memory idle in a separate K pass. Each K and V row is read
+  // from memory once for all the Q heads of its K or V head.
+  void fullAttention(int row, const HeadRange& item, int positions, const RowBlocks& blocks, Scratch& scratch) const {
+    const int d = g_.d;
+    const int bs = g_.bs;
+    const int numBlocks = (positions + bs - 1) / bs;
+    const int heads = item.q1 - item.q0;
+    const size_t blockStride = roundUp(bs, kLanes);
+    float* weights = scratch.scores.data();  // [heads][blockStride]: one block's scores, then weights
+    double* acc = scratch.acc.data();        // [heads][d]
+    double* denominator = scratch.denominator.data();
+    float* runningMax = scratch.runningMax.data();
+    std::fill(acc, acc + static_cast<size_t>(heads) * d, 0.0);
+    std::fill(denominator, denominator + heads, 0.0);
+    std::fill(runningMax, runningMax + heads, -INFINITY);
+
+    const size_t kFirst = headOffset(in_.shape.numKeyHeads, item.k0);
+    const size_t vFirst = headOffset(in_.shape.numValueHeads, item.v0);
+    const RunPrefetcher kAheadParts(static_cast<size_t>(item.k1 - item.k0) * bs * d * sizeof(float), heads);
+    const RunPrefetcher vAheadParts(static_cast<size_t>(item.v1 - item.v0) * bs * d * sizeof(float), heads);
+    for (int j = 0; j < numBlocks; ++j) {
+      const bool prefetch = j + kPrefetchBlocksAhead < numBlocks;
+      const char* kAhead = prefetch ? reinterpret_cast<const char*>(kSlotOf(blocks, j + kPrefetchBlocksAhead) + kFirst) : nullptr;
+      const char* vAhead = prefetch ? reinterpret_cast<const char*>(vSlotOf(blocks, j + kPrefetchBlocksAhead) + vFirst) : nullptr;
+      const float* kSlot = kSlotOf(blocks, j);
+      const float* vSlot = vSlotOf(blocks, j);
+      const int tEnd = std::min(bs, positions - j * bs);
+      for (int h = item.q0; h < item.q1; ++h) {
+        const int i = h - item.q0;
+        kAheadParts.slice(kAhead, i);
+        vAheadParts.slice(vAhead, i);
+        float* w = weights + i * blockStride;
+        scoreRows(queryOf(row, h), kSlot + headOffset(in_.shape.numKeyHeads, plan_.kHeadOf[h]), tEnd, w);
+        const float blockMax = maxOf(w, tEnd);
+        double* a = acc + static_cast<size_t>(i) * d;
+        if (blockMax > runningMax[i]) {
+          if (j > 0) {
+            const double rescale = std::exp(static_cast<double>(runningMax[i]) - static_cast<double>(blockMax));
+            for (int x = 0; x < d; ++x) a[x] *= rescale;
+            denominator[i] *= rescale;
+          }
+          runningMax[i] = blockMax;
+        }
+        denominator[i] += expInPlace(w, tEnd, runningMax[i]);
+        // The block's tEnd weighted rows summed in f32 (in registers), then added into f64.
+        const float* vb = vSlot + headOffset(in_.shape.numValueHeads, plan_.vHeadOf[h]);
+        bool accumulated = false;
+        if constexpr (kHasAvx512Kernels && D > 0 && D % 16 == 0) {
+          if (!in_.portableLoops) {
+            accumulateRows<D>(w, vb, tEnd, a);
+            accumulated = true;
+          }
+        }
+        if (!accumulated) {
+          float* partial = scratch.partial.data();
           std::fill(partial, partial + d, 0.0f);
           for (int t = 0; t < tEnd; ++t) axpy<D>(partial, w[t], vb + static_cast<size_t>(t) * d, d);
-          addWidened<D>(acc + static_cast<size_t>(hh - h) * d, partial, d);
+          addWidened<D>(a, partial, d);
         }
-        const uint64_t bytes = static_cast<uint64_t>(tEnd) * d * sizeof(float);
-        (blocks.vTier[j] == 0 ? scratch.stats.vBytesDevice : scratch.stats.vBytesHost) += bytes;
       }
-      for (int hh = h; hh < hEnd; ++hh) {
-        const double* a = acc + static_cast<size_t>(hh - h) * d;
-        float* o = outOf(row, hh);
-        const double den = denominator[hh - c.q0];
-        for (int i = 0; i < d; ++i) o[i] = static_cast<float>(a[i] / den);
-      }
-      h = hEnd;
+      const uint64_t bytes = static_cast<uint64_t>(tEnd) * item.valueHeadsRead * d * sizeof(float);
+      (blocks.vTier[j] == 0 ? scratch.stats.vBytesDevice : scratch.stats.vBytesHost) += bytes;
+    }
+    scratch.stats.kBytes += static_cast<uint64_t>(positions) * item.keyHeadsRead * d * sizeof(float);
+    for (int h = item.q0; h < item.q1; ++h) {
+      const int i = h - item.q0;
+      const double* a = acc + static_cast<size_t>(i) * d;
+      float* o = outOf(row, h);
+      for (int x = 0; x < d; ++x) o[x] = static_cast<float>(a[x] / denominator[i]);
     }
   }
 
@@ -228,18 +306,22 @@ class ItemKernel {
     for (int32_t p = 0; p < k; ++p) kept.push_back(p);
     std::make_heap(kept.begin(), kept.end(), better);
     float threshold = s[kept.front()];
-    for (int32_t p = k; p < positions; ++p) {
-      if (!(s[p] > threshold)) continue;
-      std::pop_heap(kept.begin(), kept.end(), better);
-      kept.back() = p;
-      std::push_heap(kept.begin(), kept.end(), better);
-      threshold = s[kept.front()];
+    // Most runs of 16 scores hold nothing above the threshold: test them with one vector max.
+    for (int32_t p0 = k; p0 < positions; p0 += kLanes) {
+      const int32_t pEnd = std::min(positions, p0 + kLanes);
+      if (!(maxOf(s + p0, pEnd - p0) > threshold)) continue;
+      for (int32_t p = p0; p < pEnd; ++p) {
+        if (!(s[p] > threshold)) continue;
+        std::pop_heap(kept.begin(), kept.end(), better);
+        kept.back() = p;
+        std::push_heap(kept.begin(), kept.end(), better);
+        threshold = s[kept.front()];
+      }
     }
     std::sort(kept.begin(), kept.end());
 
-    const int vHead = plan_.vHeadOf[h];
-    const size_t headOff = headOffset(in_.shape.numValueHeads, vHead);
-    const auto vRow = [&](int32_t p) { return vBlock(blocks, p / bs, headOff) + static_cast<size_t>(p % bs) * d; };
+    const size_t headOff = headOffset(in_.shape.numValueHeads, plan_.vHeadOf[h]);
+    const auto vRow = [&](int32_t p) { return vSlotOf(blocks, p / bs) + headOff + static_cast<size_t>(p % bs) * d; };
     // Rows are scattered: ask for all of them first so their misses overlap.
     for (const int32_t p : kept) prefetchBytes(vRow(p), static_cast<size_t>(d) * sizeof(float));
 
@@ -267,8 +349,8 @@ class ItemKernel {
 template <int D>
 AttentionReadStats runItems(const AttentionInputs& in, const HeadPlan& plan, const Geometry& g, int numThreads) {
   const int rows = static_cast<int>(in.rowSeq.length);
-  const int clusters = static_cast<int>(plan.clusters.size());
-  const int items = rows * clusters;
+  const int itemsPerRow = static_cast<int>(plan.items.size());
+  const int items = rows * itemsPerRow;
   numThreads = std::max(1, std::min(numThreads, items));
 
   int maxPositions = 1;
@@ -279,11 +361,14 @@ AttentionReadStats runItems(const AttentionInputs& in, const HeadPlan& plan, con
   if (static_cast<int>(scratches.size()) < numThreads) scratches.resize(numThreads);
   for (int t = 0; t < numThreads; ++t) {
     Scratch& s = scratches[t];
-    const size_t scoreFloats = static_cast<size_t>(plan.maxClusterHeads) * kernel.scoreStride(maxPositions);
+    // Selective V keeps every score of a row; full attention one block's.
+    const size_t scoreFloats = static_cast<size_t>(plan.maxItemHeads) * (in.topk > 0 ? kernel.scoreStride(maxPositions) : roundUp(g.bs, kLanes));
     if (s.scores.size() < scoreFloats) s.scores.resize(scoreFloats);
-    const size_t accFloats = static_cast<size_t>(plan.maxClusterHeads) * g.d;
+    const size_t accFloats = static_cast<size_t>(plan.maxItemHeads) * g.d;
     if (s.acc.size() < accFloats) s.acc.resize(accFloats);
     if (s.partial.size() < static_cast<size_t>(g.d)) s.partial.resize(g.d);
+    if (s.denominator.size() < static_cast<size_t>(plan.maxItemHeads)) s.denominator.resize(plan.maxItemHeads);
+    if (s.runningMax.size() < static_cast<size_t>(plan.maxItemHeads)) s.runningMax.resize(plan.maxItemHeads);
     s.kept.reserve(std::max(in.topk, 0));
     s.stats = AttentionReadStats{};
   }
@@ -292,7 +377,7 @@ AttentionReadStats runItems(const AttentionInputs& in, const HeadPlan& plan, con
   ThreadPool::instance().run(numThreads, [&](int threadIndex) {
     Scratch& scratch = scratches[threadIndex];
     for (int item = next.fetch_add(1, std::memory_order_relaxed); item < items; item = next.fetch_add(1, std::memory_order_relaxed)) {
-      kernel.run(item / clusters, plan.clusters[item % clusters], scratch);
+      kernel.run(item / itemsPerRow, plan.items[item % itemsPerRow], scratch);
     }
   });
 
@@ -353,7 +438,12 @@ std::string validateAttentionInputs(const AttentionInputs& in) {
 
 AttentionReadStats attendPaged(const AttentionInputs& in, int numThreads) {
   const AttentionShape& s = in.shape;
-  const HeadPlan plan = planHeads(s);
+  const int rows = static_cast<int>(in.rowSeq.length);
+  const int threads = std::max(1, numThreads);
+  // One row splits into one item per thread (its items cost the same);
+  // several rows into enough items to even out rows of different lengths.
+  const int itemsPerRow = rows <= 1 ? threads : std::max(1, (kItemsPerThread * threads + rows - 1) / rows);
+  const HeadPlan plan = planHeads(s, itemsPerRow);
   const Geometry g{
       s.headDim,
       s.blockSizeTokens,

@@ -3,16 +3,17 @@
 // src/attention/attention-kernel.ts).
 //
 // Model. Q heads fall into clusters: maximal runs of consecutive Q heads
-// that are connected through a shared K head or a shared V head (for Sigma
-// 32/4/16 a cluster is the 8 Q heads of one K head, with their 4 V heads; for
-// GQA 32/16/16 it is the 2 Q heads of one K/V head). One work item is one
-// (row, cluster). An item reads every K row it needs once, scoring it against
-// all the Q heads of that K head, and (full attention) every V row once,
-// accumulating it into all the Q heads of that V head. So the bytes an item
-// streams are exactly its share of the cache, which is what makes DiffQKV's
-// smaller K show up as time. Items never share writes, and an item's
-// arithmetic does not depend on which thread runs it or on the other items,
-// so results are bit-identical for any batch composition and thread count.
+// connected through a shared K head or a shared V head (for Sigma 32/4/16 a
+// cluster is the 8 Q heads of one K head, with their 4 V heads; for GQA
+// 32/16/16 it is the 2 Q heads of one K/V head). A work item is one row and a
+// run of whole clusters of at least 8 Q heads. An item reads every K row it
+// needs once, scoring it against all the Q heads of that K head, and (full
+// attention) every V row once, accumulating it into all the Q heads of that
+// V head; so the bytes an item streams are exactly its share of the cache,
+// which is what makes DiffQKV's smaller K show up as time. Items never share
+// writes, and an item's arithmetic does not depend on which thread runs it or
+// on the other items, so results are bit-identical for any batch composition
+// and thread count.
 #pragma once
 
 #include <cstddef>

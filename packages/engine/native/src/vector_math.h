@@ -76,10 +76,15 @@ inline float maxOf(const float* __restrict x, int n) {
   for (; i + kLanes <= n; i += kLanes) {
     for (int l = 0; l < kLanes; ++l) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
   }
-  for (; i < n; ++i) lanes[0] = x[i] > lanes[0] ? x[i] : lanes[0];
-  float m = lanes[0];
-  for (int l = 1; l < kLanes; ++l) m = lanes[l] > m ? lanes[l] : m;
-  return m;
+  for (int l = 0; l < kLanes && i + l < n; ++l) lanes[l] = x[i + l] > lanes[l] ? x[i + l] : lanes[l];
+  // Halving, as in sumLanes, so the compiler uses register shuffles, not a chain of 15 scalar maxes.
+  float m8[8];
+  for (int l = 0; l < 8; ++l) m8[l] = lanes[l + 8] > lanes[l] ? lanes[l + 8] : lanes[l];
+  float m4[4];
+  for (int l = 0; l < 4; ++l) m4[l] = m8[l + 4] > m8[l] ? m8[l + 4] : m8[l];
+  const float m2a = m4[2] > m4[0] ? m4[2] : m4[0];
+  const float m2b = m4[3] > m4[1] ? m4[3] : m4[1];
+  return m2b > m2a ? m2b : m2a;
 }
 
 // exp(x) for x ≤ 0 (a score minus its row maximum), relative error < 3e-7:

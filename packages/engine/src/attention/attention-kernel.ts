@@ -63,7 +63,17 @@ export interface AttentionArenas {
   vHost: Float32Array;
 }
 
-/** Bytes of V rows the call read from each tier. */
+/**
+ * Bytes of V rows the call read from each tier, and of K rows.
+ *
+ * Accounting (head_dim·4 bytes per row read): each (row, K head) reads its
+ * positions' K rows once, for all the Q heads mapped to that K head; in full
+ * attention each (row, V head) reads its positions' V rows once, likewise;
+ * with selective V each (row, Q head) reads its own topk V rows (a row kept
+ * by two Q heads counts twice). So a decode step of full attention reads
+ * rows·positions·(n_k + n_v)·d·4 bytes, and selective V reads
+ * rows·n_q·topk·d·4 bytes of V.
+ */
 export interface AttentionReadStats {
   vBytesDevice: number;
   vBytesHost: number;

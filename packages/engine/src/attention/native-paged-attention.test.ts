@@ -15,13 +15,19 @@ const oracle = new JsPagedAttention();
 /** Error allowed relative to each (row, head) output's scale (max |value|): f32 scores and sums against the f64 oracle. */
 const TOLERANCE = 1e-5;
 
-/** Shapes that exercise each code path: head dims 16 (runtime), 24 (runtime, ragged lanes), 32 and 64 (compiled), clusters of 1, 2 and 8 Q heads, and clusters spanning several K heads. */
+/**
+ * Shapes that exercise each code path: head dims 16 and 24 (runtime-sized
+ * loops, 24 with ragged lanes), 32, 64 and 128 (compiled), blocks shorter
+ * than, equal to and twice the 16-row score kernel, clusters of 1, 2 and 8 Q
+ * heads, and clusters spanning several K heads.
+ */
 const SHAPES: [string, AttentionShape][] = [
   ["DiffQKV 8/1/4", DIFFQKV_SHAPE],
   ["GQA 8/4/4", GQA_SHAPE],
   ["sigma-1.5b 32/4/16 d64", SIGMA_SHAPE],
   ["8/4/2 d32 (a V head across two K heads)", { numLayers: 2, numQueryHeads: 8, numKeyHeads: 4, numValueHeads: 2, headDim: 32, blockSizeTokens: 8 }],
   ["6/4/3 d24 (uneven mappings)", { numLayers: 1, numQueryHeads: 6, numKeyHeads: 4, numValueHeads: 3, headDim: 24, blockSizeTokens: 5 }],
+  ["16/2/4 d128 bs32 (two 16-row score groups per block)", { numLayers: 2, numQueryHeads: 16, numKeyHeads: 2, numValueHeads: 4, headDim: 128, blockSizeTokens: 32 }],
 ];
 
 function caseFor(shape: AttentionShape, seed: number, topk = 0): PagedCase {
@@ -107,6 +113,18 @@ describe("attention - the native kernel", { skip }, () => {
       }
     });
   }
+
+  test("the AVX-512 score kernel gives the same bits as the portable loops a CPU without it runs", () => {
+    for (const [label, shape] of SHAPES) {
+      for (const topk of [0, 4]) {
+        const c = caseFor(shape, 19, topk);
+        const portable = withTopk(c.batch, topk);
+        new NativePagedAttention({ portableLoops: true }).attend(c.shape, c.arenas, portable);
+        new NativePagedAttention().attend(c.shape, c.arenas, c.batch);
+        assert.ok(bitIdentical(c.batch.out, portable.out), `${label}, topk ${topk}`);
+      }
+    }
+  });
 
   test("refuses a block table that points outside the arenas with a typed error, and the addon checks again itself", () => {
     const c = standardCase(GQA_SHAPE, 17);

@@ -19,6 +19,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NativeAttentionUnavailableError } from "./attention-errors.js";
 import type { AttentionArenas, AttentionBatch, AttentionKernel, AttentionReadStats, AttentionShape } from "./attention-kernel.js";
@@ -52,12 +53,13 @@ export type NativeAttentionStatus = { available: true; path: string; cpuFeatures
 
 const loaded = new Map<string, { status: NativeAttentionStatus; addon?: NativeAttentionAddon }>();
 
-/** Loads the addon once per path; never throws. */
+/** Loads the addon once per path (a relative path is taken from the working directory); never throws. */
 export function loadNativeAttention(path: string = DEFAULT_NATIVE_ATTENTION_PATH): NativeAttentionStatus {
   return loadAddon(path).status;
 }
 
-function loadAddon(path: string): { status: NativeAttentionStatus; addon?: NativeAttentionAddon } {
+function loadAddon(addonPath: string): { status: NativeAttentionStatus; addon?: NativeAttentionAddon } {
+  const path = resolve(addonPath);
   const cached = loaded.get(path);
   if (cached !== undefined) return cached;
   let result: { status: NativeAttentionStatus; addon?: NativeAttentionAddon };

@@ -59,16 +59,3 @@ test("request rng - nearby seeds give unrelated streams, not shifted copies", ()
   // Plain SplitMix64 would make (s, k) equal (s + γ, k − 1); hashing the seed first prevents it.
   assert.notEqual(requestRandomU64(5n, 3), requestRandomU64(5n + gamma, 2));
 });
-
-test("request rng - a draw costs less than 2 µs", () => {
-  // Best of 5 batches, so a busy machine does not fail the test (about 0.3 µs here).
-  let sink = 0;
-  let bestNsPerDraw = Infinity;
-  for (let batch = 0; batch < 5; batch++) {
-    const start = process.hrtime.bigint();
-    for (let step = 0; step < DRAWS / 5; step++) sink += requestUniform(987_654_321n, step);
-    bestNsPerDraw = Math.min(bestNsPerDraw, Number(process.hrtime.bigint() - start) / (DRAWS / 5));
-  }
-  assert.ok(sink > 0);
-  assert.ok(bestNsPerDraw < 2_000, `${bestNsPerDraw.toFixed(0)} ns per draw`);
-});

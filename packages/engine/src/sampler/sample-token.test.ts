@@ -201,25 +201,18 @@ test("sampler - NaN or +Inf logits are a NonFiniteLogitsError", () => {
   assert.throws(() => sampleToken(Float32Array.of(0, NaN), { ...base, temperature: 0, logprobs: 1 }, 0), NonFiniteLogitsError);
 });
 
-test("sampler - a 128k vocabulary: greedy well under 1 ms, sampling a few ms", () => {
+test("sampler - a 128k vocabulary samples inside the kept set on every path", () => {
+  // Speed is measured in bench/, never asserted here; this checks the large-vocabulary paths are correct.
   const logits = makeLogits(LLAMA3_VOCAB, 42);
-  // Limits are several times what this machine measures (greedy 0.25 ms, top-k 0.6 ms, temperature 2.3 ms,
-  // top-p 10 ms on this flat row); the best of 20 calls keeps a busy CI machine from failing the test.
-  const cases: [string, SamplerParams, number][] = [
-    ["greedy", { ...base, temperature: 0 }, 1],
-    ["greedy + logprobs 5", { ...base, temperature: 0, logprobs: 5 }, 10],
-    ["temperature 0.8", { ...base, temperature: 0.8 }, 10],
-    ["top-k 50", { ...base, temperature: 0.8, topK: 50 }, 3],
-    ["top-p 0.9", { ...base, temperature: 0.8, topP: 0.9 }, 40],
-    ["top-k 50 + top-p 0.9", { ...base, temperature: 0.8, topK: 50, topP: 0.9 }, 3],
-  ];
-  for (const [name, params, limitMs] of cases) {
-    let bestMs = Infinity;
-    for (let step = 0; step < 25; step++) {
-      const start = process.hrtime.bigint();
-      sampleToken(logits, params, step);
-      if (step >= 5) bestMs = Math.min(bestMs, Number(process.hrtime.bigint() - start) / 1e6);
-    }
-    assert.ok(bestMs < limitMs, `${name}: ${bestMs.toFixed(3)} ms per token (limit ${limitMs})`);
+  const greedy = sampleToken(logits, { ...base, temperature: 0 }, 0).tokenId;
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
+  assert.equal(greedy, best);
+  const ranked = Array.from(logits.keys()).sort((a, b) => logits[b]! - logits[a]! || a - b);
+  const top50 = new Set(ranked.slice(0, 50));
+  for (let step = 0; step < 20; step++) {
+    assert.ok(top50.has(sampleToken(logits, { ...base, temperature: 0.8, topK: 50 }, step).tokenId));
+    const token = sampleToken(logits, { ...base, temperature: 0.8, topP: 0.9 }, step).tokenId;
+    assert.ok(token >= 0 && token < LLAMA3_VOCAB);
   }
 });

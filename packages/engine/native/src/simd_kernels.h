@@ -1,19 +1,27 @@
-// Scores of one Q head against 16 consecutive K rows at once.
+// The two hot loops in AVX-512 intrinsics, with portable stand-ins
+// elsewhere (the kernel then uses the loops of vector_math.h instead).
 //
-// dot<D>() reduces each q·k to a scalar with a shuffle tree of its own,
-// which costs ~10 shuffles and adds per score: for Sigma's 8 Q heads per K
-// head that made the K pass compute-bound. Here the 16 partial vectors
-// (lane l holds Σ q[i]·k[i] over i ≡ l mod 16) are reduced together, 16→8→4→2→1
-// lanes, in ~3 operations per score. The additions are the same ones, in
-// the same order, as sumLanes() in vector_math.h, so a score has the same
-// bits on either path (given the same FMA contraction).
+// scoreBlock16: scores of one Q head against 16 consecutive K rows at once.
+// dot<D>() reduces each q·k to a scalar with a shuffle tree of its own, which
+// costs ~10 shuffles and adds per score: for Sigma's 8 Q heads per K head
+// that made the K side compute-bound. Here the 16 partial vectors (lane l
+// holds Σ q[i]·k[i] over i ≡ l mod 16) are reduced together, 16→8→4→2→1
+// lanes, in ~3 operations per score.
+//
+// accumulateRows: a block's weighted V rows summed in registers (GCC kept
+// the portable loop's partial sums in memory, one store per FMA).
+//
+// Both perform the same additions in the same order as the portable loops
+// (sumLanes() and axpy()/addWidened()), so the bits are the same on either
+// path (given the same FMA contraction), which the tests check.
 #pragma once
 
 #if defined(__AVX512F__)
 // GCC 12 flags _mm512_undefined_ps() inside its own shuffle intrinsics as
-// "used uninitialized" once they are inlined; the value is never read.
+// "(maybe) used uninitialized" once they are inlined; the value is never read.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 #endif
@@ -23,7 +31,7 @@
 namespace sigmaserve {
 
 #if defined(__AVX512F__)
-constexpr bool kHasScoreBlock16 = true;
+constexpr bool kHasAvx512Kernels = true;
 
 // s[t] = scale · (q · k[t·D …]) for t = 0 … 15; D a multiple of 16.
 template <int D>
@@ -64,8 +72,35 @@ inline void scoreBlock16(const float* __restrict q, const float* __restrict k, f
   const __m512i rowOrder = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
   _mm512_storeu_ps(s, _mm512_mul_ps(_mm512_permutexvar_ps(rowOrder, e), _mm512_set1_ps(scale)));
 }
+// acc[i] += Σ_{t < rows} w[t]·v[t·D + i] for i < D: the rows summed in f32
+// registers (t ascending, one FMA per row), then widened into the f64 acc.
+// The same operations as the portable loop in paged_attention.cc.
+template <int D>
+inline void accumulateRows(const float* __restrict w, const float* __restrict v, int rows, double* __restrict acc) {
+  static_assert(D > 0 && D % 16 == 0, "accumulateRows needs a head dimension that is a multiple of 16");
+  constexpr int kChunks = D / 16;
+  __m512 partial[kChunks];
+  for (int c = 0; c < kChunks; ++c) partial[c] = _mm512_setzero_ps();
+  for (int t = 0; t < rows; ++t) {
+    const __m512 wt = _mm512_set1_ps(w[t]);
+    const float* vt = v + t * D;
+    for (int c = 0; c < kChunks; ++c) partial[c] = _mm512_fmadd_ps(wt, _mm512_loadu_ps(vt + 16 * c), partial[c]);
+  }
+  for (int c = 0; c < kChunks; ++c) {
+    double* a = acc + 16 * c;
+    _mm512_storeu_pd(a, _mm512_add_pd(_mm512_loadu_pd(a), _mm512_cvtps_pd(_mm512_castps512_ps256(partial[c]))));
+    _mm512_storeu_pd(a + 8, _mm512_add_pd(_mm512_loadu_pd(a + 8), _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(partial[c]), 1)))));
+  }
+}
 #else
-constexpr bool kHasScoreBlock16 = false;
+constexpr bool kHasAvx512Kernels = false;
+
+template <int D>
+inline void accumulateRows(const float* __restrict w, const float* __restrict v, int rows, double* __restrict acc) {
+  float partial[D] = {};
+  for (int t = 0; t < rows; ++t) axpy<D>(partial, w[t], v + t * D, D);
+  addWidened<D>(acc, partial, D);
+}
 
 template <int D>
 inline void scoreBlock16(const float* __restrict q, const float* __restrict k, float scale, float* __restrict s) {

@@ -1,0 +1,58 @@
+/**
+ * Bounded admission: at most `maxInFlight` generations run through the
+ * router at once and at most `maxQueued` wait for a slot; past that a request
+ * is refused at once with RESOURCE_EXHAUSTED / 429 and a retry-after hint,
+ * instead of queueing without bound and timing out later. A waiting request
+ * whose caller gives up leaves the queue.
+ */
+import { OverloadedError } from "../errors.js";
+
+/** Retry-after hint for a refused request, ms. */
+export const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+export class AdmissionController {
+  private inFlight = 0;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(private readonly limits: { maxInFlight: number; maxQueued: number; retryAfterMs?: number }) {}
+
+  get stats(): { inFlight: number; queued: number } {
+    return { inFlight: this.inFlight, queued: this.queue.length };
+  }
+
+  /** Resolves with a release function once admitted; throws OverloadedError when the queue is full. */
+  async acquire(signal?: AbortSignal): Promise<() => void> {
+    if (this.inFlight < this.limits.maxInFlight) {
+      this.inFlight++;
+      return this.releaser();
+    }
+    if (this.queue.length >= this.limits.maxQueued) {
+      throw new OverloadedError(`the router is at capacity (${this.inFlight} running, ${this.queue.length} queued); retry later`, this.limits.retryAfterMs ?? DEFAULT_RETRY_AFTER_MS);
+    }
+    await new Promise<void>((resolve, reject) => {
+      const entry = (): void => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      const onAbort = (): void => {
+        const index = this.queue.indexOf(entry);
+        if (index >= 0) this.queue.splice(index, 1);
+        reject(signal!.reason instanceof Error ? signal!.reason : new Error("cancelled while queued"));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.queue.push(entry);
+    });
+    return this.releaser();
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.queue.shift();
+      if (next !== undefined) next();
+      else this.inFlight--;
+    };
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The router's settings: one zod schema with named defaults, filled from
+ * flags, then SIGMASERVE_ROUTER_* environment variables; validated once and
+ * frozen. Workers come from NATS (--nats URL) or a static list (--workers).
+ */
+import { DEFAULT_ROUTING_POLICY, ROUTING_POLICIES } from "@sigmaserve/kv-index";
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { RouterConfigError } from "../errors.js";
+import { DEFAULT_MAX_REPLAYS } from "../generate/generate-router.js";
+
+export const DEFAULT_MAX_IN_FLIGHT = 256;
+export const DEFAULT_MAX_QUEUED = 1024;
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+export const RouterConfigSchema = z.object({
+  host: z.string().min(1).default("127.0.0.1"),
+  /** gRPC port; 0 = the OS picks. */
+  grpcPort: int(0).max(65_535).default(0),
+  /** OpenAI HTTP port; 0 = the OS picks. */
+  httpPort: int(0).max(65_535).default(0),
+  nats: z.string().min(1).optional(),
+  /** Comma-separated worker addresses (host:port), when there is no bus. */
+  workers: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? [] : v.split(",").map((s) => s.trim()))),
+  policy: z.enum(ROUTING_POLICIES as unknown as [string, ...string[]]).default(DEFAULT_ROUTING_POLICY),
+  apiKeysFile: z.string().min(1).optional(),
+  apiKeys: z.string().optional(),
+  maxInFlight: int(1).default(DEFAULT_MAX_IN_FLIGHT),
+  maxQueued: int(0).default(DEFAULT_MAX_QUEUED),
+  maxReplays: int(0).default(DEFAULT_MAX_REPLAYS),
+  maxMessageMib: z.coerce.number().positive().default(64),
+});
+
+export type RouterConfig = Readonly<z.output<typeof RouterConfigSchema>>;
+
+const FLAGS = {
+  host: "host",
+  "grpc-port": "grpcPort",
+  "http-port": "httpPort",
+  nats: "nats",
+  workers: "workers",
+  policy: "policy",
+  "api-keys-file": "apiKeysFile",
+  "api-keys": "apiKeys",
+  "max-in-flight": "maxInFlight",
+  "max-queued": "maxQueued",
+  "max-replays": "maxReplays",
+  "max-message-mib": "maxMessageMib",
+} as const;
+
+export const ROUTER_USAGE = `usage: sigmaserve router (--nats URL | --workers host:port,...) [--grpc-port N] [--http-port N] [--host H]
+                         [--policy kv_aware|least_loaded|round_robin] [--api-keys-file FILE] [--max-in-flight N] [--max-queued N] [--max-replays N]
+Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB").`;
+
+export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): RouterConfig {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])), strict: true }).values;
+  } catch (err) {
+    throw new RouterConfigError((err as Error).message);
+  }
+  const raw: Record<string, unknown> = {};
+  for (const [flag, key] of Object.entries(FLAGS)) raw[key] = values[flag] ?? env[`SIGMASERVE_ROUTER_${flag.toUpperCase().replaceAll("-", "_")}`];
+  const parsed = RouterConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const keyToFlag = Object.fromEntries(Object.entries(FLAGS).map(([flag, key]) => [key, flag]));
+    throw new RouterConfigError(parsed.error.issues.map((i) => `--${keyToFlag[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join("; "));
+  }
+  if (parsed.data.nats === undefined && parsed.data.workers.length === 0) throw new RouterConfigError("give --nats URL or --workers host:port,... (where the workers are)");
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,183 @@
+/**
+ * One generation through the cluster: pick a worker, relay its stream, and
+ * fail over when it breaks.
+ *
+ * Data flows one way: block hashes of the prompt → overlap from the KV index
+ * → the selector's choice → the worker's stream → the client. If the worker
+ * fails before the first token, the request is retried elsewhere. If it
+ * fails mid-stream, the prompt plus the tokens already sent are replayed on
+ * another worker, which continues as if it had produced them (same seed, same
+ * step numbering), so the client sees one gap-free stream. Replays are
+ * limited; a client error (a bad field) is never retried.
+ */
+import { status } from "@grpc/grpc-js";
+import { DEFAULT_SPECULATION_TTL_MS, type KvIndex, type WorkerLoad, type WorkerSelector } from "@sigmaserve/kv-index";
+import { prefixBlockHashes } from "@sigmaserve/kvcache/hash";
+import { GrpcStatusError, type inferencev1 } from "@sigmaserve/proto";
+import type { Logger } from "pino";
+import { NoWorkerError } from "../errors.js";
+import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
+
+/** How long a worker that failed a call is skipped, ms. */
+export const FAILED_WORKER_QUARANTINE_MS = 2_000;
+/** Replays of a request after mid-stream failures, at most. */
+export const DEFAULT_MAX_REPLAYS = 2;
+
+/** Worker statuses that are the request's fault: passed to the client, never retried elsewhere. */
+const CLIENT_FAULTS = new Set<status>([status.INVALID_ARGUMENT, status.OUT_OF_RANGE, status.ALREADY_EXISTS, status.PERMISSION_DENIED, status.UNAUTHENTICATED]);
+
+export interface RoutedRequest {
+  /** Router-assigned id, unique in the cluster. */
+  requestId: string;
+  clientRequestId: string;
+  model: string;
+  promptTokens: number[];
+  /** Sampling with a seed always set (the router draws one), so replays are exact. */
+  sampling: inferencev1.SamplingParams;
+  cacheSalt: string;
+  priority: number;
+  arrivedAtMs: number;
+}
+
+export type RouterEvent = { kind: "chunk"; chunk: inferencev1.TokenChunk } | { kind: "finish"; finish: inferencev1.GenerateFinish };
+
+export interface RouteDecision {
+  workerId: string;
+  policy: string;
+  matchedBlocks: number;
+}
+
+export interface GenerateRouterOptions {
+  pool: WorkerPool;
+  index: KvIndex;
+  selector: WorkerSelector;
+  logger: Logger;
+  maxReplays?: number;
+  /** Called after each routing decision (metrics, tests). */
+  onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
+}
+
+function blocksFor(tokens: number, blockSize: number): number {
+  return Math.ceil(tokens / blockSize);
+}
+
+export class GenerateRouter {
+  constructor(private readonly options: GenerateRouterOptions) {}
+
+  /** Picks a worker for the request among those not excluded; null when none is routable. */
+  pick(request: RoutedRequest, exclude: ReadonlySet<string>): { worker: PooledWorker; hashes: bigint[]; decision: RouteDecision } | null {
+    const now = Date.now();
+    const candidates = this.options.pool.routable(request.model, now).filter((w) => !exclude.has(w.id));
+    if (candidates.length === 0) return null;
+    const blockSize = candidates[0]!.info.kvHash?.blockSizeTokens || 16;
+    const hashes = prefixBlockHashes(request.promptTokens, { blockSizeTokens: blockSize, modelId: request.model, cacheSalt: request.cacheSalt });
+    const overlap = this.options.index.overlap(hashes, { nowMs: now });
+    const loads: WorkerLoad[] = candidates.map((w) => ({
+      workerId: w.id,
+      runningRequests: (w.load?.runningRequests ?? 0) + w.inFlight,
+      waitingRequests: w.load?.waitingRequests ?? 0,
+      activeBlocks: w.inFlightBlocks,
+      kvUsageRatio: kvUsageRatio(w),
+    }));
+    const selection = this.options.selector.select({ candidates: loads, overlap, requestTokens: request.promptTokens.length, blockSizeTokens: blockSize });
+    if (selection === null) return null;
+    const worker = candidates.find((w) => w.id === selection.workerId)!;
+    // Until the worker's stored events arrive, pretend it holds the prefix, so a burst sharing it sticks.
+    this.options.index.speculate(worker.id, hashes, DEFAULT_SPECULATION_TTL_MS, now);
+    return { worker, hashes, decision: { workerId: worker.id, policy: selection.policy, matchedBlocks: overlap.get(worker.id)?.matchedBlocks ?? 0 } };
+  }
+
+  async *generate(request: RoutedRequest, signal: AbortSignal): AsyncGenerator<RouterEvent> {
+    const maxReplays = this.options.maxReplays ?? DEFAULT_MAX_REPLAYS;
+    const sentTokens: number[] = [];
+    let sentText = "";
+    let replays = 0;
+    let firstTokenAtMs: number | undefined;
+    const tried = new Set<string>();
+    for (;;) {
+      const picked = this.pick(request, tried);
+      if (picked === null) {
+        if (sentTokens.length === 0) throw new NoWorkerError(`no worker can serve model "${request.model}" right now${tried.size > 0 ? ` (${tried.size} failed)` : ""}`);
+        yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, "every worker that could continue the stream failed") };
+        return;
+      }
+      const { worker, decision } = picked;
+      tried.add(worker.id);
+      this.options.onRoute?.(request, decision);
+      const blocks = blocksFor(request.promptTokens.length + (request.sampling.maxTokens ?? 16), picked.worker.info.kvHash?.blockSizeTokens || 16);
+      worker.inFlight++;
+      worker.inFlightBlocks += blocks;
+      try {
+        const stream = worker.client.generate(
+          {
+            requestId: request.requestId,
+            model: request.model,
+            promptTokenIds: request.promptTokens,
+            sampling: request.sampling,
+            cacheSalt: request.cacheSalt,
+            generatedTokenIds: sentTokens,
+            generatedText: sentText,
+            priority: request.priority,
+            arrivedAtUnixMs: BigInt(request.arrivedAtMs),
+          },
+          { signal },
+        );
+        for await (const message of stream) {
+          if (message.event.case === "chunk") {
+            const chunk = message.event.value;
+            sentTokens.push(...chunk.tokenIds);
+            sentText += chunk.textDelta;
+            firstTokenAtMs ??= Date.now();
+            yield { kind: "chunk", chunk };
+          } else if (message.event.case === "finish") {
+            const finish = message.event.value;
+            finish.requestId = request.requestId;
+            finish.clientRequestId = request.clientRequestId;
+            // The client's view of time: from the router's arrival, across failovers.
+            const now = Date.now();
+            finish.timings = { $typeName: "sigmaserve.v1.Timings", queueMs: finish.timings?.queueMs ?? 0, ttftMs: (firstTokenAtMs ?? now) - request.arrivedAtMs, e2eMs: now - request.arrivedAtMs, meanItlMs: finish.timings?.meanItlMs ?? 0 };
+            yield { kind: "finish", finish };
+            return;
+          }
+        }
+        throw new GrpcStatusError(status.UNAVAILABLE, `worker ${worker.id} ended the stream without a finish`);
+      } catch (err) {
+        if (signal.aborted) throw err;
+        if (err instanceof GrpcStatusError && CLIENT_FAULTS.has(err.code)) throw err;
+        worker.quarantinedUntilMs = Date.now() + FAILED_WORKER_QUARANTINE_MS;
+        if (sentTokens.length > 0 && ++replays > maxReplays) {
+          yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, `gave up after ${maxReplays} replays: ${(err as Error).message}`) };
+          return;
+        }
+        this.options.logger.warn(
+          { requestId: request.requestId, workerId: worker.id, sentTokens: sentTokens.length, err: (err as Error).message },
+          sentTokens.length === 0 ? "worker failed before the first token; retrying elsewhere" : "worker failed mid-stream; replaying elsewhere",
+        );
+      } finally {
+        worker.inFlight--;
+        worker.inFlightBlocks -= blocks;
+      }
+    }
+  }
+
+  private errorFinish(request: RoutedRequest, completionTokens: number, message: string): inferencev1.GenerateFinish {
+    const now = Date.now();
+    return {
+      $typeName: "sigmaserve.v1.GenerateFinish",
+      finishReason: 4 /* ERROR */,
+      matchedStop: "",
+      usage: { $typeName: "sigmaserve.v1.Usage", promptTokens: request.promptTokens.length, completionTokens, cachedPromptTokens: 0 },
+      timings: { $typeName: "sigmaserve.v1.Timings", queueMs: 0, ttftMs: 0, e2eMs: now - request.arrivedAtMs, meanItlMs: 0 },
+      requestId: request.requestId,
+      clientRequestId: request.clientRequestId,
+      seed: request.sampling.seed ?? 0n,
+      errorMessage: message,
+    };
+  }
+}
+
+function kvUsageRatio(worker: PooledWorker): number {
+  const device = worker.load?.kvUsage.filter((u) => u.tier === 1 /* DEVICE */) ?? [];
+  const total = device.reduce((sum, u) => sum + u.totalBlocks, 0);
+  return total === 0 ? 0 : device.reduce((sum, u) => sum + u.usedBlocks, 0) / total;
+}

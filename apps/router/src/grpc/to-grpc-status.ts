@@ -1,0 +1,20 @@
+/** The router's one mapping from typed errors to gRPC statuses (docs/errors.md). */
+import { Metadata, status } from "@grpc/grpc-js";
+import { GrpcStatusError, type ToStatus } from "@sigmaserve/proto";
+import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, UnknownModelError } from "../errors.js";
+
+/** Trailer carrying the retry-after hint of a RESOURCE_EXHAUSTED, ms (the SDK reads it). */
+export const RETRY_AFTER_MS_METADATA = "retry-after-ms";
+
+export const toGrpcStatus: ToStatus = (err) => {
+  if (err instanceof GrpcStatusError) return { code: err.code, details: err.details };
+  if (err instanceof InvalidRequestError || err instanceof UnknownModelError) return { code: status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof AuthenticationError) return { code: status.UNAUTHENTICATED, details: err.message };
+  if (err instanceof OverloadedError) {
+    const metadata = new Metadata();
+    metadata.set(RETRY_AFTER_MS_METADATA, String(err.retryAfterMs));
+    return { code: status.RESOURCE_EXHAUSTED, details: err.message, metadata };
+  }
+  if (err instanceof NoWorkerError) return { code: status.UNAVAILABLE, details: err.message };
+  return { code: status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
+};

@@ -1,0 +1,101 @@
+/**
+ * GET /v1/cluster: what the router knows, for operators and the CLI.
+ *
+ *   workers[]:  id, address, model, epoch, state (from the last heartbeat;
+ *               "unknown" before the first one), running / waiting requests,
+ *               KV usage per component (k, v) and tier (device, host), the
+ *               router's own in-flight requests and blocks on it, and whether
+ *               it is quarantined after a failure.
+ *   router:     requests in flight through the workers, admission
+ *               (running / queued), and
+ *   index:      the KV index's stats (`KvIndex.stats()`), keys in snake_case
+ *               like the rest of the body (`distinct_block_hashes`, `per_worker`).
+ *
+ * uint64 values (epochs) are written as decimal strings, as proto3 JSON does.
+ */
+import type { coordv1 } from "@sigmaserve/proto";
+import type { RouterCore } from "../router-core.js";
+import type { PooledWorker } from "../workers/worker-pool.js";
+
+const STATES: Readonly<Record<number, string>> = { 0: "unspecified", 1: "starting", 2: "ready", 3: "draining", 4: "drained" };
+const COMPONENTS: Readonly<Record<number, "k" | "v">> = { 1: "k", 2: "v" };
+const TIERS: Readonly<Record<number, "device" | "host">> = { 1: "device", 2: "host" };
+
+export interface PoolUsage {
+  used_blocks: number;
+  cached_free_blocks: number;
+  total_blocks: number;
+}
+
+/** Usage per component and tier; a pool the worker does not have is absent. */
+export type KvUsageView = Record<"k" | "v", Partial<Record<"device" | "host", PoolUsage>>>;
+
+export interface WorkerStatus {
+  id: string;
+  address: string;
+  model: string;
+  epoch: string;
+  state: string;
+  running_requests: number;
+  waiting_requests: number;
+  kv_usage: KvUsageView;
+  router_in_flight: number;
+  router_in_flight_blocks: number;
+  quarantined: boolean;
+  load_measured_at_unix_ms: number | null;
+}
+
+export interface ClusterStatus {
+  object: "cluster";
+  workers: WorkerStatus[];
+  router: { in_flight: number; admission: { in_flight: number; queued: number } };
+  /** `KvIndex.stats()` with snake_case keys. */
+  index: unknown;
+}
+
+/** `distinctBlockHashes` → `distinct_block_hashes`, recursively; values are kept. */
+export function snakeCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeCaseKeys);
+  if (value === null || typeof value !== "object") return value;
+  return Object.fromEntries(Object.entries(value).map(([key, inner]) => [key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeCaseKeys(inner)]));
+}
+
+export function kvUsageView(usage: readonly coordv1.WorkerLoad["kvUsage"][number][]): KvUsageView {
+  const view: KvUsageView = { k: {}, v: {} };
+  for (const pool of usage) {
+    const component = COMPONENTS[pool.component];
+    const tier = TIERS[pool.tier];
+    if (component === undefined || tier === undefined) continue;
+    view[component][tier] = { used_blocks: pool.usedBlocks, cached_free_blocks: pool.cachedFreeBlocks, total_blocks: pool.totalBlocks };
+  }
+  return view;
+}
+
+function workerStatus(worker: PooledWorker, nowMs: number): WorkerStatus {
+  const load = worker.load;
+  return {
+    id: worker.id,
+    address: worker.address,
+    model: worker.info.model?.id ?? "",
+    epoch: worker.info.epoch.toString(),
+    state: load === undefined ? "unknown" : (STATES[load.state] ?? `state_${load.state}`),
+    running_requests: load?.runningRequests ?? 0,
+    waiting_requests: load?.waitingRequests ?? 0,
+    kv_usage: kvUsageView(load?.kvUsage ?? []),
+    router_in_flight: worker.inFlight,
+    router_in_flight_blocks: worker.inFlightBlocks,
+    quarantined: worker.quarantinedUntilMs > nowMs,
+    load_measured_at_unix_ms: load === undefined || load.measuredAtUnixMs === 0n ? null : Number(load.measuredAtUnixMs),
+  };
+}
+
+export function clusterStatus(core: RouterCore, nowMs: number = Date.now()): ClusterStatus {
+  const workers = core.pool.list();
+  const admission = core.admission.stats;
+  return {
+    object: "cluster",
+    workers: workers.map((w) => workerStatus(w, nowMs)),
+    router: { in_flight: workers.reduce((sum, w) => sum + w.inFlight, 0), admission: { in_flight: admission.inFlight, queued: admission.queued } },
+    index: snakeCaseKeys(core.index.stats()),
+  };
+}

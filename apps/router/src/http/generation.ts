@@ -1,0 +1,124 @@
+/**
+ * One generation as the HTTP endpoints see it: started, and its first event
+ * awaited, before anything is written to the client. Everything that can go
+ * wrong before the first token (a bad field, an unknown model, a full queue,
+ * no worker, a worker's INVALID_ARGUMENT) is thrown from `Generation.open`,
+ * so it becomes a proper HTTP status even for a streaming request; only a
+ * failure after the first token has to travel inside the SSE stream.
+ *
+ * Also here: the mapping of the cluster's finish reasons and usage to
+ * OpenAI's, which both endpoints share.
+ */
+import type { inferencev1 } from "@sigmaserve/proto";
+import type { RouterEvent } from "../generate/generate-router.js";
+import { OpenAiError } from "./openai-error.js";
+
+export class Generation implements AsyncIterable<RouterEvent> {
+  private constructor(
+    private readonly first: RouterEvent | undefined,
+    private readonly events: AsyncGenerator<RouterEvent>,
+  ) {}
+
+  /**
+   * Waits for the first event; throws what the cluster threw before it, and
+   * a FINISH_REASON_ERROR that arrives before any token as its OpenAiError
+   * (nothing has been sent yet, so it can still be a plain HTTP status).
+   */
+  static async open(events: AsyncGenerator<RouterEvent>): Promise<Generation> {
+    const first = await events.next();
+    if (first.done !== true && first.value.kind === "finish") {
+      const error = finishError(first.value.finish);
+      if (error !== null) {
+        await events.return(undefined);
+        throw error;
+      }
+    }
+    return new Generation(first.done === true ? undefined : first.value, events);
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<RouterEvent> {
+    if (this.first !== undefined) yield this.first;
+    for (;;) {
+      const next = await this.events.next();
+      if (next.done === true) return;
+      yield next.value;
+    }
+  }
+
+  /** Ends the generation (cancels the worker call, frees the admission slot); safe to call twice. */
+  async close(): Promise<void> {
+    await this.events.return(undefined);
+  }
+}
+
+/** OpenAI's finish_reason: STOP → "stop", LENGTH → "length", CANCELLED → null (the request did not finish). */
+export type OpenAiFinishReason = "stop" | "length" | null;
+
+export function finishReasonOf(finish: inferencev1.GenerateFinish): OpenAiFinishReason {
+  switch (finish.finishReason) {
+    case 1 /* STOP */:
+      return "stop";
+    case 2 /* LENGTH */:
+      return "length";
+    default:
+      return null;
+  }
+}
+
+/** A FINISH_REASON_ERROR (the cluster gave up mid-stream) as the error the client sees; null for any other finish. */
+export function finishError(finish: inferencev1.GenerateFinish): OpenAiError | null {
+  if (finish.finishReason !== 4 /* ERROR */) return null;
+  const sent = finish.usage?.completionTokens ?? 0;
+  return new OpenAiError(503, `generation failed after ${sent} tokens: ${finish.errorMessage || "unknown error"}`, "server_error", null, "generation_failed");
+}
+
+export interface OpenAiUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number };
+}
+
+export function usageOf(finish: inferencev1.GenerateFinish): OpenAiUsage {
+  const promptTokens = finish.usage?.promptTokens ?? 0;
+  const completionTokens = finish.usage?.completionTokens ?? 0;
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: finish.usage?.cachedPromptTokens ?? 0 },
+  };
+}
+
+export interface CollectedGeneration {
+  text: string;
+  logprobs: inferencev1.TokenLogprob[];
+  finish: inferencev1.GenerateFinish;
+}
+
+/** Runs a generation to its end (non-streaming responses); a FINISH_REASON_ERROR is thrown as its OpenAiError. */
+export async function collectGeneration(generation: Generation): Promise<CollectedGeneration> {
+  let text = "";
+  const logprobs: inferencev1.TokenLogprob[] = [];
+  for await (const event of generation) {
+    if (event.kind === "chunk") {
+      text += event.chunk.textDelta;
+      logprobs.push(...event.chunk.logprobs);
+    } else {
+      const error = finishError(event.finish);
+      if (error !== null) throw error;
+      return { text, logprobs, finish: event.finish };
+    }
+  }
+  throw new OpenAiError(500, "the generation ended without a finish", "server_error", null, "internal_error");
+}
+
+/** A response id: the prefix (`cmpl-`, `chatcmpl-`) and 32 hex digits. */
+export function responseId(prefix: string, uuid: string): string {
+  return `${prefix}${uuid.replaceAll("-", "")}`;
+}
+
+/** Seconds since the Unix epoch, OpenAI's `created`. */
+export function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}

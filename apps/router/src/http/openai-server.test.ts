@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { FAKE_MODEL_ID } from "../testing/fake-worker.js";
+import { jsonOf, postJson } from "../testing/post-json.js";
+import { startTestRouter, type TestRouter } from "../testing/test-router.js";
+
+describe("http server - models, probes, cluster status and routing", () => {
+  let router: TestRouter;
+  before(async () => {
+    router = await startTestRouter({ maxBodyBytes: 1024 });
+  });
+  after(() => router.close());
+
+  test("http server - GET /v1/models lists the served model in OpenAI's shape", async () => {
+    assert.deepEqual(await jsonOf(await fetch(`${router.baseUrl}/v1/models`)), {
+      status: 200,
+      body: {
+        object: "list",
+        data: [{ id: FAKE_MODEL_ID, object: "model", created: 1_700_000_000, owned_by: "sigmaserve", max_model_len: 2048, tokenizer: "byte", vocab_size: 259, ready_workers: 1 }],
+      },
+    });
+    const one = await jsonOf(await fetch(`${router.baseUrl}/v1/models/${FAKE_MODEL_ID}`));
+    assert.equal(one.body.id, FAKE_MODEL_ID);
+    const unknown = await jsonOf(await fetch(`${router.baseUrl}/v1/models/nope`));
+    assert.equal(unknown.status, 404);
+    assert.equal(unknown.body.error.code, "model_not_found");
+  });
+
+  test("http server - /healthz and /readyz are 200 with a routable worker", async () => {
+    assert.deepEqual(await jsonOf(await fetch(`${router.baseUrl}/healthz`)), { status: 200, body: { status: "ok" } });
+    assert.deepEqual(await jsonOf(await fetch(`${router.baseUrl}/readyz`)), { status: 200, body: { status: "ready", ready: true, routable_workers: 1, registered_workers: 1 } });
+  });
+
+  test("http server - /v1/cluster shows workers with K and V usage per tier, router load, admission and the index", async () => {
+    const worker = router.worker!;
+    router.core.pool.updateLoad(worker.workerLoad());
+    const { status, body } = await jsonOf(await fetch(`${router.baseUrl}/v1/cluster`));
+    assert.equal(status, 200);
+    assert.deepEqual(body.workers, [
+      {
+        id: worker.workerId,
+        address: worker.address,
+        model: FAKE_MODEL_ID,
+        epoch: "1",
+        state: "ready",
+        running_requests: 1,
+        waiting_requests: 2,
+        kv_usage: {
+          k: { device: { used_blocks: 10, cached_free_blocks: 5, total_blocks: 100 } },
+          v: { device: { used_blocks: 8, cached_free_blocks: 2, total_blocks: 50 }, host: { used_blocks: 3, cached_free_blocks: 0, total_blocks: 400 } },
+        },
+        router_in_flight: 0,
+        router_in_flight_blocks: 0,
+        quarantined: false,
+        load_measured_at_unix_ms: 1_700_000_001_000,
+      },
+    ]);
+    assert.deepEqual(body.router, { in_flight: 0, admission: { in_flight: 0, queued: 0 } });
+    assert.deepEqual(body.index, { workers: 0, distinct_block_hashes: 0, per_worker: [] });
+  });
+
+  test("http server - an unknown path is 404 and a wrong method 405 with Allow, both in OpenAI's error shape", async () => {
+    const missing = await jsonOf(await fetch(`${router.baseUrl}/v1/engines`));
+    assert.equal(missing.status, 404);
+    assert.deepEqual({ ...missing.body.error, message: "" }, { message: "", type: "invalid_request_error", param: null, code: "not_found" });
+    const wrong = await fetch(`${router.baseUrl}/v1/completions`);
+    assert.equal(wrong.status, 405);
+    assert.equal(wrong.headers.get("allow"), "POST");
+    assert.equal((await jsonOf(wrong)).body.error.code, "method_not_allowed");
+    const post = await postJson(`${router.baseUrl}/v1/models`, {});
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get("allow"), "GET");
+  });
+
+  test("http server - a body over the limit is 413, and the connection still serves the next request", async () => {
+    const big = await postJson(`${router.baseUrl}/v1/completions`, { model: FAKE_MODEL_ID, prompt: "x".repeat(2048) });
+    assert.deepEqual(await jsonOf(big), {
+      status: 413,
+      body: { error: { message: "the request body is larger than the limit of 1024 bytes", type: "invalid_request_error", param: null, code: "request_too_large" } },
+    });
+    assert.equal((await fetch(`${router.baseUrl}/healthz`)).status, 200);
+  });
+});
+
+describe("http server - API keys", () => {
+  let router: TestRouter;
+  before(async () => {
+    router = await startTestRouter({ apiKeys: "k1=t1" });
+  });
+  after(() => router.close());
+
+  test("http server - a missing or unknown key is 401 on every /v1 endpoint; the probes need none", async () => {
+    const requests: [string, RequestInit][] = [
+      ["/v1/models", {}],
+      ["/v1/cluster", {}],
+      ["/v1/completions", { method: "POST", body: JSON.stringify({ model: FAKE_MODEL_ID, prompt: "Hi" }) }],
+      ["/v1/chat/completions", { method: "POST", body: JSON.stringify({ model: FAKE_MODEL_ID, messages: [{ role: "user", content: "Hi" }] }) }],
+    ];
+    for (const [path, init] of requests) {
+      for (const headers of [{}, { authorization: "Bearer nope" }] as Record<string, string>[]) {
+        const { status, body } = await jsonOf(await fetch(`${router.baseUrl}${path}`, { ...init, headers }));
+        assert.equal(status, 401, `${path} ${JSON.stringify(headers)}`);
+        assert.deepEqual([body.error.type, body.error.code], ["authentication_error", "invalid_api_key"]);
+      }
+    }
+    assert.match((await jsonOf(await fetch(`${router.baseUrl}/v1/models`))).body.error.message, /missing API key/);
+    assert.equal((await fetch(`${router.baseUrl}/healthz`)).status, 200);
+    assert.equal((await fetch(`${router.baseUrl}/readyz`)).status, 200);
+  });
+
+  test("http server - the right key is served, and its tenant's cache salt reaches the worker", async () => {
+    const res = await postJson(`${router.baseUrl}/v1/completions`, { model: FAKE_MODEL_ID, prompt: "Hi", max_tokens: 2 }, { headers: { authorization: "Bearer k1" } });
+    assert.equal(res.status, 200);
+    assert.equal((await jsonOf(res)).body.choices[0].text, "He");
+    assert.match(router.worker!.calls[0]!.request.cacheSalt, /^[0-9a-f]{32}$/);
+  });
+});
+
+describe("http server - no workers", () => {
+  test("http server - /readyz is 503 with a reason, and a completion names the missing model", async () => {
+    const router = await startTestRouter({ worker: false });
+    try {
+      assert.deepEqual(await jsonOf(await fetch(`${router.baseUrl}/readyz`)), {
+        status: 503,
+        body: { status: "not_ready", ready: false, routable_workers: 0, registered_workers: 0, reason: "no worker is registered" },
+      });
+      assert.equal((await fetch(`${router.baseUrl}/healthz`)).status, 200);
+      assert.deepEqual((await jsonOf(await fetch(`${router.baseUrl}/v1/models`))).body, { object: "list", data: [] });
+      const { status, body } = await jsonOf(await postJson(`${router.baseUrl}/v1/completions`, { model: FAKE_MODEL_ID, prompt: "Hi" }));
+      assert.equal(status, 404);
+      assert.match(body.error.message, /this cluster serves no model yet/);
+    } finally {
+      await router.close();
+    }
+  });
+});

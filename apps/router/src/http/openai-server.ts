@@ -1,0 +1,129 @@
+/**
+ * The router's OpenAI-compatible HTTP door, on node:http:
+ *
+ *   GET  /v1/models, /v1/models/{model}   models some worker serves
+ *   POST /v1/completions                  one prompt, streamed (SSE) or not
+ *   POST /v1/chat/completions             messages through the chat template
+ *   GET  /v1/cluster                      workers, load, admission, KV index
+ *   GET  /healthz, /readyz                liveness, readiness (503 with no routable worker)
+ *
+ * The /v1 endpoints authenticate `Authorization: Bearer <key>` through the
+ * router's API keys (open when none are configured); the probes do not.
+ * Everything thrown by a handler is mapped once, by `toHttpError`, to
+ * OpenAI's `{error: {message, type, param, code}}` and its status. A client
+ * that disconnects aborts its request's signal, which cancels the worker call.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { RouterCore } from "../router-core.js";
+import { handleChatCompletions } from "./chat-completions.js";
+import { clusterStatus } from "./cluster-status.js";
+import { handleCompletions } from "./completions.js";
+import { HttpRouter } from "./http-router.js";
+import { getModel, listModels } from "./models.js";
+import { DEFAULT_MAX_BODY_BYTES } from "./parse-json-body.js";
+import { readiness } from "./probes.js";
+import { createRequestContext, type RequestContext } from "./request-context.js";
+import { sendError, sendJson } from "./send-json.js";
+import { toHttpError } from "./to-http-error.js";
+
+/** How long close() lets running requests (streams) finish before it cuts their connections, ms. */
+export const DEFAULT_CLOSE_GRACE_MS = 5_000;
+
+export interface OpenAiServer {
+  /** host:port the server listens on. */
+  address: string;
+  /** Stops accepting, waits up to the grace period for running requests, then closes every connection. */
+  close(): Promise<void>;
+}
+
+export interface OpenAiServerOptions {
+  host: string;
+  /** 0 = the OS picks. */
+  port: number;
+  logger: Logger;
+  /** Largest request body, bytes (413 above). */
+  maxBodyBytes?: number;
+  closeGraceMs?: number;
+}
+
+type Handler = (ctx: RequestContext) => Promise<void>;
+
+export function openAiRoutes(): HttpRouter<Handler> {
+  return new HttpRouter<Handler>()
+    .on("GET", "/healthz", async (ctx) => sendJson(ctx.res, 200, { status: "ok" }))
+    .on("GET", "/readyz", async (ctx) => {
+      const ready = readiness(ctx.core);
+      sendJson(ctx.res, ready.ready ? 200 : 503, { status: ready.ready ? "ready" : "not_ready", ...ready });
+    })
+    .on("GET", "/v1/models", async (ctx) => {
+      ctx.authenticate();
+      sendJson(ctx.res, 200, listModels(ctx.core));
+    })
+    .on("GET", "/v1/models/:model", async (ctx) => {
+      ctx.authenticate();
+      sendJson(ctx.res, 200, getModel(ctx.core, ctx.params.model!));
+    })
+    .on("POST", "/v1/completions", handleCompletions)
+    .on("POST", "/v1/chat/completions", handleChatCompletions)
+    .on("GET", "/v1/cluster", async (ctx) => {
+      ctx.authenticate();
+      sendJson(ctx.res, 200, clusterStatus(ctx.core));
+    });
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, core: RouterCore, routes: HttpRouter<Handler>, options: OpenAiServerOptions): Promise<void> {
+  const startedAtMs = Date.now();
+  const url = new URL(req.url ?? "/", "http://router.invalid");
+  const logger = options.logger;
+  let ctx: RequestContext | undefined;
+  res.on("error", (err) => logger.debug({ err: err.message, path: url.pathname }, "response error"));
+  try {
+    const { handler, params } = routes.match(req.method ?? "GET", url.pathname);
+    ctx = createRequestContext(req, res, { url, params, core, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+    await handler(ctx);
+  } catch (err) {
+    if (ctx?.signal.aborted === true) {
+      logger.debug({ method: req.method, path: url.pathname }, "client went away");
+      return;
+    }
+    const error = toHttpError(err);
+    if (error.status >= 500) logger.warn({ method: req.method, path: url.pathname, status: error.status, err: error.message }, "request failed");
+    if (!res.headersSent) sendError(res, error);
+    else if (!res.writableEnded) res.destroy(error);
+    return;
+  } finally {
+    logger.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - startedAtMs }, "http request");
+  }
+}
+
+export async function startOpenAiServer(core: RouterCore, options: OpenAiServerOptions): Promise<OpenAiServer> {
+  const routes = openAiRoutes();
+  const server = createServer((req, res) => {
+    void serve(req, res, core, routes, options);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+  let closing: Promise<void> | undefined;
+  return {
+    address: `${host}:${port}`,
+    close: () =>
+      (closing ??= new Promise<void>((resolve) => {
+        const grace = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
+        grace.unref();
+        server.close(() => {
+          clearTimeout(grace);
+          resolve();
+        });
+        server.closeIdleConnections();
+      })),
+  };
+}

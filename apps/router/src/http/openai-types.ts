@@ -1,0 +1,111 @@
+/**
+ * The request bodies of the OpenAI-compatible API as zod schemas. Every
+ * message is a rule ("must be an integer >= 1"); parse-request.ts prefixes
+ * the field's name and appends what was sent, so a client reads
+ * "max_tokens: must be an integer >= 1, got 0".
+ *
+ * `null` means "not set" everywhere, as OpenAI's SDKs send it. Unknown fields
+ * are ignored (clients send many), but fields that would change the output
+ * and that this server does not implement (`n` > 1, `echo`, penalties, tools)
+ * are refused by the endpoints instead of silently ignored.
+ *
+ * Ranges the worker owns (top_p in (0, 1], at most 16 stop strings, max_tokens
+ * within the context) are checked there, and its INVALID_ARGUMENT comes back
+ * as a 400 naming the same field.
+ */
+import { z } from "zod";
+
+const U32_MAX = 2 ** 32 - 1;
+const I32_MAX = 2 ** 31 - 1;
+/** The most top alternatives a worker returns per token (MAX_LOGPROBS of the sampler). */
+export const MAX_TOP_LOGPROBS = 20;
+
+const int = (min: number, max: number) =>
+  z
+    .number({ error: `must be an integer in [${min}, ${max}]` })
+    .int({ error: `must be an integer in [${min}, ${max}]` })
+    .min(min, { error: `must be an integer in [${min}, ${max}]` })
+    .max(max, { error: `must be an integer in [${min}, ${max}]` });
+const bool = () => z.boolean({ error: "must be true or false" });
+const str = () => z.string({ error: "must be a string" });
+
+const StreamOptionsSchema = z.object({ include_usage: bool().nullish() }, { error: "must be an object such as {\"include_usage\": true}" });
+
+/** Fields that both endpoints share: model, sampling, streaming and the extensions. */
+const common = {
+  model: str().min(1, { error: "must not be empty" }),
+  max_tokens: int(1, U32_MAX).nullish(),
+  temperature: z.number({ error: "must be a number >= 0" }).min(0, { error: "must be a number >= 0" }).nullish(),
+  top_p: z.number({ error: "must be a number in (0, 1]" }).nullish(),
+  /** Extension (vLLM): keep the k most likely tokens; 0 or -1 means off. */
+  top_k: int(-1, U32_MAX).nullish(),
+  seed: int(0, Number.MAX_SAFE_INTEGER).nullish(),
+  stop: z.union([str(), z.array(str(), { error: "must be a string or an array of strings" })], { error: "must be a string or an array of strings" }).nullish(),
+  stream: bool().nullish(),
+  stream_options: StreamOptionsSchema.nullish(),
+  user: str().nullish(),
+  n: int(1, U32_MAX).nullish(),
+  /** Extension (vLLM): keep generating past EOS until max_tokens. */
+  ignore_eos: bool().nullish(),
+  /** Extension (vLLM): lower runs first. */
+  priority: int(-I32_MAX - 1, I32_MAX).nullish(),
+  presence_penalty: z.number({ error: "must be a number" }).nullish(),
+  frequency_penalty: z.number({ error: "must be a number" }).nullish(),
+  logit_bias: z.record(z.string(), z.number(), { error: "must be an object mapping token ids to numbers" }).nullish(),
+};
+
+export const CompletionRequestSchema = z.object(
+  {
+    ...common,
+    /** One prompt: text, or token ids (used as given, no BOS added). */
+    prompt: z.union([str(), z.array(int(0, U32_MAX), { error: "must be a string or an array of token ids" })], {
+      error: "must be a string or an array of token ids (a list of prompts is not supported: send one request per prompt)",
+    }),
+    /** Top alternatives per token (0 = only the chosen token's logprob). */
+    logprobs: int(0, MAX_TOP_LOGPROBS).nullish(),
+    echo: bool().nullish(),
+    suffix: str().nullish(),
+    best_of: int(1, U32_MAX).nullish(),
+  },
+  { error: "must be a JSON object" },
+);
+export type CompletionRequest = z.output<typeof CompletionRequestSchema>;
+
+const ContentPartSchema = z.object(
+  {
+    type: z.literal("text", { error: "must be \"text\" (only text content parts are supported)" }),
+    text: str(),
+  },
+  { error: "must be an object {\"type\": \"text\", \"text\": ...}" },
+);
+
+export const ChatMessageSchema = z.object(
+  {
+    /** "developer" is OpenAI's newer name for "system" and is rendered as one. */
+    role: z.enum(["system", "developer", "user", "assistant"], { error: "must be one of \"system\", \"developer\", \"user\", \"assistant\"" }),
+    content: z.union([str(), z.array(ContentPartSchema, { error: "must be a string or an array of text parts" })], {
+      error: "must be a string or an array of text parts",
+    }),
+    name: str().nullish(),
+  },
+  { error: "must be an object with a role and a content" },
+);
+export type ChatMessage = z.output<typeof ChatMessageSchema>;
+
+export const ChatCompletionRequestSchema = z.object(
+  {
+    ...common,
+    messages: z.array(ChatMessageSchema, { error: "must be an array of messages" }).min(1, { error: "must hold at least one message" }),
+    /** OpenAI's newer name for max_tokens on chat; wins when both are set. */
+    max_completion_tokens: int(1, U32_MAX).nullish(),
+    logprobs: bool().nullish(),
+    top_logprobs: int(0, MAX_TOP_LOGPROBS).nullish(),
+    tools: z.array(z.unknown(), { error: "must be an array" }).nullish(),
+    response_format: z.object({ type: str() }, { error: "must be an object such as {\"type\": \"text\"}" }).nullish(),
+  },
+  { error: "must be a JSON object" },
+);
+export type ChatCompletionRequest = z.output<typeof ChatCompletionRequestSchema>;
+
+/** What both request types share, for the sampling mapping. */
+export type CommonRequest = Pick<CompletionRequest, keyof typeof common>;

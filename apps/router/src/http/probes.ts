@@ -1,0 +1,24 @@
+/**
+ * Liveness and readiness for load balancers and Kubernetes.
+ *
+ * /healthz is 200 whenever the process answers. /readyz is 200 when at least
+ * one worker is routable (registered, ready by its last heartbeat, not
+ * quarantined) for some model, else 503 with the reason, so a router with an
+ * empty pool is taken out of rotation rather than answering 503 per request.
+ */
+import type { RouterCore } from "../router-core.js";
+
+export interface Readiness {
+  ready: boolean;
+  routable_workers: number;
+  registered_workers: number;
+  reason?: string;
+}
+
+export function readiness(core: RouterCore, nowMs: number = Date.now()): Readiness {
+  const registered = core.pool.list().length;
+  const routable = core.pool.models().reduce((sum, model) => sum + core.pool.routable(model, nowMs).length, 0);
+  if (routable > 0) return { ready: true, routable_workers: routable, registered_workers: registered };
+  const reason = registered === 0 ? "no worker is registered" : `none of the ${registered} registered workers is ready (starting, draining or quarantined after a failure)`;
+  return { ready: false, routable_workers: 0, registered_workers: registered, reason };
+}

@@ -1,0 +1,69 @@
+/**
+ * What both front doors (gRPC and OpenAI HTTP) share: the worker pool, the
+ * KV index and selector, admission, API keys and tokenizers, and one
+ * `generate` that authenticates nothing (the door did) but admits,
+ * normalizes and routes.
+ */
+import type { KvIndex, WorkerSelector } from "@sigmaserve/kv-index";
+import type { inferencev1 } from "@sigmaserve/proto";
+import type { Logger } from "pino";
+import type { AdmissionController } from "./admission/admission-controller.js";
+import type { ApiKeys, Tenant } from "./auth/api-keys.js";
+import { GenerateRouter, type RouteDecision, type RoutedRequest, type RouterEvent } from "./generate/generate-router.js";
+import { normalizeGenerate, type TokenizerRegistry } from "./generate/normalize-request.js";
+import type { WorkerPool } from "./workers/worker-pool.js";
+
+export interface RouterCoreOptions {
+  pool: WorkerPool;
+  index: KvIndex;
+  selector: WorkerSelector;
+  admission: AdmissionController;
+  apiKeys: ApiKeys;
+  tokenizers: TokenizerRegistry;
+  logger: Logger;
+  maxReplays?: number;
+  onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
+}
+
+export class RouterCore {
+  readonly pool: WorkerPool;
+  readonly index: KvIndex;
+  readonly apiKeys: ApiKeys;
+  readonly tokenizers: TokenizerRegistry;
+  readonly admission: AdmissionController;
+  readonly router: GenerateRouter;
+
+  constructor(readonly options: RouterCoreOptions) {
+    this.pool = options.pool;
+    this.index = options.index;
+    this.apiKeys = options.apiKeys;
+    this.tokenizers = options.tokenizers;
+    this.admission = options.admission;
+    this.router = new GenerateRouter({
+      pool: options.pool,
+      index: options.index,
+      selector: options.selector,
+      logger: options.logger,
+      ...(options.maxReplays === undefined ? {} : { maxReplays: options.maxReplays }),
+      ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
+    });
+  }
+
+  /** Admits, normalizes and routes one request; the slot is released when the stream ends. */
+  async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal): AsyncGenerator<RouterEvent> {
+    const routed = normalizeGenerate(request, tenant, this.pool, this.tokenizers);
+    const release = await this.admission.acquire(signal);
+    try {
+      yield* this.router.generate(routed, signal);
+    } finally {
+      release();
+    }
+  }
+
+  listModels(): inferencev1.ModelSummary[] {
+    return this.pool.models().map((id) => {
+      const workers = this.pool.list().filter((w) => w.info.model?.id === id);
+      return { ...workers[0]!.info.model!, readyWorkers: workers.filter((w) => w.load === undefined || w.load.state === 2).length };
+    });
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * A running router: worker discovery (bus or static list), the KV index and
+ * selector, admission and keys, the gRPC InferenceService (with health and
+ * reflection) and the OpenAI HTTP server.
+ */
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { connectNatsCoordBus, type CoordBus } from "@sigmaserve/coord";
+import { KvIndex, createWorkerSelector, type RoutingPolicy } from "@sigmaserve/kv-index";
+import { addHealthService, addReflectionService, bindService, grpcServiceDefinition, inferencev1, messageSizeOptions } from "@sigmaserve/proto";
+import type { Logger } from "pino";
+import { AdmissionController } from "./admission/admission-controller.js";
+import { ApiKeys } from "./auth/api-keys.js";
+import type { RouterConfig } from "./config/router-config.js";
+import { BusDiscovery } from "./discovery/bus-discovery.js";
+import { StaticDiscovery } from "./discovery/static-discovery.js";
+import type { RouteDecision, RoutedRequest } from "./generate/generate-router.js";
+import { TokenizerRegistry } from "./generate/normalize-request.js";
+import { inferenceServiceImpl } from "./grpc/inference-service.js";
+import { toGrpcStatus } from "./grpc/to-grpc-status.js";
+import { startOpenAiServer, type OpenAiServer } from "./http/openai-server.js";
+import { RouterCore } from "./router-core.js";
+import { WorkerPool } from "./workers/worker-pool.js";
+
+const MIB = 2 ** 20;
+
+export interface RouterRuntime {
+  readonly core: RouterCore;
+  readonly grpcAddress: string;
+  readonly httpAddress: string;
+  stop(): Promise<void>;
+}
+
+export interface StartRouterOptions {
+  /** A bus to use instead of connecting to --nats (the single-process memory bus). */
+  bus?: CoordBus;
+  onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
+}
+
+export async function startRouter(config: RouterConfig, logger: Logger, options: StartRouterOptions = {}): Promise<RouterRuntime> {
+  const pool = new WorkerPool({ maxMessageMib: config.maxMessageMib });
+  const index = new KvIndex();
+  const apiKeys = await ApiKeys.load({ ...(config.apiKeysFile === undefined ? {} : { file: config.apiKeysFile }), ...(config.apiKeys === undefined ? {} : { inline: config.apiKeys }) });
+  const core = new RouterCore({
+    pool,
+    index,
+    selector: createWorkerSelector(config.policy as RoutingPolicy),
+    admission: new AdmissionController({ maxInFlight: config.maxInFlight, maxQueued: config.maxQueued }),
+    apiKeys,
+    tokenizers: new TokenizerRegistry(),
+    logger,
+    maxReplays: config.maxReplays,
+    ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
+  });
+
+  const ownsBus = options.bus === undefined && config.nats !== undefined;
+  const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: "sigmaserve-router" }) : undefined);
+  const busDiscovery = bus === undefined ? undefined : new BusDiscovery(bus, pool, index, logger);
+  const staticDiscovery = config.workers.length === 0 ? undefined : new StaticDiscovery(config.workers, pool, logger);
+  await busDiscovery?.start();
+  await staticDiscovery?.start();
+
+  const server = new Server(messageSizeOptions(config.maxMessageMib * MIB));
+  server.addService(grpcServiceDefinition(inferencev1.InferenceService), bindService(inferencev1.InferenceService, inferenceServiceImpl(core), { toStatus: toGrpcStatus }));
+  const health = addHealthService(server, [inferencev1.InferenceService]);
+  addReflectionService(server, [inferencev1.InferenceService]);
+  const grpcPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${config.host}:${config.grpcPort}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+  );
+  const http: OpenAiServer = await startOpenAiServer(core, { host: config.host, port: config.httpPort, logger });
+  health.setAll("SERVING");
+  const runtime: RouterRuntime = {
+    core,
+    grpcAddress: `${config.host}:${grpcPort}`,
+    httpAddress: http.address,
+    stop: async () => {
+      health.setAll("NOT_SERVING");
+      await http.close();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      staticDiscovery?.stop();
+      await busDiscovery?.stop();
+      if (ownsBus) await bus?.close();
+      pool.close();
+    },
+  };
+  logger.info({ grpc: runtime.grpcAddress, http: runtime.httpAddress, policy: config.policy, discovery: bus !== undefined ? "bus" : "static" }, "router listening");
+  return runtime;
+}

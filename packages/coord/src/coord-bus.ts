@@ -1,0 +1,149 @@
+/**
+ * CoordBus: everything a worker and a router say to each other outside the
+ * token stream (DESIGN.md §8). Two implementations serve it: `nats/` for a
+ * cluster and `memory/` for a single process, and one scenario suite
+ * (testing/coord-bus-scenarios.ts) holds both to the same behaviour.
+ *
+ * Model:
+ * - Registry. A worker registers its WorkerInfo under its id and heartbeats.
+ *   Each heartbeat publishes the WorkerLoad on `sigmaserve.load.<id>` (fire and
+ *   forget, never stored) and re-puts the entry, which restarts its TTL. An
+ *   entry that is not re-put within the TTL disappears. A watcher gets the
+ *   current set first ("joined" for each), then changes. Ids are the key, so a
+ *   worker that restarts under the same id with a new epoch is reported as
+ *   "left" (reason "restarted") then "joined": every block the router believed
+ *   it held is gone.
+ * - KV events. KvEventBatch on `sigmaserve.kv.<id>`, in publish order, at most
+ *   once. A consumer spots a lost batch by its seq (or by WorkerLoad's
+ *   last_kv_event_seq) and asks for a snapshot over control.
+ * - Control. Request/reply on `sigmaserve.ctl.<id>.<verb>`. Absent responders
+ *   fail fast with NoResponderError; slow ones with ControlTimeoutError.
+ *
+ * Every message travels as protobuf binary and is refused with
+ * PayloadTooLargeError when its encoding exceeds `maxPayloadBytes`. KV bytes
+ * never ride the bus. Background failures (an undecodable message, a callback
+ * that threw, a watcher re-listing after a reconnect) go to the bus's `onError`
+ * option; they never throw into the caller.
+ */
+import type { coordv1 } from "@sigmaserve/proto";
+
+/** Something to stop: a watch or a subscription. close() is idempotent. */
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/** Why a worker left the registry. */
+export type WorkerLeftReason =
+  /** It deregistered (its entry was deleted or purged). */
+  | "deregistered"
+  /** It stopped heartbeating and its entry's TTL ran out. */
+  | "expired"
+  /** It registered again under the same id with a new epoch (a process restart). */
+  | "restarted"
+  /**
+   * It was missing when the registry was re-listed after a reconnect (it expired
+   * meanwhile, or the server lost its store) and was not written again within one TTL.
+   */
+  | "lost";
+
+/** A change in the registry, as a watcher sees it. */
+export type WorkerEvent =
+  | { kind: "joined"; workerId: string; info: coordv1.WorkerInfo }
+  | { kind: "updated"; workerId: string; info: coordv1.WorkerInfo; previous: coordv1.WorkerInfo }
+  /** `info` is the last WorkerInfo the watcher knew. */
+  | { kind: "left"; workerId: string; info: coordv1.WorkerInfo; reason: WorkerLeftReason };
+
+/** A watch of the registry; also a live view of the set it has reported. */
+export interface WorkerWatch extends Subscription {
+  /** The workers currently joined, by id, as reported so far. */
+  workers(): ReadonlyMap<string, coordv1.WorkerInfo>;
+}
+
+/** The worker's handle on its registry entry. */
+export interface WorkerRegistration {
+  readonly workerId: string;
+  /** The WorkerInfo currently registered. */
+  readonly info: coordv1.WorkerInfo;
+  /**
+   * Publishes `load` (its workerId must be this worker's) and re-puts the entry,
+   * restarting its TTL (and re-creating it, bucket included, if it is gone).
+   * Call it every heartbeat interval (see startHeartbeats()). Rejects with
+   * CoordUnavailableError during an outage; just call it again next interval.
+   */
+  heartbeat(load: coordv1.WorkerLoad): Promise<void>;
+  /** Replaces the registered WorkerInfo (same worker id). Watchers see "updated". */
+  update(info: coordv1.WorkerInfo): Promise<void>;
+  /** Deletes the entry (watchers see "left", reason "deregistered"); later calls reject with CoordClosedError. */
+  deregister(): Promise<void>;
+}
+
+/** The control verbs a worker serves; a verb without a handler has no responder. */
+export interface ControlHandlers {
+  /** One page of the worker's cache residency. */
+  snapshot?(request: coordv1.KvSnapshotRequest): Promise<coordv1.KvSnapshotResponse>;
+  /** Stop admitting; report where the drain stands. */
+  drain?(command: coordv1.DrainCommand): Promise<coordv1.DrainStatus>;
+  /** On the target worker: a source offers blocks. */
+  migrateOffer?(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply>;
+  /** On the source worker: the target finished pulling. */
+  migrateDone?(done: coordv1.MigrationDone): Promise<void>;
+}
+
+export interface ControlRequestOptions {
+  /** Default: the bus's controlTimeoutMs (DEFAULT_CONTROL_TIMEOUT_MS). */
+  timeoutMs?: number;
+}
+
+export interface WorkerFilter {
+  /** Only this worker's messages; default: every worker's. */
+  workerId?: string;
+}
+
+export interface CoordBus {
+  /** Largest encoded message this bus sends, in bytes. */
+  readonly maxPayloadBytes: number;
+
+  // --- worker side ---
+
+  /** Puts `info` in the registry under `info.workerId` and returns the handle that keeps it alive. */
+  register(info: coordv1.WorkerInfo): Promise<WorkerRegistration>;
+  /** Publishes a batch on `sigmaserve.kv.<batch.workerId>`. Rejects with CoordUnavailableError during an outage (the batch is lost; seqs reveal it). */
+  publishKvEvents(batch: coordv1.KvEventBatch): Promise<void>;
+  /** Serves control requests for `workerId` until the subscription is closed. */
+  serveControl(workerId: string, handlers: ControlHandlers): Promise<Subscription>;
+
+  // --- router side ---
+
+  /**
+   * Reports the registry: "joined" for every current worker before the
+   * promise resolves, then every change. During an outage the view is frozen;
+   * after the reconnect it re-lists and reports the difference, so a "left"
+   * missed meanwhile is not missed: a worker deleted meanwhile leaves at once,
+   * one missing from the listing leaves ("lost") unless it heartbeats within
+   * one TTL (live workers do; see WorkerTable for why it waits).
+   */
+  watchWorkers(onEvent: (event: WorkerEvent) => void): Promise<WorkerWatch>;
+  /** Delivers heartbeat loads as they are published (no replay: the next one comes within a heartbeat interval). */
+  subscribeLoads(onLoad: (load: coordv1.WorkerLoad) => void, filter?: WorkerFilter): Promise<Subscription>;
+  /** Delivers KV-event batches in publish order per worker. */
+  subscribeKvEvents(onBatch: (batch: coordv1.KvEventBatch) => void, filter?: WorkerFilter): Promise<Subscription>;
+  requestSnapshot(
+    workerId: string,
+    request: coordv1.KvSnapshotRequest,
+    options?: ControlRequestOptions,
+  ): Promise<coordv1.KvSnapshotResponse>;
+  requestDrain(workerId: string, command: coordv1.DrainCommand, options?: ControlRequestOptions): Promise<coordv1.DrainStatus>;
+  offerMigration(
+    targetWorkerId: string,
+    offer: coordv1.MigrationOffer,
+    options?: ControlRequestOptions,
+  ): Promise<coordv1.MigrationReply>;
+  reportMigrationDone(sourceWorkerId: string, done: coordv1.MigrationDone, options?: ControlRequestOptions): Promise<void>;
+
+  /**
+   * Stops every watch and subscription of this bus and releases its connection.
+   * Registry entries stay until their TTL runs out (deregister first to leave at once).
+   * Later calls reject with CoordClosedError.
+   */
+  close(): Promise<void>;
+}

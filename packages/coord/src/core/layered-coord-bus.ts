@@ -1,0 +1,224 @@
+/**
+ * The CoordBus both implementations return: typed messages, subjects, the
+ * payload guard, control dispatch and the registry view, over a CoordTransport
+ * and a RegistryBackend (see transport.ts). An implementation only moves bytes.
+ */
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { coordv1 } from "@sigmaserve/proto";
+import type {
+  ControlHandlers,
+  ControlRequestOptions,
+  CoordBus,
+  Subscription,
+  WorkerEvent,
+  WorkerFilter,
+  WorkerRegistration,
+  WorkerWatch,
+} from "../coord-bus.js";
+import { CoordArgumentError, CoordClosedError } from "../errors.js";
+import {
+  checkWorkerId,
+  controlSubject,
+  KV_EVENTS_WILDCARD,
+  kvEventsSubject,
+  LOAD_WILDCARD,
+  loadSubject,
+} from "../subjects.js";
+import { BusWorkerRegistration, registryEntryLabel } from "./bus-worker-registration.js";
+import { asError, decodeFrom, encodeGuarded } from "./codec.js";
+import {
+  bindControlHandlers,
+  DRAIN_METHOD,
+  MIGRATE_DONE_METHOD,
+  MIGRATE_OFFER_METHOD,
+  readControlReply,
+  SNAPSHOT_METHOD,
+  type ControlMethod,
+} from "./control-methods.js";
+import type { CoordTransport, RegistryBackend } from "./transport.js";
+import { WorkerTable } from "./worker-table.js";
+
+export interface LayeredCoordBusOptions {
+  maxPayloadBytes: number;
+  controlTimeoutMs: number;
+  /** Background failures: undecodable messages, callbacks that threw, handler errors, re-listing retries. */
+  onError: (err: Error) => void;
+}
+
+export class LayeredCoordBus implements CoordBus {
+  readonly maxPayloadBytes: number;
+  readonly #transport: CoordTransport;
+  readonly #registry: RegistryBackend;
+  readonly #controlTimeoutMs: number;
+  readonly #onError: (err: Error) => void;
+  readonly #subscriptions = new Set<Subscription>();
+  #closed = false;
+
+  constructor(transport: CoordTransport, registry: RegistryBackend, options: LayeredCoordBusOptions) {
+    this.#transport = transport;
+    this.#registry = registry;
+    this.maxPayloadBytes = options.maxPayloadBytes;
+    this.#controlTimeoutMs = options.controlTimeoutMs;
+    this.#onError = (err) => {
+      try {
+        options.onError(err);
+      } catch {
+        // An error reporter that throws has nowhere left to report to.
+      }
+    };
+  }
+
+  async register(info: coordv1.WorkerInfo): Promise<WorkerRegistration> {
+    this.#assertOpen();
+    checkWorkerId(info.workerId, "info.workerId");
+    const bytes = encodeGuarded(coordv1.WorkerInfoSchema, info, registryEntryLabel(info.workerId), this.#limitBytes());
+    await this.#registry.put(info.workerId, bytes);
+    const deps = {
+      registry: this.#registry,
+      transport: this.#transport,
+      limitBytes: () => this.#limitBytes(),
+      assertOpen: () => this.#assertOpen(),
+    };
+    return new BusWorkerRegistration(deps, info, bytes);
+  }
+
+  async publishKvEvents(batch: coordv1.KvEventBatch): Promise<void> {
+    this.#assertOpen();
+    checkWorkerId(batch.workerId, "batch.workerId");
+    const subject = kvEventsSubject(batch.workerId);
+    this.#transport.publish(subject, encodeGuarded(coordv1.KvEventBatchSchema, batch, subject, this.#limitBytes()));
+  }
+
+  async serveControl(workerId: string, handlers: ControlHandlers): Promise<Subscription> {
+    this.#assertOpen();
+    checkWorkerId(workerId);
+    const verbs = bindControlHandlers(handlers, (verb) => controlSubject(workerId, verb), () => this.#limitBytes(), this.#onError);
+    if (verbs.length === 0) throw new CoordArgumentError("handlers", "must hold at least one of snapshot, drain, migrateOffer, migrateDone");
+    const subs: Subscription[] = [];
+    try {
+      for (const { verb, respond } of verbs) subs.push(await this.#transport.serve(controlSubject(workerId, verb), respond));
+    } catch (err) {
+      await Promise.all(subs.map((sub) => sub.close()));
+      throw err;
+    }
+    return this.#track({ close: async () => void (await Promise.all(subs.map((sub) => sub.close()))) });
+  }
+
+  async watchWorkers(onEvent: (event: WorkerEvent) => void): Promise<WorkerWatch> {
+    this.#assertOpen();
+    const table = new WorkerTable(onEvent, this.#onError);
+    let sub: Subscription;
+    try {
+      sub = await this.#registry.watch(table);
+    } catch (err) {
+      table.close();
+      throw err;
+    }
+    const tracked = this.#track({
+      close: async () => {
+        table.close();
+        await sub.close();
+      },
+    });
+    return { workers: () => table.workers(), close: () => tracked.close() };
+  }
+
+  async subscribeLoads(onLoad: (load: coordv1.WorkerLoad) => void, filter: WorkerFilter = {}): Promise<Subscription> {
+    const subject = filter.workerId === undefined ? LOAD_WILDCARD : loadSubject(filter.workerId);
+    return this.#subscribe(subject, coordv1.WorkerLoadSchema, onLoad);
+  }
+
+  async subscribeKvEvents(onBatch: (batch: coordv1.KvEventBatch) => void, filter: WorkerFilter = {}): Promise<Subscription> {
+    const subject = filter.workerId === undefined ? KV_EVENTS_WILDCARD : kvEventsSubject(filter.workerId);
+    return this.#subscribe(subject, coordv1.KvEventBatchSchema, onBatch);
+  }
+
+  async requestSnapshot(
+    workerId: string,
+    request: coordv1.KvSnapshotRequest,
+    options?: ControlRequestOptions,
+  ): Promise<coordv1.KvSnapshotResponse> {
+    return this.#request(SNAPSHOT_METHOD, workerId, request, options);
+  }
+
+  async requestDrain(workerId: string, command: coordv1.DrainCommand, options?: ControlRequestOptions): Promise<coordv1.DrainStatus> {
+    return this.#request(DRAIN_METHOD, workerId, command, options);
+  }
+
+  async offerMigration(
+    targetWorkerId: string,
+    offer: coordv1.MigrationOffer,
+    options?: ControlRequestOptions,
+  ): Promise<coordv1.MigrationReply> {
+    return this.#request(MIGRATE_OFFER_METHOD, targetWorkerId, offer, options);
+  }
+
+  async reportMigrationDone(sourceWorkerId: string, done: coordv1.MigrationDone, options?: ControlRequestOptions): Promise<void> {
+    await this.#request(MIGRATE_DONE_METHOD, sourceWorkerId, done, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const subs = [...this.#subscriptions];
+    this.#subscriptions.clear();
+    await Promise.all(subs.map((sub) => sub.close().catch((err: unknown) => this.#onError(asError(err)))));
+    await this.#registry.close();
+    await this.#transport.close();
+  }
+
+  async #subscribe<Desc extends DescMessage>(
+    subject: string,
+    schema: Desc,
+    deliver: (message: MessageShape<Desc>) => void,
+  ): Promise<Subscription> {
+    this.#assertOpen();
+    const sub = await this.#transport.subscribe(subject, (actualSubject, bytes) => {
+      try {
+        deliver(decodeFrom(schema, bytes, actualSubject));
+      } catch (err) {
+        this.#onError(asError(err));
+      }
+    });
+    return this.#track(sub);
+  }
+
+  async #request<Req extends DescMessage, Res extends DescMessage>(
+    method: ControlMethod<Req, Res>,
+    workerId: string,
+    message: MessageShape<Req>,
+    options: ControlRequestOptions = {},
+  ): Promise<MessageShape<Res>> {
+    this.#assertOpen();
+    const subject = controlSubject(workerId, method.verb);
+    const timeoutMs = options.timeoutMs ?? this.#controlTimeoutMs;
+    if (!(timeoutMs > 0)) throw new CoordArgumentError("options.timeoutMs", `must be > 0, got ${timeoutMs}`);
+    const bytes = encodeGuarded(method.request, message, subject, this.#limitBytes());
+    const reply = await this.#transport.request(subject, bytes, timeoutMs);
+    return readControlReply(method, subject, reply);
+  }
+
+  /** Remembers `sub` so close() can end it; closing it forgets it. */
+  #track(sub: Subscription): Subscription {
+    let closing: Promise<void> | undefined;
+    const tracked: Subscription = {
+      close: () => {
+        closing ??= (async () => {
+          this.#subscriptions.delete(tracked);
+          await sub.close();
+        })();
+        return closing;
+      },
+    };
+    this.#subscriptions.add(tracked);
+    return tracked;
+  }
+
+  #limitBytes(): number {
+    return Math.min(this.maxPayloadBytes, this.#transport.serverMaxPayloadBytes() ?? Number.POSITIVE_INFINITY);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new CoordClosedError("the CoordBus is closed");
+  }
+}

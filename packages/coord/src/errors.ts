@@ -1,0 +1,112 @@
+/**
+ * Typed errors of @sigmaserve/coord. One small class per failure, each setting
+ * `name` and taking `{ cause }`, all under CoordError so an edge can map them
+ * once. The status each one suggests for `toGrpcStatus()` is in its comment.
+ */
+
+/** The base of every error this package throws. */
+export class CoordError extends Error {
+  override readonly name: string = "CoordError";
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/** An argument broke a rule (a bad worker id, a mismatched id). INVALID_ARGUMENT. */
+export class CoordArgumentError extends CoordError {
+  override readonly name = "CoordArgumentError";
+  /** The argument's path, e.g. "info.workerId". */
+  readonly field: string;
+
+  constructor(field: string, rule: string, options?: { cause?: unknown }) {
+    super(`${field}: ${rule}`, options);
+    this.field = field;
+  }
+}
+
+/**
+ * A message was refused before it was sent because its encoding is larger
+ * than the bus allows. NATS carries control only: anything this big is bulk
+ * data and belongs on the worker-to-worker gRPC stream. RESOURCE_EXHAUSTED.
+ */
+export class PayloadTooLargeError extends CoordError {
+  override readonly name = "PayloadTooLargeError";
+  readonly subject: string;
+  /** Size of the encoded message. */
+  readonly sizeBytes: number;
+  /** The limit it broke: the bus's maxPayloadBytes, or the server's max_payload when smaller. */
+  readonly maxPayloadBytes: number;
+
+  constructor(subject: string, sizeBytes: number, maxPayloadBytes: number) {
+    super(`${subject}: message of ${sizeBytes} bytes exceeds the limit of ${maxPayloadBytes} bytes`);
+    this.subject = subject;
+    this.sizeBytes = sizeBytes;
+    this.maxPayloadBytes = maxPayloadBytes;
+  }
+}
+
+/** Nobody serves this control verb for this worker (absent, dead, or not serving it). UNAVAILABLE. */
+export class NoResponderError extends CoordError {
+  override readonly name = "NoResponderError";
+  readonly subject: string;
+
+  constructor(subject: string, options?: { cause?: unknown }) {
+    super(`${subject}: no responder`, options);
+    this.subject = subject;
+  }
+}
+
+/** A control request got no reply in time. DEADLINE_EXCEEDED. */
+export class ControlTimeoutError extends CoordError {
+  override readonly name = "ControlTimeoutError";
+  readonly subject: string;
+  readonly timeoutMs: number;
+
+  constructor(subject: string, timeoutMs: number, options?: { cause?: unknown }) {
+    super(`${subject}: no reply within ${timeoutMs} ms`, options);
+    this.subject = subject;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The worker's control handler failed; the reply carried its error. FAILED_PRECONDITION. */
+export class ControlHandlerError extends CoordError {
+  override readonly name = "ControlHandlerError";
+  readonly subject: string;
+  /** `name` of the error the handler threw (e.g. "PayloadTooLargeError"). */
+  readonly remoteName: string;
+  /** Its message. */
+  readonly remoteMessage: string;
+
+  constructor(subject: string, remoteName: string, remoteMessage: string) {
+    super(`${subject}: the handler failed: ${remoteName}: ${remoteMessage}`);
+    this.subject = subject;
+    this.remoteName = remoteName;
+    this.remoteMessage = remoteMessage;
+  }
+}
+
+/**
+ * The coordination backend cannot be reached right now (the NATS connection is
+ * down and reconnecting, or JetStream did not answer). Retry later. UNAVAILABLE.
+ */
+export class CoordUnavailableError extends CoordError {
+  override readonly name = "CoordUnavailableError";
+}
+
+/** The bus was closed, or the registration was deregistered. CANCELLED. */
+export class CoordClosedError extends CoordError {
+  override readonly name = "CoordClosedError";
+}
+
+/** Bytes received on a subject did not decode as the expected message; the message is dropped. */
+export class MessageDecodeError extends CoordError {
+  override readonly name = "MessageDecodeError";
+  readonly subject: string;
+
+  constructor(subject: string, options?: { cause?: unknown }) {
+    super(`${subject}: undecodable message dropped`, options);
+    this.subject = subject;
+  }
+}

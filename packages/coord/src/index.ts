@@ -1,0 +1,61 @@
+/**
+ * @sigmaserve/coord: the CoordBus (worker registry, heartbeats, KV-event
+ * streams, control) over NATS or in memory. See coord-bus.ts for the model.
+ */
+export type {
+  ControlHandlers,
+  ControlRequestOptions,
+  CoordBus,
+  Subscription,
+  WorkerEvent,
+  WorkerFilter,
+  WorkerLeftReason,
+  WorkerRegistration,
+  WorkerWatch,
+} from "./coord-bus.js";
+export {
+  DEFAULT_CONTROL_TIMEOUT_MS,
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_REGISTRY_TTL_MS,
+} from "./defaults.js";
+export {
+  ControlHandlerError,
+  ControlTimeoutError,
+  CoordArgumentError,
+  CoordClosedError,
+  CoordError,
+  CoordUnavailableError,
+  MessageDecodeError,
+  NoResponderError,
+  PayloadTooLargeError,
+} from "./errors.js";
+export { startHeartbeats, type HeartbeatLoop, type HeartbeatLoopOptions } from "./heartbeat-loop.js";
+export {
+  checkWorkerId,
+  CONTROL_SUBJECT_PREFIX,
+  CONTROL_VERBS,
+  controlSubject,
+  KV_EVENTS_SUBJECT_PREFIX,
+  KV_EVENTS_WILDCARD,
+  kvEventsSubject,
+  LOAD_SUBJECT_PREFIX,
+  LOAD_WILDCARD,
+  loadSubject,
+  MAX_WORKER_ID_LENGTH,
+  REGISTRY_BUCKET,
+  SUBJECT_ROOT,
+  type ControlVerb,
+} from "./subjects.js";
+export { createMemoryCoordBus, type MemoryCoordBusOptions } from "./memory/memory-coord-bus.js";
+export { MemoryCoordHub, type MemoryCoordHubOptions } from "./memory/memory-coord-hub.js";
+export { connectNatsCoordBus } from "./nats/connect-nats-coord-bus.js";
+export {
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_CONNECTION_NAME,
+  DEFAULT_JETSTREAM_TIMEOUT_MS,
+  DEFAULT_MAX_PINGS_OUT,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_RECONNECT_WAIT_MS,
+  type NatsCoordBusOptions,
+} from "./nats/nats-coord-bus-options.js";

@@ -1,0 +1,92 @@
+/**
+ * A real local cluster for cross-process tests: a nats-server from testkit,
+ * worker processes and a router process, each started from its built
+ * entry point (dist/main.js) on ports the OS picks, all stopped by `stop()`.
+ */
+import { startNatsServer, type NatsServerHandle } from "@sigmaserve/testkit";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+
+const require = createRequire(import.meta.url);
+const entry = (pkg: string) => join(dirname(require.resolve(`${pkg}/package.json`)), "dist", "main.js");
+
+export interface ProcessHandle {
+  readonly child: ChildProcess;
+  /** The JSON log line that announced it listens. */
+  readonly ready: Record<string, unknown>;
+  readonly logs: Record<string, unknown>[];
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+async function startProcess(pkg: string, args: string[], readyMessage: string): Promise<ProcessHandle> {
+  const child = spawn(process.execPath, [entry(pkg), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const logs: Record<string, unknown>[] = [];
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`${pkg} exited with ${code} before it was ready`)));
+    lines.on("line", (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry["msg"] === readyMessage) resolve(entry);
+    });
+  });
+  return {
+    child,
+    ready,
+    logs,
+    kill: async (signal = "SIGTERM") => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = once(child, "exit");
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+export interface Cluster {
+  nats: NatsServerHandle;
+  workers: ProcessHandle[];
+  router: ProcessHandle;
+  grpcAddress: string;
+  httpAddress: string;
+  workerAddress(index: number): string;
+  stop(): Promise<void>;
+}
+
+export async function startCluster(options: { workers: number; policy?: string; workerFlags?: string[]; routerFlags?: string[] }): Promise<Cluster> {
+  const nats = await startNatsServer();
+  const workers: ProcessHandle[] = [];
+  let router: ProcessHandle | undefined;
+  try {
+    for (let i = 0; i < options.workers; i++) {
+      workers.push(await startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", `w${i}`, "--nats", nats.url, ...(options.workerFlags ?? [])], "worker listening"));
+    }
+    router = await startProcess("@sigmaserve/router", ["--nats", nats.url, "--policy", options.policy ?? "kv_aware", ...(options.routerFlags ?? [])], "router listening");
+  } catch (err) {
+    await Promise.all(workers.map((w) => w.kill("SIGKILL")));
+    await nats.stop();
+    throw err;
+  }
+  const r = router;
+  return {
+    nats,
+    workers,
+    router: r,
+    grpcAddress: r.ready["grpc"] as string,
+    httpAddress: r.ready["http"] as string,
+    workerAddress: (index) => workers[index]!.ready["address"] as string,
+    stop: async () => {
+      await r.kill("SIGKILL");
+      await Promise.all(workers.map((w) => w.kill("SIGKILL")));
+      await nats.stop();
+    },
+  };
+}

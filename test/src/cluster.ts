@@ -52,7 +52,8 @@ async function startProcess(pkg: string, args: string[], readyMessage: string): 
 }
 
 export interface Cluster {
-  nats: NatsServerHandle;
+  /** The NATS URL the cluster uses. */
+  natsUrl: string;
   workers: ProcessHandle[];
   router: ProcessHandle;
   grpcAddress: string;
@@ -61,8 +62,9 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { workers: number; policy?: string; workerFlags?: string[]; routerFlags?: string[] }): Promise<Cluster> {
-  const nats = await startNatsServer();
+export async function startCluster(options: { workers: number; policy?: string; workerFlags?: string[]; routerFlags?: string[]; natsUrl?: string }): Promise<Cluster> {
+  // An external server (e.g. a restartable one) is the caller's to stop.
+  const nats: Pick<NatsServerHandle, "url" | "stop"> = options.natsUrl === undefined ? await startNatsServer() : { url: options.natsUrl, stop: async () => {} };
   const workers: ProcessHandle[] = [];
   let router: ProcessHandle | undefined;
   try {
@@ -77,7 +79,7 @@ export async function startCluster(options: { workers: number; policy?: string; 
   }
   const r = router;
   return {
-    nats,
+    natsUrl: nats.url,
     workers,
     router: r,
     grpcAddress: r.ready["grpc"] as string,

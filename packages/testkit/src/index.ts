@@ -19,3 +19,4 @@ export {
   parseMaxPayload,
   readMaxPayload,
 } from "./read-max-payload.js";
+export { createRestartableNatsServer, type RestartableNatsServer } from "./restartable-nats-server.js";

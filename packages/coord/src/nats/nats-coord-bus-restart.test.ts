@@ -17,7 +17,7 @@ import { CoordUnavailableError } from "../errors.js";
 import { startHeartbeats, type HeartbeatLoop } from "../heartbeat-loop.js";
 import { kvEventBatch, uniqueWorkerId, workerInfo, workerLoad } from "../testing/coord-fixtures.js";
 import { Recorder, sleep } from "../testing/recorder.js";
-import { createRestartableNatsServer, type RestartableNatsServer } from "../testing/restartable-nats-server.js";
+import { createRestartableNatsServer, type RestartableNatsServer } from "@sigmaserve/testkit";
 import { connectNatsCoordBus } from "./connect-nats-coord-bus.js";
 
 const REGISTRY_TTL_MS = 600;

@@ -12,7 +12,9 @@ import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { findNatsServer, freePort, LOOPBACK_HOST, readMaxPayload } from "@sigmaserve/testkit";
+import { findNatsServer } from "./find-nats-server.js";
+import { LOOPBACK_HOST, freePort } from "./free-port.js";
+import { readMaxPayload } from "./read-max-payload.js";
 
 /** nats-server logs this once it accepts clients. */
 const READY_LOG_LINE = "Server is ready";

@@ -2,6 +2,8 @@ import { KvCacheManager } from "@sigmaserve/kvcache";
 import { OrtDenseModel, demoModel, referenceForward, type LoadedModel } from "@sigmaserve/model";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { AttentionKernel } from "../attention/attention-kernel.js";
+import { createAttentionKernel } from "../attention/create-attention-kernel.js";
 import { JsPagedAttention } from "../attention/js-paged-attention.js";
 import { ModelRunner } from "./model-runner.js";
 
@@ -21,8 +23,15 @@ function kvFor(model: LoadedModel): KvCacheManager {
   return new KvCacheManager({ shape: c, blockSizeTokens: BLOCK, modelId: model.id, bytes: { k: { device: 64 * kBlock, host: 0 }, v: { device: 64 * vBlock, host: 0 } } });
 }
 
+// Both kernels against the reference: the JS one and the fast one the worker picks (native when built).
+const KERNELS: [string, () => AttentionKernel][] = [
+  ["js", () => new JsPagedAttention()],
+  ["auto", () => createAttentionKernel({ log: () => {} })],
+];
+
+for (const [kernelName, makeKernel] of KERNELS)
 for (const preset of ["sigma-tiny", "sigma-tiny-gqa"] as const) {
-  describe(`model runner - ${preset}`, () => {
+  describe(`model runner - ${preset} (${kernelName} kernel: ${makeKernel().name})`, () => {
     let model: LoadedModel;
     let dense: OrtDenseModel;
     const prompt = Array.from({ length: 33 }, (_, i) => (i * 29 + 7) % 256);
@@ -39,7 +48,7 @@ for (const preset of ["sigma-tiny", "sigma-tiny-gqa"] as const) {
     /** Runs the prompt in chunks of `chunk` tokens and returns the logits after each chunk, by last position. */
     async function runChunked(chunk: number) {
       const kv = kvFor(model);
-      const runner = new ModelRunner({ config: model.config, dense, kv, kernel: new JsPagedAttention() });
+      const runner = new ModelRunner({ config: model.config, dense, kv, kernel: makeKernel() });
       assert.ok(kv.allocate("r", { promptTokens: prompt, numNewTokens: 0 }));
       const logits = new Map<number, Float32Array>();
       for (let start = 0; start < prompt.length; start += chunk) {
@@ -90,7 +99,7 @@ for (const preset of ["sigma-tiny", "sigma-tiny-gqa"] as const) {
 
     test(`model runner - ${preset}: a prompt whose prefix comes from the cache matches the reference`, async () => {
       const kv = kvFor(model);
-      const runner = new ModelRunner({ config: model.config, dense, kv, kernel: new JsPagedAttention() });
+      const runner = new ModelRunner({ config: model.config, dense, kv, kernel: makeKernel() });
       const first = prompt.slice(0, 20);
       kv.allocate("a", { promptTokens: first });
       await runner.step([{ requestId: "a", startPosition: 0, tokens: first, wantLogits: true }]);
@@ -105,7 +114,7 @@ for (const preset of ["sigma-tiny", "sigma-tiny-gqa"] as const) {
 
     test(`model runner - ${preset}: a sequence's logits are bit-identical alone and in a batch`, async () => {
       const kv = kvFor(model);
-      const runner = new ModelRunner({ config: model.config, dense, kv, kernel: new JsPagedAttention() });
+      const runner = new ModelRunner({ config: model.config, dense, kv, kernel: makeKernel() });
       const other = Array.from({ length: 17 }, (_, i) => (i * 13 + 1) % 256);
       kv.allocate("alone", { promptTokens: prompt });
       const alone = await runner.step([{ requestId: "alone", startPosition: 0, tokens: prompt, wantLogits: true }]);

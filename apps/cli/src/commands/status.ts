@@ -9,8 +9,31 @@ const SPEC: CommandSpec = {
   maxPositionals: 0,
 };
 
+type TierUsage = { used_blocks?: number; cached_free_blocks?: number; total_blocks?: number } | null | undefined;
+
 interface ClusterStatus {
-  workers?: { id: string; address: string; model?: string; state?: string; running?: number; waiting?: number; kv?: unknown }[];
+  workers?: {
+    id: string;
+    address: string;
+    model?: string;
+    state?: string;
+    running_requests?: number;
+    waiting_requests?: number;
+    kv_usage?: Record<"k" | "v", Record<"device" | "host", TierUsage> | undefined>;
+  }[];
+}
+
+/** "K device 3/64 (5 cached)": used of total blocks, per component and tier that exists. */
+function usageText(usage: NonNullable<ClusterStatus["workers"]>[number]["kv_usage"]): string {
+  const parts: string[] = [];
+  for (const component of ["k", "v"] as const) {
+    for (const tier of ["device", "host"] as const) {
+      const u = usage?.[component]?.[tier];
+      if (u === null || u === undefined || !u.total_blocks) continue;
+      parts.push(`${component.toUpperCase()} ${tier} ${u.used_blocks ?? 0}/${u.total_blocks} (${u.cached_free_blocks ?? 0} cached)`);
+    }
+  }
+  return parts.join(", ");
 }
 
 export async function status(argv: string[], io: CommandIo): Promise<void> {
@@ -23,7 +46,7 @@ export async function status(argv: string[], io: CommandIo): Promise<void> {
   const cluster = (await response.json()) as ClusterStatus;
   if (values.json === true) return void io.stdout(`${JSON.stringify(cluster, null, 2)}\n`);
   for (const worker of cluster.workers ?? []) {
-    io.stdout(`${worker.id}  ${worker.address}  ${worker.model ?? ""}  ${worker.state ?? ""}  running ${worker.running ?? 0}  waiting ${worker.waiting ?? 0}  kv ${JSON.stringify(worker.kv ?? {})}\n`);
+    io.stdout(`${worker.id}  ${worker.address}  ${worker.model ?? ""}  ${worker.state ?? ""}  running ${worker.running_requests ?? 0}  waiting ${worker.waiting_requests ?? 0}  ${usageText(worker.kv_usage)}\n`);
   }
   if ((cluster.workers ?? []).length === 0) io.stdout("no workers\n");
 }

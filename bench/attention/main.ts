@@ -7,13 +7,13 @@
  * reads 20/32 of GQA's bytes; a kernel that streams at memory speed shows
  * that as time. The pools are real kvcache BlockPools (HostArenaStorage),
  * with each sequence's blocks taken in shuffled order, as a pool looks after
- * churn. Before every timed step the L3 (260 MiB) is flushed by a 512 MiB
- * copy, because in a real model the other layers' K and V pass through the
- * cache between two visits of a layer: so `ms` is DRAM-bound for every row,
- * and `hot_ms` (repeated steps, no flush) is shown where the step's bytes
- * would fit in L3. The roofline is measured in the same run: TypedArray.set
- * of 512 MiB into another 512 MiB buffer, in GB/s of bytes read (one thread;
- * the kernel uses two, so it can exceed 1).
+ * churn. Before every timed step the L3 (260 MiB) is flushed by copying
+ * 256 MiB (512 MiB of traffic), because in a real model the other layers'
+ * K and V pass through the cache between two visits of a layer. So `ms` is
+ * DRAM-bound for every row, and `hot_ms` (repeated steps, no flush) is shown
+ * where the step's bytes would fit in L3. The roofline is measured in the
+ * same run: TypedArray.set of 512 MiB into another 512 MiB buffer, in GB/s
+ * of bytes read (one thread; the kernel uses two, so it can exceed 1).
  *
  * Needs `npm run build` first: it imports @sigmaserve/engine's dist and the
  * native addon, and refuses to run on the JS fallback.
@@ -112,6 +112,13 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+interface StepCase {
+  kernel: AttentionKernel;
+  shape: AttentionShape;
+  arenas: AttentionArenas;
+  batch: AttentionBatch;
+}
+
 interface StepTiming {
   coldMs: number;
   hotMs: number | undefined;
@@ -119,37 +126,43 @@ interface StepTiming {
   vBytes: number;
 }
 
-function timeStep(kernel: AttentionKernel, shape: AttentionShape, arenas: AttentionArenas, batch: AttentionBatch, flush: () => void, repeats: number, hot: boolean): StepTiming {
-  let kBytes = 0;
-  let vBytes = 0;
-  const step = () => {
-    kBytes = 0;
-    vBytes = 0;
+/**
+ * Times one decode step (all layers) of each case. NOTE: the cases take
+ * turns within every repetition, so a burst of load from another process on
+ * this shared machine slows the compared configurations alike instead of
+ * skewing their ratio.
+ */
+function timeSteps(cases: StepCase[], flush: () => void, repeats: number, hot: boolean): StepTiming[] {
+  const bytes = cases.map(() => ({ k: 0, v: 0 }));
+  const step = (i: number) => {
+    const { kernel, shape, arenas, batch } = cases[i]!;
+    bytes[i] = { k: 0, v: 0 };
     for (let layer = 0; layer < LAYERS; layer++) {
       const stats = kernel.attend(shape, arenas, { ...batch, layer });
-      kBytes += stats.kBytes;
-      vBytes += stats.vBytesDevice + stats.vBytesHost;
+      bytes[i]!.k += stats.kBytes;
+      bytes[i]!.v += stats.vBytesDevice + stats.vBytesHost;
     }
   };
-  step(); // warm-up: code paths, thread pool, scratch
-  const cold: number[] = [];
+  cases.forEach((_, i) => step(i)); // warm-up: code paths, thread pool, scratch
+  const cold = cases.map((): number[] => []);
+  const warm = cases.map((): number[] => []);
   for (let r = 0; r < repeats; r++) {
-    flush();
-    const start = performance.now();
-    step();
-    cold.push(performance.now() - start);
-  }
-  let hotMs: number | undefined;
-  if (hot) {
-    const warm: number[] = [];
-    for (let r = 0; r < repeats; r++) {
+    for (let i = 0; i < cases.length; i++) {
+      flush();
       const start = performance.now();
-      step();
-      warm.push(performance.now() - start);
+      step(i);
+      cold[i]!.push(performance.now() - start);
     }
-    hotMs = median(warm);
   }
-  return { coldMs: median(cold), hotMs, kBytes, vBytes };
+  for (let r = 0; hot && r < repeats; r++) {
+    for (let i = 0; i < cases.length; i++) {
+      step(i); // the first of the pair brings the case's bytes back into L3
+      const start = performance.now();
+      step(i);
+      warm[i]!.push(performance.now() - start);
+    }
+  }
+  return cases.map((_, i) => ({ coldMs: median(cold[i]!), hotMs: hot ? median(warm[i]!) : undefined, kBytes: bytes[i]!.k, vBytes: bytes[i]!.v }));
 }
 
 function measureCopyRoofline(): number {
@@ -201,30 +214,41 @@ export async function run(): Promise<BenchResult> {
 
   const rows: Row[] = [{ part: "roofline", kernel: "TypedArray.set 512 MiB", GBps: rooflineGBps }];
   const ratios: Record<string, number> = {};
-  const msOf: Record<string, number> = {};
+  const names = Object.keys(SHAPES) as ShapeName[];
+  const stepBytes = (shape: AttentionShape, ctx: number, batch: number) => batch * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4;
   for (const ctx of CONTEXTS) {
     for (const batch of BATCHES) {
-      for (const name of Object.keys(SHAPES) as ShapeName[]) {
+      // The pool holds every layer of every block, so its size is also the bytes a step reads.
+      const shapes = names.filter((name) => {
+        const fits = stepBytes(SHAPES[name], ctx, batch) <= POOL_LIMIT_BYTES;
+        if (!fits) skipped.push(`${name} ctx ${ctx} batch ${batch}`);
+        return fits;
+      });
+      const decodes = shapes.map((name) => decodeBatch(SHAPES[name], pools[name], ctx, batch, 0, random));
+      const fitsL3 = shapes.map((name) => stepBytes(SHAPES[name], ctx, batch) <= L3_BYTES);
+      const selective = ctx === SELECTIVE_CTX && shapes.includes("sigma-1.5b");
+      const cases: StepCase[] = shapes.map((name, i) => ({ kernel: native, shape: SHAPES[name], arenas: pools[name].arenas, batch: decodes[i]! }));
+      if (selective) {
+        const shape = SHAPES["sigma-1.5b"];
+        cases.push({ kernel: native, shape, arenas: pools["sigma-1.5b"].arenas, batch: decodeBatch(shape, pools["sigma-1.5b"], ctx, batch, SELECTIVE_TOPK, random) });
+      }
+      const maxBytes = Math.max(...shapes.map((name) => stepBytes(SHAPES[name], ctx, batch)));
+      const timings = timeSteps(cases, flush, maxBytes < 256 * MIB ? 11 : 5, fitsL3.some((f) => f));
+      const nativeOut = decodes.map((d) => d.out.slice());
+      const jsTimings = JS_CONFIGS.some((c) => c.ctx === ctx && c.batch === batch)
+        ? timeSteps(shapes.map((name, i) => ({ kernel: js, shape: SHAPES[name], arenas: pools[name].arenas, batch: decodes[i]! })), flush, 3, false)
+        : undefined;
+
+      const msOf: Partial<Record<string, number>> = {};
+      shapes.forEach((name, i) => {
         const shape = SHAPES[name];
-        // The pool holds every layer of every block, so its size is also the bytes a step reads.
-        const expectedBytes = batch * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4;
-        if (expectedBytes > POOL_LIMIT_BYTES) {
-          skipped.push(`${name} ctx ${ctx} batch ${batch}`);
-          continue;
-        }
-        const fitsL3 = expectedBytes <= L3_BYTES;
-        const decode = decodeBatch(shape, pools[name], ctx, batch, 0, random);
-        const kernels: [string, AttentionKernel][] = [["native", native]];
-        if (JS_CONFIGS.some((c) => c.ctx === ctx && c.batch === batch)) kernels.push(["js", js]);
-        let nativeOut: Float32Array | undefined;
-        for (const [kernelName, kernel] of kernels) {
-          const repeats = kernelName === "js" ? 3 : expectedBytes < 256 * MIB ? 11 : 5;
-          const t = timeStep(kernel, shape, pools[name].arenas, decode, flush, repeats, fitsL3 && kernelName === "native");
-          if (t.kBytes + t.vBytes !== expectedBytes) throw new Error(`${name} ctx ${ctx} batch ${batch}: read ${t.kBytes + t.vBytes} bytes, expected ${expectedBytes}`);
-          msOf[`${kernelName} ${name} ${ctx} ${batch}`] = t.coldMs;
-          // Both kernels leave the last layer's output in decode.out: a same-run check that the fast one computes the same thing.
-          if (kernelName === "native") nativeOut = decode.out.slice();
-          const agreement: Row = kernelName === "js" && nativeOut !== undefined ? { native_vs_js_rel_err: relativeError(nativeOut, decode.out, shape.headDim) } : {};
+        const expectedBytes = stepBytes(shape, ctx, batch);
+        for (const [kernelName, t] of [["native", timings[i]!], ["js", jsTimings?.[i]]] as const) {
+          if (t === undefined) continue;
+          if (t.kBytes + t.vBytes !== expectedBytes) throw new Error(`${kernelName} ${name} ctx ${ctx} batch ${batch}: read ${t.kBytes + t.vBytes} bytes, expected ${expectedBytes}`);
+          msOf[`${kernelName} ${name}`] = t.coldMs;
+          // The last layer's output of both kernels: a same-run check that the fast one computes the same thing.
+          const agreement: Row = kernelName === "js" ? { native_vs_js_rel_err: relativeError(nativeOut[i]!, decodes[i]!.out, shape.headDim) } : {};
           rows.push({
             part: "decode",
             kernel: kernelName,
@@ -232,53 +256,48 @@ export async function run(): Promise<BenchResult> {
             batch,
             ctx,
             MiB_per_step: expectedBytes / MIB,
-            fits_L3: fitsL3 ? "yes" : "no",
+            fits_L3: fitsL3[i] ? "yes" : "no",
             ms: t.coldMs,
             GBps: gbps(expectedBytes, t.coldMs),
             vs_roofline: gbps(expectedBytes, t.coldMs) / rooflineGBps,
-            hot_ms: t.hotMs ?? "",
+            hot_ms: fitsL3[i] && t.hotMs !== undefined ? t.hotMs : "",
             ...agreement,
           });
+          if (kernelName === "native" && batch === 8 && ctx >= 16384) ratios[`native_${name}_${ctx / 1024}k_b8_vs_roofline`] = gbps(expectedBytes, t.coldMs) / rooflineGBps;
         }
-      }
+      });
       for (const kernelName of ["native", "js"]) {
-        const sigma = msOf[`${kernelName} sigma-1.5b ${ctx} ${batch}`];
-        const gqa = msOf[`${kernelName} std-1.5b ${ctx} ${batch}`];
+        const sigma = msOf[`${kernelName} sigma-1.5b`];
+        const gqa = msOf[`${kernelName} std-1.5b`];
         if (sigma !== undefined && gqa !== undefined) ratios[`${kernelName}_diffqkv_vs_gqa_speed_${ctx / 1024}k_b${batch}`] = gqa / sigma;
       }
-    }
-  }
-  for (const ctx of [16384, 32768]) {
-    for (const name of Object.keys(SHAPES) as ShapeName[]) {
-      const ms = msOf[`native ${name} ${ctx} 8`];
-      const shape = SHAPES[name];
-      if (ms !== undefined) ratios[`native_${name}_${ctx / 1024}k_b8_vs_roofline`] = gbps(8 * ctx * LAYERS * (shape.numKeyHeads + shape.numValueHeads) * shape.headDim * 4, ms) / rooflineGBps;
-    }
-  }
 
-  // Selective V: DiffQKV at 16K, topk 64 per (row, Q head).
-  const shape = SHAPES["sigma-1.5b"];
-  for (const batch of BATCHES) {
-    const decode = decodeBatch(shape, pools["sigma-1.5b"], SELECTIVE_CTX, batch, SELECTIVE_TOPK, random);
-    const t = timeStep(native, shape, pools["sigma-1.5b"].arenas, decode, flush, 5, false);
-    const fullV = batch * SELECTIVE_CTX * LAYERS * shape.numValueHeads * shape.headDim * 4;
-    const fullMs = msOf[`native sigma-1.5b ${SELECTIVE_CTX} ${batch}`]!;
-    rows.push({
-      part: `selective V top-${SELECTIVE_TOPK}`,
-      kernel: "native",
-      shape: "sigma-1.5b",
-      batch,
-      ctx: SELECTIVE_CTX,
-      MiB_per_step: (t.kBytes + t.vBytes) / MIB,
-      fits_L3: t.kBytes + t.vBytes <= L3_BYTES ? "yes" : "no",
-      ms: t.coldMs,
-      GBps: gbps(t.kBytes + t.vBytes, t.coldMs),
-      vs_roofline: gbps(t.kBytes + t.vBytes, t.coldMs) / rooflineGBps,
-      v_bytes_fraction: t.vBytes / fullV,
-      speedup_vs_full: fullMs / t.coldMs,
-    });
-    ratios[`selective_top${SELECTIVE_TOPK}_16k_b${batch}_v_bytes_fraction`] = t.vBytes / fullV;
-    ratios[`selective_top${SELECTIVE_TOPK}_16k_b${batch}_speedup_vs_full`] = fullMs / t.coldMs;
+      if (selective) {
+        // Selective V: DiffQKV, topk per (row, Q head), timed alongside the full-attention step above.
+        const shape = SHAPES["sigma-1.5b"];
+        const t = timings[timings.length - 1]!;
+        const fullV = batch * ctx * LAYERS * shape.numValueHeads * shape.headDim * 4;
+        const fullMs = msOf["native sigma-1.5b"]!;
+        const readBytes = t.kBytes + t.vBytes;
+        if (t.vBytes !== batch * LAYERS * shape.numQueryHeads * SELECTIVE_TOPK * shape.headDim * 4) throw new Error(`selective V read ${t.vBytes} V bytes`);
+        rows.push({
+          part: `selective V top-${SELECTIVE_TOPK}`,
+          kernel: "native",
+          shape: "sigma-1.5b",
+          batch,
+          ctx,
+          MiB_per_step: readBytes / MIB,
+          fits_L3: readBytes <= L3_BYTES ? "yes" : "no",
+          ms: t.coldMs,
+          GBps: gbps(readBytes, t.coldMs),
+          vs_roofline: gbps(readBytes, t.coldMs) / rooflineGBps,
+          v_bytes_fraction: t.vBytes / fullV,
+          speedup_vs_full: fullMs / t.coldMs,
+        });
+        ratios[`selective_top${SELECTIVE_TOPK}_${ctx / 1024}k_b${batch}_v_bytes_fraction`] = t.vBytes / fullV;
+        ratios[`selective_top${SELECTIVE_TOPK}_${ctx / 1024}k_b${batch}_speedup_vs_full`] = fullMs / t.coldMs;
+      }
+    }
   }
 
   return {
@@ -291,7 +310,7 @@ export async function run(): Promise<BenchResult> {
       batches: BATCHES,
       nativeThreads: native.threads,
       nativeCpuFeatures: status.cpuFeatures,
-      timing: "median of repeats, each after a 512 MiB copy that flushes L3 (hot_ms: median without the flush)",
+      timing: "median of repeats, each after a 256 MiB copy (512 MiB of traffic) that flushes L3 (hot_ms: median without the flush)",
       bytesPerStep: "batch·ctx·layers·(n_k+n_v)·d·4",
       roofline: "TypedArray.set 512 MiB → 512 MiB, GB/s of bytes read, 1 thread",
       skipped,

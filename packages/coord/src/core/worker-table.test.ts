@@ -5,7 +5,6 @@ import { coordv1 } from "@sigmaserve/proto";
 import type { WorkerEvent } from "../coord-bus.js";
 import { MessageDecodeError } from "../errors.js";
 import { workerInfo } from "../testing/coord-fixtures.js";
-import { sleep } from "../testing/recorder.js";
 import { WorkerTable } from "./worker-table.js";
 
 const TTL_MS = 150;
@@ -46,36 +45,40 @@ test("worker-table - puts become joined, updated (same epoch) and left+joined (n
   table.close();
 });
 
-test("worker-table - the same bytes again are a heartbeat: no event, and the local TTL starts over", async () => {
+test("worker-table - the same bytes again are a heartbeat: no event, and the local TTL starts over", (t) => {
+  // Mock timers: the TTL logic is tested without depending on how busy the machine is.
+  t.mock.timers.enable({ apis: ["setTimeout"] });
   const { table, log } = tableWithLog();
   table.relist(listing([["w1", bytesOf(workerInfo("w1"))]]));
   for (let i = 0; i < 4; i++) {
-    await sleep(TTL_MS / 2);
+    t.mock.timers.tick(TTL_MS / 2);
     table.put("w1", bytesOf(workerInfo("w1")));
   }
   assert.deepEqual(log, ["joined:w1"], "alive after twice the TTL");
-  await sleep(TTL_MS * 2);
+  t.mock.timers.tick(TTL_MS * 2);
   assert.deepEqual(log, ["joined:w1", "left:w1:expired"]);
   table.close();
 });
 
-test("worker-table - a re-listing: deleted ids leave at once, missing ones get one TTL to come back before they are lost", async () => {
+test("worker-table - a re-listing: deleted ids leave at once, missing ones get one TTL to come back before they are lost", (t) => {
+  // Mock timers: the TTL logic is tested without depending on how busy the machine is.
+  t.mock.timers.enable({ apis: ["setTimeout"] });
   const { table, log } = tableWithLog();
   const [a, b, c, d] = ["a", "b", "c", "d"].map((id) => bytesOf(workerInfo(id))) as [Uint8Array, Uint8Array, Uint8Array, Uint8Array];
   table.relist(listing([["a", a], ["b", b], ["c", c], ["d", d]]));
   log.length = 0;
 
   table.suspendExpiry();
-  await sleep(TTL_MS * 2);
+  t.mock.timers.tick(TTL_MS * 2);
   assert.deepEqual(log, [], "nothing expires while suspended");
 
   // a: still listed. b: deregistered meanwhile. c and d: missing (expired, or the store was lost).
   table.relist(listing([["a", a]], ["b"]));
   assert.deepEqual(log, ["left:b:deregistered"]);
-  await sleep(TTL_MS / 2);
+  t.mock.timers.tick(TTL_MS / 2);
   table.put("c", c); // c heartbeats within the grace
   table.put("a", a);
-  await sleep(TTL_MS * 0.75);
+  t.mock.timers.tick(TTL_MS * 0.75);
   assert.deepEqual(log, ["left:b:deregistered", "left:d:lost"]);
   assert.deepEqual([...table.workers().keys()].sort(), ["a", "c"]);
   table.close();

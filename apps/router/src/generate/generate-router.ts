@@ -104,7 +104,10 @@ export class GenerateRouter {
       const { worker, decision } = picked;
       tried.add(worker.id);
       this.options.onRoute?.(request, decision);
-      const blocks = blocksFor(request.promptTokens.length + (request.sampling.maxTokens ?? 16), picked.worker.info.kvHash?.blockSizeTokens || 16);
+      // The decode-load term counts only the blocks this request adds on that worker: the prefix it
+      // matched is shared with what the worker already holds (counting it made busy cache holders
+      // look costlier than cold idle workers, and spilled tenants onto them).
+      const blocks = Math.max(0, blocksFor(request.promptTokens.length + (request.sampling.maxTokens ?? 16), picked.worker.info.kvHash?.blockSizeTokens || 16) - decision.matchedBlocks);
       worker.inFlight++;
       worker.inFlightBlocks += blocks;
       try {

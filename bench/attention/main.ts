@@ -21,6 +21,7 @@
 import { BlockPool, type KvModelShape } from "@sigmaserve/kvcache";
 import { JsPagedAttention, NativePagedAttention, loadNativeAttention, type AttentionArenas, type AttentionBatch, type AttentionKernel, type AttentionShape } from "@sigmaserve/engine";
 import type { BenchResult, Row } from "../lib/bench-result.js";
+import { mulberry32 } from "../lib/mulberry32.js";
 
 const MIB = 2 ** 20;
 const L3_BYTES = 260 * MIB;
@@ -43,16 +44,6 @@ const SHAPES = {
 } satisfies Record<string, AttentionShape>;
 type ShapeName = keyof typeof SHAPES;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A pool holding `numBlocks` blocks of `shape`, filled with random values, and its blocks in shuffled order. */
 function buildPool(shape: AttentionShape, numBlocks: number, random: () => number) {
@@ -199,7 +190,7 @@ export async function run(): Promise<BenchResult> {
   if (!status.available) throw new Error(`the attention bench needs the native kernel: ${status.reason}`);
   const native = new NativePagedAttention();
   const js = new JsPagedAttention();
-  const random = prng(7);
+  const random = mulberry32(7);
   const rooflineGBps = measureCopyRoofline();
   const flush = makeFlush();
 

@@ -21,20 +21,10 @@ import {
   type KvModelShape,
 } from "@sigmaserve/kvcache";
 import type { BenchResult, Row } from "../lib/bench-result.js";
+import { mulberry32 } from "../lib/mulberry32.js";
 
 const MIB = 2 ** 20;
 
-/** A deterministic PRNG (mulberry32) so every run churns the same requests. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function churn(config: { requests: number; alive: number; decodeSteps: number }) {
   const shape: KvModelShape = { num_hidden_layers: 4, num_key_heads: 1, num_value_heads: 4, head_dim: 32 }; // sigma-tiny
@@ -47,7 +37,7 @@ function churn(config: { requests: number; alive: number; decodeSteps: number })
     modelId: "sigma-tiny",
     bytes: { k: { device: 4096 * kBlock, host: 2048 * kBlock }, v: { device: 2048 * vBlock, host: 2048 * vBlock } },
   });
-  const random = prng(42);
+  const random = mulberry32(42);
   const systemPrompts = Array.from({ length: 8 }, (_, s) => Array.from({ length: 128 }, (_, i) => (s * 131 + i * 7) % 256));
   const ops = { allocate: 0, refused: 0, append: 0, commit: 0, free: 0 };
   let promptTokens = 0;

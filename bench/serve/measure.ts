@@ -8,7 +8,8 @@ import { startBenchCluster, type BenchCluster } from "../lib/cluster-processes.j
 import { runClosedLoop, runOpenLoop, type RequestRecord } from "./load-generator.js";
 import { summarize } from "./percentiles.js";
 import { MODEL, routerTarget, workerTarget, type Target } from "./targets.js";
-import { mulberry32, type Workload } from "./workload.js";
+import { mulberry32 } from "../lib/mulberry32.js";
+import type { Workload } from "./workload.js";
 
 /** Time for the router to see every worker ready. */
 const READY_TIMEOUT_MS = 20_000;

@@ -4,19 +4,9 @@
  * tenant's prefix followed by a fresh `questionTokens`-token question. Token
  * ids are bytes (0–255), valid for sigma-tiny's byte vocabulary and never
  * BOS/EOS/PAD. Arrivals are Poisson (exponential gaps) for open-loop runs.
- */
+*/
 
-/** mulberry32: a small, fast, seedable PRNG; uniform in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { mulberry32 } from "../lib/mulberry32.js";
 
 /** Largest token id a prompt uses: the byte range of sigma-tiny's vocabulary. */
 const MAX_BYTE_TOKEN = 255;

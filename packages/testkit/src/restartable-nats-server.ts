@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { findNatsServer } from "./find-nats-server.js";
 import { LOOPBACK_HOST, freePort } from "./free-port.js";
 import { readMaxPayload } from "./read-max-payload.js";
+import { WATCHDOG_SCRIPT } from "./watchdog-script.js";
 
 /** nats-server logs this once it accepts clients. */
 const READY_LOG_LINE = "Server is ready";
@@ -22,35 +23,6 @@ const START_TIMEOUT_MS = 10_000;
 /** Watchdog polls (0.1 s each) between SIGTERM and SIGKILL. */
 const STOP_GRACE_POLLS = 20;
 const START_ATTEMPTS = 5;
-
-/**
- * Runs "$@" (nats-server) in the background, prints its pid, and stops it
- * (SIGTERM, then SIGKILL) when stdin reaches EOF: when stop() closes the pipe,
- * or when the kernel closes it because Node died. Same design as testkit's
- * watchdog-script.ts; the temp dir is left to dispose().
- */
-const WATCHDOG_SCRIPT = `
-exec 3<&0
-"$@" </dev/null 3<&- >&2 &
-server=$!
-echo "$server"
-(
-  while read -r _line; do :; done
-  kill -TERM "$server" 2>/dev/null
-  i=0
-  while kill -0 "$server" 2>/dev/null && [ "$i" -lt ${STOP_GRACE_POLLS} ]; do
-    sleep 0.1
-    i=$((i + 1))
-  done
-  kill -KILL "$server" 2>/dev/null
-) <&3 3<&- >/dev/null 2>&1 &
-watchdog=$!
-exec 3<&- 0</dev/null
-wait "$server"
-status=$?
-kill "$watchdog" 2>/dev/null
-exit "$status"
-`;
 
 export interface RestartableNatsServer {
   /** `nats://127.0.0.1:PORT`, the same across restarts. */
@@ -91,7 +63,7 @@ export async function createRestartableNatsServer(): Promise<RestartableNatsServ
       configFile,
       [`listen: ${LOOPBACK_HOST}:${port}`, `max_payload: ${maxPayloadBytes}`, "jetstream {", `  store_dir: ${JSON.stringify(storeDir)}`, "}", ""].join("\n"),
     );
-    const child = spawn("/bin/sh", ["-c", WATCHDOG_SCRIPT, "coord-nats-watchdog", binary, "-c", configFile], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn("/bin/sh", ["-c", WATCHDOG_SCRIPT, "restartable-nats-watchdog", "", String(STOP_GRACE_POLLS), binary, "-c", configFile], { stdio: ["pipe", "pipe", "pipe"] });
     child.stdin?.on("error", () => {});
     const closed = new Promise<void>((resolve) => {
       child.once("close", () => resolve());

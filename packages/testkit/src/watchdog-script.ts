@@ -13,7 +13,8 @@
  *   4. waits for the server, stops the watchdog, removes the temp dir `$1`, and
  *      exits with the server's status, so Node sees the wrapper exit when the server exits.
  *
- * Positional parameters: $1 temp dir to remove, $2 grace in 0.1 s polls, $3... the server command.
+ * Positional parameters: $1 temp dir to remove ("" keeps everything: a restartable
+ * server reuses its store), $2 grace in 0.1 s polls, $3... the server command.
  *
  * NOTE: `exec 3<&0` is needed because a non-interactive sh gives background
  * jobs /dev/null as stdin; the watchdog reads the pipe through fd 3 instead.
@@ -45,7 +46,7 @@ exec 3<&- 0</dev/null
 wait "$server"
 status=$?
 kill "$watchdog" 2>/dev/null
-rm -rf "$dir"
+if [ -n "$dir" ]; then rm -rf "$dir"; fi
 exit "$status"
 `;
 

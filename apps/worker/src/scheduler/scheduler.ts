@@ -177,9 +177,7 @@ export class Scheduler {
     while (budget > 0 && this.waiting.length > 0 && this.running.length < maxNumSeqs) {
       const request = this.waiting[0]!;
       const prompt = request.allKnown();
-      const cached = kv.findCachedPrefix(prompt, request.cacheSalt).blockIds.length * kv.blockSizeTokens;
-      const numNew = Math.min(request.numKnown - cached, budget);
-      const admission = kv.allocate(request.id, { promptTokens: prompt, cacheSalt: request.cacheSalt, numNewTokens: numNew });
+      const admission = kv.allocate(request.id, { promptTokens: prompt, cacheSalt: request.cacheSalt, maxNewTokens: budget });
       if (admission === null) break;
       this.waiting.shift();
       request.status = "running";
@@ -187,9 +185,10 @@ export class Scheduler {
       request.cachedPromptTokens ??= Math.min(admission.numCachedTokens, request.promptTokens.length);
       request.scheduledAtMs ??= Date.now();
       this.running.push(request);
-      const toCompute = Math.min(request.numKnown - request.numComputed, numNew);
-      scheduled.push({ request, numNew: toCompute });
-      budget -= toCompute;
+      // The same reservation allocate() made: the rest after the cached prefix, within the budget.
+      const numNew = Math.min(request.numKnown - admission.numCachedTokens, budget);
+      scheduled.push({ request, numNew });
+      budget -= numNew;
     }
     return { scheduled, preempted };
   }

@@ -164,15 +164,17 @@ export class KvCacheManager {
 
   /**
    * Admits a request: takes its cached prefix and reserves blocks for
-   * `numNewTokens` tokens after it (default: the rest of the prompt). Returns
+   * `numNewTokens` tokens after it (default: the rest of the prompt, at most
+   * `maxNewTokens` when given: a step's token budget, applied after the cached
+   * prefix is known so the prompt is hashed once). Returns
    * null, with nothing held, when there is no room.
    */
-  allocate(requestId: string, request: { promptTokens: ArrayLike<number>; cacheSalt?: string; numNewTokens?: number }): Admission | null {
+  allocate(requestId: string, request: { promptTokens: ArrayLike<number>; cacheSalt?: string; numNewTokens?: number; maxNewTokens?: number }): Admission | null {
     if (this.requests.has(requestId)) throw new KvCacheInvariantError(`request ${requestId} is already allocated`);
     const cacheSalt = request.cacheSalt ?? "";
     const prefix = this.findCachedPrefix(request.promptTokens, cacheSalt);
     const numCachedTokens = prefix.blockIds.length * this.blockSizeTokens;
-    const numNewTokens = request.numNewTokens ?? request.promptTokens.length - numCachedTokens;
+    const numNewTokens = request.numNewTokens ?? Math.min(request.promptTokens.length - numCachedTokens, request.maxNewTokens ?? Infinity);
     if (!Number.isInteger(numNewTokens) || numNewTokens < 0) throw new KvCacheInvariantError(`numNewTokens must be a non-negative integer, got ${numNewTokens}`);
 
     // Take the prefix first, so making room for new blocks cannot evict it.

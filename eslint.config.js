@@ -19,6 +19,9 @@ const allow = {
   "@sigmaserve/kv-index": ["@sigmaserve/kvcache"],
   "@sigmaserve/coord": ["@sigmaserve/proto"],
   "@sigmaserve/client": ["@sigmaserve/proto"],
+  // The worker and the router as libraries, so one process can host both on the memory bus.
+  "@sigmaserve/worker-runtime": ["@sigmaserve/proto", "@sigmaserve/model", "@sigmaserve/kvcache", "@sigmaserve/engine", "@sigmaserve/coord", "@sigmaserve/telemetry"],
+  "@sigmaserve/router-runtime": ["@sigmaserve/proto", "@sigmaserve/model", "@sigmaserve/kvcache", "@sigmaserve/kv-index", "@sigmaserve/coord", "@sigmaserve/telemetry"],
 };
 
 export default tseslint.config(

@@ -1,9 +1,7 @@
 #!/usr/bin/env node
 /** The router process: reads its config, starts, logs its addresses; SIGTERM/SIGINT stop it. */
 import { pino } from "pino";
-import { ROUTER_USAGE, loadRouterConfig } from "./config/router-config.js";
-import { RouterConfigError } from "./errors.js";
-import { startRouter } from "./router-runtime.js";
+import { ROUTER_USAGE, RouterConfigError, loadRouterConfig, startRouter } from "@sigmaserve/router-runtime";
 
 const logger = pino({ name: "sigmaserve-router" });
 if (process.argv.includes("--help")) {

@@ -5,9 +5,7 @@
  * drains (finishing running requests) before it exits 0.
  */
 import { pino } from "pino";
-import { WORKER_USAGE, loadWorkerConfig } from "./config/worker-config.js";
-import { WorkerConfigError } from "./errors.js";
-import { startWorker } from "./worker-runtime.js";
+import { WORKER_USAGE, WorkerConfigError, loadWorkerConfig, startWorker } from "@sigmaserve/worker-runtime";
 
 /** How long SIGTERM waits for running requests before cancelling them, ms. */
 export const SHUTDOWN_GRACE_MS = 30_000;

@@ -1,28 +1,32 @@
 /**
  * `sigmaserve up`: a local cluster on the demo model. With --nats URL the
- * workers and the router coordinate over that server; without it, a
- * nats-server is started when one is installed; failing that, the router is
- * given the workers' addresses directly (no bus: routing relies on its own
- * speculation instead of KV events). Ctrl-C stops every child cleanly
- * (workers drain first).
+ * worker and router processes coordinate over that server; without it, a
+ * nats-server is started when one is installed; failing that (or with
+ * --single-process) the workers and the router run in this process on the
+ * in-memory bus. Ctrl-C stops everything cleanly (workers drain first).
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { pino } from "pino";
 import type { CommandIo } from "../command-io.js";
 import { integerFlag, parseCommand, type CommandSpec } from "../parse-command.js";
+import { UsageError } from "../usage-error.js";
 import { findNatsServer, launchNatsServer } from "./nats-launcher.js";
+import { startSingleProcessCluster } from "./single-process-cluster.js";
 import { spawnApp } from "./spawn-app.js";
 
 const SPEC: CommandSpec = {
   name: "up",
-  usage: `usage: sigmaserve up [--workers 2] [--nats URL] [--preset sigma-tiny] [--grpc-port 50051] [--http-port 8000] [--policy kv_aware] [--verbose]
+  usage: `usage: sigmaserve up [--workers 2] [--nats URL | --single-process] [--preset sigma-tiny] [--grpc-port 50051] [--http-port 8000] [--policy kv_aware] [--verbose]
 
   Starts a local cluster: N workers on the demo model and a router.
-  --nats      use this NATS server; without it one is started when nats-server is installed
-  --verbose   echo every JSON log line of the children`,
+  --nats            use this NATS server; without it one is started when nats-server is installed
+  --single-process  workers and router in this process on the in-memory bus (the default without nats-server)
+  --verbose         echo every JSON log line of the cluster`,
   options: {
     workers: { type: "string" },
     nats: { type: "string" },
+    "single-process": { type: "boolean" },
     preset: { type: "string" },
     "grpc-port": { type: "string" },
     "http-port": { type: "string" },
@@ -33,16 +37,82 @@ const SPEC: CommandSpec = {
   maxPositionals: 0,
 };
 
+/** How the cluster coordinates: a given NATS URL, a nats-server we start, or one process on the memory bus. */
+export type UpMode = { kind: "nats-url"; url: string } | { kind: "start-nats"; binary: string } | { kind: "single-process"; reason: "asked" | "no nats-server" };
+
+export function chooseUpMode(options: { nats?: string; singleProcess: boolean; natsBinary: string | undefined }): UpMode {
+  if (options.nats !== undefined && options.singleProcess) throw new UsageError("give --nats or --single-process, not both", SPEC.usage);
+  if (options.nats !== undefined) return { kind: "nats-url", url: options.nats };
+  if (options.singleProcess) return { kind: "single-process", reason: "asked" };
+  return options.natsBinary === undefined ? { kind: "single-process", reason: "no nats-server" } : { kind: "start-nats", binary: options.natsBinary };
+}
+
+interface UpSettings {
+  count: number;
+  preset: string;
+  grpcPort: number;
+  httpPort: number;
+  policy: string | undefined;
+  verbose: boolean;
+}
+
 export async function up(argv: string[], io: CommandIo): Promise<void> {
   const { values } = parseCommand(SPEC, argv);
   if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
-  const count = integerFlag(values.workers as string | undefined, "--workers", SPEC.usage, { min: 1, fallback: 2 })!;
-  const grpcPort = integerFlag(values["grpc-port"] as string | undefined, "--grpc-port", SPEC.usage, { min: 0, fallback: 50051 })!;
-  const httpPort = integerFlag(values["http-port"] as string | undefined, "--http-port", SPEC.usage, { min: 0, fallback: 8000 })!;
-  const preset = (values.preset as string | undefined) ?? "sigma-tiny";
-  const log = values.verbose === true ? (line: string) => io.stderr(`${line}\n`) : () => {};
+  const settings: UpSettings = {
+    count: integerFlag(values.workers as string | undefined, "--workers", SPEC.usage, { min: 1, fallback: 2 })!,
+    grpcPort: integerFlag(values["grpc-port"] as string | undefined, "--grpc-port", SPEC.usage, { min: 0, fallback: 50051 })!,
+    httpPort: integerFlag(values["http-port"] as string | undefined, "--http-port", SPEC.usage, { min: 0, fallback: 8000 })!,
+    preset: (values.preset as string | undefined) ?? "sigma-tiny",
+    policy: values.policy as string | undefined,
+    verbose: values.verbose === true,
+  };
+  const mode = chooseUpMode({ nats: values.nats as string | undefined, singleProcess: values["single-process"] === true, natsBinary: findNatsServer(process.env["PATH"]) });
+  if (mode.kind === "single-process") return upSingleProcess(settings, mode.reason, io);
+  return upProcesses(settings, mode, io);
+}
+
+function printTryLines(io: CommandIo, preset: string, grpc: string, http: string): void {
+  io.stdout(`router    grpc ${grpc}  http http://${http}\n`);
+  io.stdout(`\ntry:  curl -s http://${http}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${preset}","messages":[{"role":"user","content":"Hello"}],"max_tokens":32}'\n`);
+  io.stdout(`      sigmaserve generate "Hello" --address ${grpc} --stream\nCtrl-C stops the cluster.\n`);
+}
+
+/** Resolves after `stop` has run, on SIGINT or SIGTERM or when `watch` calls `stopNow` (once, whichever comes first). */
+function untilSignal(io: CommandIo, stop: () => Promise<void>, watch: (stopNow: () => void) => void = () => {}): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let stopping = false;
+    const onSignal = (): void => {
+      if (stopping) return;
+      stopping = true;
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      io.stdout("\nstopping...\n");
+      stop().then(resolve, reject);
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    watch(onSignal);
+  });
+}
+
+async function upSingleProcess(settings: UpSettings, reason: "asked" | "no nats-server", io: CommandIo): Promise<void> {
+  const logger = pino({ name: "sigmaserve-up", level: settings.verbose ? "info" : "warn" }, pino.destination(2));
+  io.stdout(`nats      ${reason === "asked" ? "not used" : "not installed"}: workers and router run in this process on the in-memory bus\n`);
+  const cluster = await startSingleProcessCluster({ workers: settings.count, preset: settings.preset, grpcPort: settings.grpcPort, httpPort: settings.httpPort, logger, ...(settings.policy === undefined ? {} : { policy: settings.policy }) });
+  for (const worker of cluster.workers) {
+    io.stdout(`${worker.config.workerId}  ${worker.address} (${settings.preset}, in-process)\n`);
+  }
+  printTryLines(io, settings.preset, cluster.router.grpcAddress, cluster.router.httpAddress);
+  await untilSignal(io, () => cluster.stop());
+}
+
+async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "single-process" }>, io: CommandIo): Promise<void> {
+  const log = settings.verbose ? (line: string) => io.stderr(`${line}\n`) : () => {};
   const children: ChildProcess[] = [];
+  let stopping = false;
   const stopAll = async (): Promise<void> => {
+    stopping = true;
     // Router first (no new requests), then workers (they drain), then NATS.
     for (const child of [...children].reverse()) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
@@ -51,59 +121,41 @@ export async function up(argv: string[], io: CommandIo): Promise<void> {
       await exited;
     }
   };
+  let natsUrl: string;
   try {
-    let natsUrl = values.nats as string | undefined;
-    if (natsUrl === undefined) {
-      const binary = findNatsServer(process.env["PATH"]);
-      if (binary !== undefined) {
-        const nats = await launchNatsServer(binary);
-        children.push(nats.child);
-        natsUrl = nats.url;
-        io.stdout(`nats      ${natsUrl} (started)\n`);
-      } else io.stdout("nats      not installed: the router gets the worker addresses directly\n");
-    } else io.stdout(`nats      ${natsUrl}\n`);
-    const addresses: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const worker = await spawnApp("@sigmaserve/worker", ["--preset", preset, "--port", "0", "--worker-id", `worker-${i}`, ...(natsUrl === undefined ? [] : ["--nats", natsUrl])], "worker listening", log);
+    if (mode.kind === "start-nats") {
+      const nats = await launchNatsServer(mode.binary);
+      children.push(nats.child);
+      natsUrl = nats.url;
+      io.stdout(`nats      ${natsUrl} (started)\n`);
+    } else {
+      natsUrl = mode.url;
+      io.stdout(`nats      ${natsUrl}\n`);
+    }
+    for (let i = 0; i < settings.count; i++) {
+      const worker = await spawnApp("@sigmaserve/worker", ["--preset", settings.preset, "--port", "0", "--worker-id", `worker-${i}`, "--nats", natsUrl], "worker listening", log);
       children.push(worker.child);
-      addresses.push(worker.ready["address"] as string);
-      io.stdout(`worker-${i}  ${String(worker.ready["address"])} (${preset}, ${String(worker.ready["kernel"])} attention)\n`);
+      io.stdout(`worker-${i}  ${String(worker.ready["address"])} (${settings.preset}, ${String(worker.ready["kernel"])} attention)\n`);
     }
     const router = await spawnApp(
       "@sigmaserve/router",
-      [
-        ...(natsUrl === undefined ? ["--workers", addresses.join(",")] : ["--nats", natsUrl]),
-        "--grpc-port",
-        String(grpcPort),
-        "--http-port",
-        String(httpPort),
-        ...(values.policy === undefined ? [] : ["--policy", values.policy as string]),
-      ],
+      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy])],
       "router listening",
       log,
     );
     children.push(router.child);
-    io.stdout(`router    grpc ${String(router.ready["grpc"])}  http http://${String(router.ready["http"])}\n`);
-    io.stdout(`\ntry:  curl -s http://${String(router.ready["http"])}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${preset}","messages":[{"role":"user","content":"Hello"}],"max_tokens":32}'\n`);
-    io.stdout(`      sigmaserve generate "Hello" --address ${String(router.ready["grpc"])} --stream\nCtrl-C stops the cluster.\n`);
+    printTryLines(io, settings.preset, String(router.ready["grpc"]), String(router.ready["http"]));
   } catch (err) {
     await stopAll();
     throw err;
   }
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      io.stdout("\nstopping...\n");
-      void stopAll().then(resolve);
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
+  await untilSignal(io, stopAll, (stopNow) => {
     // A child that dies on its own takes the cluster down with it.
     for (const child of children) child.once("exit", (code, signal) => {
-      if (code !== 0 && signal !== "SIGTERM") {
+      // nats-server exits 1 on SIGTERM, so exits while stopping say nothing.
+      if (!stopping && code !== 0 && signal !== "SIGTERM") {
         io.stderr(`a cluster process exited (code ${code}, signal ${signal}); stopping\n`);
-        stop();
+        stopNow();
       }
     });
   });

@@ -94,6 +94,9 @@ export interface BenchCluster {
   routerHttpAddress: string;
   /** Each worker's gRPC address, in start order (worker ids w0, w1, ...). */
   workerAddresses: string[];
+  /** Process ids, for CPU accounting. */
+  routerPid: number;
+  workerPids: number[];
   stop(): Promise<void>;
 }
 
@@ -102,6 +105,8 @@ export interface BenchClusterOptions {
   policy: string;
   workerFlags?: string[];
   routerFlags?: string[];
+  /** A model directory for the workers instead of the sigma-tiny preset. */
+  modelDir?: string;
 }
 
 /** nats-server, `workers` sigma-tiny workers, then the router; on any failure everything started so far is stopped. */
@@ -117,7 +122,7 @@ export async function startBenchCluster(options: BenchClusterOptions): Promise<B
     // Started side by side; all settle before any failure is thrown, so stop() sees every process.
     const settled = await Promise.allSettled(
       Array.from({ length: options.workers }, (_, i) =>
-        startClusterProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", `w${i}`, "--nats", nats.url, ...(options.workerFlags ?? [])], "worker listening"),
+        startClusterProcess("@sigmaserve/worker", [...(options.modelDir === undefined ? ["--preset", "sigma-tiny"] : ["--model", options.modelDir]), "--port", "0", "--worker-id", `w${i}`, "--nats", nats.url, ...(options.workerFlags ?? [])], "worker listening"),
       ),
     );
     const workers = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
@@ -131,6 +136,8 @@ export async function startBenchCluster(options: BenchClusterOptions): Promise<B
       routerAddress: router.ready["grpc"] as string,
       routerHttpAddress: router.ready["http"] as string,
       workerAddresses: workers.map((w) => w.ready["address"] as string),
+      routerPid: router.child.pid!,
+      workerPids: workers.map((w) => w.child.pid!),
       stop,
     };
   } catch (err) {

@@ -29,6 +29,8 @@ export interface RequestRecord {
   outputTokens: number;
   promptTokens: number;
   cachedPromptTokens: number;
+  /** The router's own share of the TTFT, as the router reports it (through the router only). */
+  routerMs?: number;
 }
 
 export interface LoadOptions {
@@ -59,6 +61,7 @@ async function issue(target: Target, request: WorkloadRequest, sentAtMs: number,
         record.e2eMs = nowMs;
         record.promptTokens = event.promptTokens;
         record.cachedPromptTokens = event.cachedPromptTokens;
+        if (event.routerMs !== undefined) record.routerMs = event.routerMs;
         if (event.finishReason !== "length" && event.finishReason !== "stop") {
           record.outcome = "error";
           record.error = `finish_reason ${event.finishReason}`;

@@ -9,7 +9,10 @@ import { runClosedLoop, runOpenLoop, type RequestRecord } from "./load-generator
 import { summarize } from "./percentiles.js";
 import { MODEL, routerTarget, workerTarget, type Target } from "./targets.js";
 import { mulberry32 } from "../lib/mulberry32.js";
-import type { Workload } from "./workload.js";
+import type { Workload, WorkloadRequest } from "./workload.js";
+import { processCpuMs } from "../lib/process-cpu.js";
+
+const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 /** Time for the router to see every worker ready. */
 const READY_TIMEOUT_MS = 20_000;
@@ -25,6 +28,28 @@ export interface ClusterConfig {
   kvDeviceMib: number;
   /** Send straight to worker w0 instead of through the router. */
   direct: boolean;
+  /** A model directory (named sigma-tiny) instead of the preset, e.g. with fewer layers. */
+  modelDir?: string;
+  /** Prefill each tenant's prefix once before the load, so the measured run starts warm. */
+  warmPrefixes?: boolean;
+}
+
+export interface Measurement {
+  records: RequestRecord[];
+  /** CPU the processes used during the load, ms (NaN off Linux). */
+  cpuMs: { router: number; workers: number };
+  /** Wall time of the load, ms. */
+  wallMs: number;
+}
+
+/** Each tenant's first request with max_tokens 1, all at once: the prefixes are then cached where the load will find them. */
+async function warmPrefixes(target: Target, workload: Workload, timeoutMs: number): Promise<void> {
+  const firsts = new Map<number, WorkloadRequest>();
+  for (const request of workload.requests) if (!firsts.has(request.tenant)) firsts.set(request.tenant, request);
+  const requests = [...firsts.values()].map((request, index) => ({ ...request, index, maxTokens: 1 }));
+  const records = await runOpenLoop(target, { options: workload.options, requests }, requests.map(() => 0), { timeoutMs, runId: "prefix-warmup" });
+  const failed = records.find((r) => r.outcome !== "ok");
+  if (failed !== undefined) throw new Error(`prefix warm-up failed: ${failed.error}`);
 }
 
 async function waitForReadyWorkers(address: string, workers: number): Promise<void> {
@@ -60,22 +85,27 @@ async function warmUp(cluster: BenchCluster, seed: number): Promise<void> {
   );
 }
 
-export async function measure(label: string, config: ClusterConfig, workload: Workload, load: Load, options: { seed: number; timeoutMs: number }): Promise<RequestRecord[]> {
+export async function measure(label: string, config: ClusterConfig, workload: Workload, load: Load, options: { seed: number; timeoutMs: number }): Promise<Measurement> {
   const startedMs = performance.now();
-  const cluster = await startBenchCluster({ workers: config.workers, policy: config.policy, workerFlags: ["--kv-device-mib", String(config.kvDeviceMib)] });
+  const cluster = await startBenchCluster({ workers: config.workers, policy: config.policy, workerFlags: ["--kv-device-mib", String(config.kvDeviceMib)], ...(config.modelDir === undefined ? {} : { modelDir: config.modelDir }) });
   let target: Target | undefined;
   try {
     await waitForReadyWorkers(cluster.routerAddress, config.workers);
     await warmUp(cluster, options.seed);
     target = config.direct ? workerTarget(cluster.workerAddresses[0]!) : routerTarget(cluster.routerAddress);
+    if (config.warmPrefixes === true) await warmPrefixes(target, workload, options.timeoutMs);
     const loadOptions = { timeoutMs: options.timeoutMs, runId: label.replaceAll(/[^\w.=-]+/g, "-") };
+    const cpuBefore = { router: processCpuMs(cluster.routerPid), workers: sum(cluster.workerPids.map(processCpuMs)) };
+    const loadStartedMs = performance.now();
     const records = load.mode === "poisson" ? await runOpenLoop(target, workload, load.arrivalsMs, loadOptions) : await runClosedLoop(target, workload, load.concurrency, load.maxSeconds, loadOptions);
+    const wallMs = performance.now() - loadStartedMs;
+    const cpuMs = { router: processCpuMs(cluster.routerPid) - cpuBefore.router, workers: sum(cluster.workerPids.map(processCpuMs)) - cpuBefore.workers };
     const s = summarize([records]);
     const failure = records.find((r) => r.outcome !== "ok")?.error;
     process.stderr.write(
       `serve: ${label}: ${s.ok}/${s.requests} ok, ttft p50 ${s.ttft.p50.toFixed(1)} ms p99 ${s.ttft.p99.toFixed(1)} ms, prefix hits ${s.prefixHitRate.toFixed(3)}, ${((performance.now() - startedMs) / 1000).toFixed(1)} s${failure === undefined ? "" : ` (first failure: ${failure})`}\n`,
     );
-    return records;
+    return { records, cpuMs, wallMs };
   } finally {
     target?.close();
     await cluster.stop();

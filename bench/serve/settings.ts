@@ -51,6 +51,12 @@ export const DEFAULT_SETTINGS = {
   directRounds: 2,
   /** KV of the single worker in router against direct: all 4 prefixes fit, so one worker sustains the rate. */
   directKvDeviceMib: 16,
+  /**
+   * Layers of the worker's model in router against direct (sigma-tiny has 4). With 4, one worker keeps a core
+   * busy at 50 req/s on this workload, so on a 2-core machine whatever CPU the router takes shows up as the
+   * worker's queueing; fewer layers leave the worker headroom and measure the router rather than the contention.
+   */
+  directWorkerLayers: 4,
   /** Deadline of each request, ms (30 times the TTFT SLO: past it a request has failed by any measure). */
   timeoutMs: 15_000,
 };

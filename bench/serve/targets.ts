@@ -11,7 +11,10 @@ import type { WorkloadRequest } from "./workload.js";
 const GRPC_RESOURCE_EXHAUSTED = 8;
 export const MODEL = "sigma-tiny";
 
-export type TargetEvent = { type: "chunk"; tokens: number } | { type: "finish"; finishReason: string; promptTokens: number; cachedPromptTokens: number; completionTokens: number };
+export type TargetEvent =
+  | { type: "chunk"; tokens: number }
+  /** routerMs: the router's own share of TTFT as it reports it (Timings.router_ms); absent going direct. */
+  | { type: "finish"; finishReason: string; promptTokens: number; cachedPromptTokens: number; completionTokens: number; routerMs?: number };
 
 export interface Target {
   readonly name: string;
@@ -33,7 +36,7 @@ export function routerTarget(address: string): Target {
       );
       for await (const event of events) {
         if (event.type === "chunk") yield { type: "chunk", tokens: event.tokenIds.length };
-        else yield { type: "finish", finishReason: event.finishReason, ...event.usage };
+        else yield { type: "finish", finishReason: event.finishReason, ...event.usage, routerMs: event.timings.routerMs };
       }
     },
     isRejection: (err) => err instanceof RateLimitedError,

@@ -34,13 +34,17 @@ describe("cluster - kv_aware routing over NATS", () => {
 
   test("cluster - a streamed completion arrives through the SDK", async () => {
     const chunks: string[] = [];
-    let finish: { finishReason: string; usage: { completionTokens: number } } | undefined;
+    let finish: { finishReason: string; usage: { completionTokens: number }; timings: { ttftMs: number; routerMs: number } } | undefined;
     for await (const event of client.generate({ model: "sigma-tiny", prompt: "Hello, cluster", maxTokens: 8, temperature: 0, ignoreEos: true })) {
       if (event.type === "chunk") chunks.push(event.text);
       else finish = event;
     }
     assert.equal(finish?.finishReason, "length");
     assert.equal(finish?.usage.completionTokens, 8);
+    // The router reports its own share of TTFT: some time, and part of the TTFT it also reports
+    // (ttft_ms is whole milliseconds of wall clock, router_ms fractional, hence the 1 ms of slack).
+    assert.ok(finish.timings.routerMs > 0, `router_ms ${finish.timings.routerMs}`);
+    assert.ok(finish.timings.routerMs <= finish.timings.ttftMs + 1, `router_ms ${finish.timings.routerMs} within ttft_ms ${finish.timings.ttftMs}`);
   });
 
   test("cluster - a request sharing a long prefix goes to the worker that holds it", async () => {

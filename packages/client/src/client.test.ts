@@ -88,7 +88,7 @@ describe("client - against the router test double on loopback", () => {
       type: "finish",
       finishReason: "stop",
       usage: { promptTokens: 3, completionTokens: 12, cachedPromptTokens: 0 },
-      timings: { queueMs: 1, ttftMs: 2, e2eMs: 3, meanItlMs: 0.5 },
+      timings: { queueMs: 1, ttftMs: 2, e2eMs: 3, meanItlMs: 0.5, routerMs: 0.25 },
       requestId: "req-fake-1",
       clientRequestId: "",
       seed: 5n,

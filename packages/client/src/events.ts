@@ -55,6 +55,8 @@ export interface Timings {
   ttftMs: number;
   e2eMs: number;
   meanItlMs: number;
+  /** The router's own share of ttftMs (routing, admission, relaying the first token). */
+  routerMs: number;
 }
 
 /** The last event of every stream. */
@@ -115,6 +117,7 @@ function finishEvent(finish: inferencev1.GenerateFinish): FinishEvent {
       ttftMs: finish.timings?.ttftMs ?? 0,
       e2eMs: finish.timings?.e2eMs ?? 0,
       meanItlMs: finish.timings?.meanItlMs ?? 0,
+      routerMs: finish.timings?.routerMs ?? 0,
     },
     requestId: finish.requestId,
     clientRequestId: finish.clientRequestId,

@@ -60,7 +60,7 @@ export function finishMessage(overrides: GenerateFinishInit = {}): GenerateRespo
       value: {
         finishReason: inferencev1.FinishReason.STOP,
         usage: { promptTokens: 3, completionTokens: 0, cachedPromptTokens: 0 },
-        timings: { queueMs: 1, ttftMs: 2, e2eMs: 3, meanItlMs: 0.5 },
+        timings: { queueMs: 1, ttftMs: 2, e2eMs: 3, meanItlMs: 0.5, routerMs: 0.25 },
         requestId: "req-fake-1",
         seed: 42n,
         ...overrides,

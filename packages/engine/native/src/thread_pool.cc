@@ -31,13 +31,16 @@ void ThreadPool::run(int numThreads, const std::function<void(int)>& task) {
     std::lock_guard<std::mutex> lock(mutex_);
     task_ = &task;
     activeThreads_ = numThreads;
-    pending_ = numThreads - 1;
+    open_ = true;
+    running_ = 0;
     ++generation_;
   }
   wake_.notify_all();
   task(0);
   std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [this] { return pending_ == 0; });
+  // No helper joins after this; wait only for those that did.
+  open_ = false;
+  done_.wait(lock, [this] { return running_ == 0; });
   task_ = nullptr;
 }
 
@@ -48,12 +51,13 @@ void ThreadPool::workerLoop(int threadIndex) {
     wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
     if (stopping_) return;
     seen = generation_;
-    if (threadIndex >= activeThreads_) continue;
+    if (!open_ || threadIndex >= activeThreads_) continue;
+    ++running_;
     const std::function<void(int)>* task = task_;
     lock.unlock();
     (*task)(threadIndex);
     lock.lock();
-    if (--pending_ == 0) done_.notify_one();
+    if (--running_ == 0 && !open_) done_.notify_one();
   }
 }
 

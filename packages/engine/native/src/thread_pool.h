@@ -1,6 +1,15 @@
 // A fixed set of worker threads, started on first use and reused by every
 // attend() call (spawning threads per call would cost tens of microseconds,
 // comparable to a small decode step).
+//
+// Helpers are optional: a run never waits for a helper that has not started.
+// The caller works through the task itself; a helper that wakes in time joins
+// and shares the work, one that was not scheduled before the caller finished
+// its share is left out of that run. On a busy machine (the router, other
+// workers, the client on the same cores) waiting for a descheduled helper
+// would otherwise stall a decode step for a whole scheduler time slice.
+// Tasks must therefore share work dynamically (claim items from a counter),
+// never assign fixed shares per thread index.
 #pragma once
 
 #include <condition_variable>
@@ -16,8 +25,9 @@ class ThreadPool {
  public:
   static ThreadPool& instance();
 
-  // Runs task(threadIndex) for threadIndex 0 … numThreads-1, index 0 on the
-  // calling thread, and returns when all have returned. One run at a time.
+  // Runs task(0) on the calling thread and task(i) on each helper i in
+  // 1 … numThreads-1 that joins before task(0) returns; returns when task(0)
+  // and every joined helper have returned. One run at a time.
   void run(int numThreads, const std::function<void(int)>& task);
 
   ~ThreadPool();
@@ -33,7 +43,9 @@ class ThreadPool {
   const std::function<void(int)>* task_ = nullptr;
   uint64_t generation_ = 0;
   int activeThreads_ = 0;
-  int pending_ = 0;
+  // Whether helpers may still join the current run, and how many are in it.
+  bool open_ = false;
+  int running_ = 0;
   bool stopping_ = false;
 };
 

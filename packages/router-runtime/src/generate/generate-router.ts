@@ -36,7 +36,10 @@ export interface RoutedRequest {
   sampling: inferencev1.SamplingParams;
   cacheSalt: string;
   priority: number;
+  /** Wall clock at arrival, ms since the epoch (sent to the worker, which times from it). */
   arrivedAtMs: number;
+  /** performance.now() at arrival: the router's own share of TTFT is timed from it. */
+  arrivedAtPerfMs: number;
 }
 
 export type RouterEvent = { kind: "chunk"; chunk: inferencev1.TokenChunk } | { kind: "finish"; finish: inferencev1.GenerateFinish };
@@ -93,6 +96,8 @@ export class GenerateRouter {
     let sentText = "";
     let replays = 0;
     let firstTokenAtMs: number | undefined;
+    /** The router's own share of TTFT (Timings.router_ms): to the dispatch that produced the first token, plus its relay. */
+    let routerMs = 0;
     const tried = new Set<string>();
     for (;;) {
       const picked = this.pick(request, tried);
@@ -110,6 +115,8 @@ export class GenerateRouter {
       const blocks = Math.max(0, blocksFor(request.promptTokens.length + (request.sampling.maxTokens ?? 16), picked.worker.info.kvHash?.blockSizeTokens || 16) - decision.matchedBlocks);
       worker.inFlight++;
       worker.inFlightBlocks += blocks;
+      let finished = false;
+      const dispatchedAtPerfMs = performance.now();
       try {
         const stream = worker.client.generate(
           {
@@ -130,21 +137,33 @@ export class GenerateRouter {
             const chunk = message.event.value;
             sentTokens.push(...chunk.tokenIds);
             sentText += chunk.textDelta;
-            firstTokenAtMs ??= Date.now();
+            if (firstTokenAtMs !== undefined) {
+              yield { kind: "chunk", chunk };
+              continue;
+            }
+            firstTokenAtMs = Date.now();
+            const receivedAtPerfMs = performance.now();
+            // The consumer writes the chunk to the client before this generator resumes.
             yield { kind: "chunk", chunk };
+            routerMs = dispatchedAtPerfMs - request.arrivedAtPerfMs + (performance.now() - receivedAtPerfMs);
           } else if (message.event.case === "finish") {
             const finish = message.event.value;
             finish.requestId = request.requestId;
             finish.clientRequestId = request.clientRequestId;
             // The client's view of time: from the router's arrival, across failovers.
             const now = Date.now();
-            finish.timings = { $typeName: "sigmaserve.v1.Timings", queueMs: finish.timings?.queueMs ?? 0, ttftMs: (firstTokenAtMs ?? now) - request.arrivedAtMs, e2eMs: now - request.arrivedAtMs, meanItlMs: finish.timings?.meanItlMs ?? 0 };
+            finish.timings = { $typeName: "sigmaserve.v1.Timings", queueMs: finish.timings?.queueMs ?? 0, ttftMs: (firstTokenAtMs ?? now) - request.arrivedAtMs, e2eMs: now - request.arrivedAtMs, meanItlMs: finish.timings?.meanItlMs ?? 0, routerMs };
+            finished = true;
             yield { kind: "finish", finish };
-            return;
+            // Read on to the stream's end (the worker closes it right after the finish): leaving the loop
+            // here would cancel a call that already succeeded, a RST_STREAM and an error on both sides.
           }
         }
+        if (finished) return;
         throw new GrpcStatusError(status.UNAVAILABLE, `worker ${worker.id} ended the stream without a finish`);
       } catch (err) {
+        // The client has its whole answer; a failure while closing the worker's stream changes nothing.
+        if (finished) return;
         if (signal.aborted) throw err;
         if (err instanceof GrpcStatusError && CLIENT_FAULTS.has(err.code)) throw err;
         worker.quarantinedUntilMs = Date.now() + FAILED_WORKER_QUARANTINE_MS;
@@ -170,7 +189,7 @@ export class GenerateRouter {
       finishReason: 4 /* ERROR */,
       matchedStop: "",
       usage: { $typeName: "sigmaserve.v1.Usage", promptTokens: request.promptTokens.length, completionTokens, cachedPromptTokens: 0 },
-      timings: { $typeName: "sigmaserve.v1.Timings", queueMs: 0, ttftMs: 0, e2eMs: now - request.arrivedAtMs, meanItlMs: 0 },
+      timings: { $typeName: "sigmaserve.v1.Timings", queueMs: 0, ttftMs: 0, e2eMs: now - request.arrivedAtMs, meanItlMs: 0, routerMs: 0 },
       requestId: request.requestId,
       clientRequestId: request.clientRequestId,
       seed: request.sampling.seed ?? 0n,

@@ -75,5 +75,6 @@ export function normalizeGenerate(request: inferencev1.GenerateRequest, tenant: 
     cacheSalt: tenant.cacheSalt,
     priority: request.priority,
     arrivedAtMs: Date.now(),
+    arrivedAtPerfMs: performance.now(),
   };
 }

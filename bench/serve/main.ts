@@ -15,7 +15,6 @@
  * Targets are reported, never asserted. Flags: see settings.ts.
  */
 import type { BenchResult, Row } from "../lib/bench-result.js";
-import type { RequestRecord } from "./load-generator.js";
 import { demoModel, saveModelDir } from "@sigmaserve/model";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

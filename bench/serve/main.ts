@@ -10,7 +10,7 @@
  *      rate (open loop) and at a fixed concurrency (closed loop), for the
  *      issue's 4 tenants and for 12 tenants under cache pressure;
  *  (b) the router against direct-to-worker: one worker, the same Poisson load
- *      through a 1-worker router (the SDK) and straight to the worker's gRPC
+ *      through a 1-worker router and straight to the worker's gRPC
  *      service, in alternating rounds.
  * Targets are reported, never asserted. Flags: see settings.ts.
  */
@@ -92,7 +92,8 @@ async function comparePolicies(settings: Settings, spec: PolicyWorkload, rows: R
 
 /**
  * The same Poisson load on one worker, direct and through the router, alternating which goes first. Each run
- * starts with the tenants' prefixes cached (a cold 512-token prefill at the start would otherwise be the p99 of
+ * first sends warm-up requests through the path under test (so its code is JIT-optimized) and starts with the
+ * tenants' prefixes cached (a cold 512-token prefill at the start would otherwise be the p99 of
  * both sides). Beside the end-to-end difference it reports what the router says it added to each request's
  * TTFT (Timings.router_ms) and the CPU each process spent per request.
  */
@@ -106,7 +107,7 @@ async function compareRouterToDirect(settings: Settings, rows: Row[], ratios: Re
     for (let round = 0; round < settings.directRounds; round++) {
       for (const direct of round % 2 === 0 ? [true, false] : [false, true]) {
         const name = direct ? "direct" : "router";
-        const cluster: ClusterConfig = { workers: 1, policy: "kv_aware", kvDeviceMib: settings.directKvDeviceMib, direct, warmPrefixes: true, ...(modelDir === undefined ? {} : { modelDir }) };
+        const cluster: ClusterConfig = { workers: 1, policy: "kv_aware", kvDeviceMib: settings.directKvDeviceMib, direct, warmPrefixes: true, warmupRequests: { count: settings.directWarmupRequests, ratePerS: settings.directRate }, ...(modelDir === undefined ? {} : { modelDir }) };
         runs[name].push(await measure(`router cost ${name} ${label} round ${round + 1}`, cluster, workload, load, { seed: settings.seed, timeoutMs: settings.timeoutMs }));
       }
     }
@@ -144,7 +145,7 @@ async function compareRouterToDirect(settings: Settings, rows: Row[], ratios: Re
   ratios["router_cost_round_spread_ttft_p99_ms"] = spread((s) => s.ttft.p99);
   return {
     sendLagMs: [...records("direct"), ...records("router")].flat().map((r) => r.sendLagMs),
-    routerVsDirect: { workerLayers: settings.directWorkerLayers, prefixesWarmedBeforeLoad: true },
+    routerVsDirect: { workerLayers: settings.directWorkerLayers, prefixesWarmedBeforeLoad: true, warmupRequestsThroughThePath: settings.directWarmupRequests },
   };
 }
 
@@ -231,7 +232,7 @@ export async function run(args: string[]): Promise<BenchResult> {
         tenants: settings.tenants,
         kvDeviceMib: settings.directKvDeviceMib,
         poisson: { ratePerS: settings.directRate, requestsPerRound: settings.directRequests, rounds: settings.directRounds },
-        routerClient: "@sigmaserve/client",
+        routerClient: "inferencev1.InferenceService via createGrpcClient",
         directClient: "workerv1.WorkerService via createGrpcClient",
         ...routerVsDirect,
         sendLagMs: { p50: round2(percentile(sendLagMs, 50)), p99: round2(percentile(sendLagMs, 99)), max: round2(Math.max(...sendLagMs)) },

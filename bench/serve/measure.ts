@@ -9,7 +9,7 @@ import { runClosedLoop, runOpenLoop, type RequestRecord } from "./load-generator
 import { summarize } from "./percentiles.js";
 import { MODEL, routerTarget, workerTarget, type Target } from "./targets.js";
 import { mulberry32 } from "../lib/mulberry32.js";
-import type { Workload, WorkloadRequest } from "./workload.js";
+import { buildWorkload, poissonArrivalsMs, type Workload, type WorkloadRequest } from "./workload.js";
 import { processCpuMs } from "../lib/process-cpu.js";
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
@@ -32,6 +32,12 @@ export interface ClusterConfig {
   modelDir?: string;
   /** Prefill each tenant's prefix once before the load, so the measured run starts warm. */
   warmPrefixes?: boolean;
+  /**
+   * Requests sent through the target under test before the measured load (a workload of the same shape on
+   * other prefixes, at the load's Poisson rate), so its code runs JIT-optimized: on this machine the router
+   * spends about twice the CPU per request in its first few hundred requests.
+   */
+  warmupRequests?: { count: number; ratePerS: number };
 }
 
 export interface Measurement {
@@ -93,6 +99,11 @@ export async function measure(label: string, config: ClusterConfig, workload: Wo
     await waitForReadyWorkers(cluster.routerAddress, config.workers);
     await warmUp(cluster, options.seed);
     target = config.direct ? workerTarget(cluster.workerAddresses[0]!) : routerTarget(cluster.routerAddress);
+    if (config.warmupRequests !== undefined) {
+      const { count, ratePerS } = config.warmupRequests;
+      const warmup = buildWorkload({ ...workload.options, seed: workload.options.seed + 1, requests: count });
+      await runOpenLoop(target, warmup, poissonArrivalsMs(count, ratePerS, workload.options.seed + 1), { timeoutMs: options.timeoutMs, runId: "path-warmup" });
+    }
     if (config.warmPrefixes === true) await warmPrefixes(target, workload, options.timeoutMs);
     const loadOptions = { timeoutMs: options.timeoutMs, runId: label.replaceAll(/[^\w.=-]+/g, "-") };
     const cpuBefore = { router: processCpuMs(cluster.routerPid), workers: sum(cluster.workerPids.map(processCpuMs)) };

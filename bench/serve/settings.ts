@@ -57,6 +57,8 @@ export const DEFAULT_SETTINGS = {
    * worker's queueing; fewer layers leave the worker headroom and measure the router rather than the contention.
    */
   directWorkerLayers: 4,
+  /** Requests through the path under test (router or direct) before each measured round, so its code is JIT-warm. */
+  directWarmupRequests: 300,
   /** Deadline of each request, ms (30 times the TTFT SLO: past it a request has failed by any measure). */
   timeoutMs: 15_000,
 };

@@ -1,9 +1,8 @@
 /**
- * Where the load goes: the router through the public SDK, or one worker
+ * Where the load goes: the router's public gRPC service, or one worker
  * directly through its internal gRPC service. Both are reduced to the same
  * stream of events, so the load generator measures them identically.
  */
-import { RateLimitedError, createClient } from "@sigmaserve/client";
 import { GrpcStatusError, createGrpcClient, inferencev1, workerv1 } from "@sigmaserve/proto";
 import type { WorkloadRequest } from "./workload.js";
 
@@ -24,35 +23,52 @@ export interface Target {
   close(): void;
 }
 
-/** The router, through `@sigmaserve/client` (no retries: a failure counts as it happened). */
+/**
+ * The router, through the generated InferenceService client: the same grpc-js machinery as the direct target,
+ * so router against direct differs only by the router (the SDK adds its own per-event work on the client; the
+ * tests in test/ cover it). No retries: a failure counts as it happened.
+ */
 export function routerTarget(address: string): Target {
-  const client = createClient({ address, retry: { maxAttempts: 1 } });
+  const client = createGrpcClient(inferencev1.InferenceService, address);
   return {
     name: "router",
     async *generate(request, requestId, timeoutMs) {
-      const events = client.generate(
-        { model: MODEL, prompt: request.promptTokenIds, maxTokens: request.maxTokens, temperature: 0, ignoreEos: true, clientRequestId: requestId },
-        { timeoutMs, requestId },
+      const stream = client.generate(
+        { model: MODEL, prompt: { case: "tokenIds", value: { ids: request.promptTokenIds } }, sampling: { maxTokens: request.maxTokens, temperature: 0, ignoreEos: true }, clientRequestId: requestId },
+        { timeoutMs },
       );
-      for await (const event of events) {
-        if (event.type === "chunk") yield { type: "chunk", tokens: event.tokenIds.length };
-        else yield { type: "finish", finishReason: event.finishReason, ...event.usage, routerMs: event.timings.routerMs };
+      for await (const message of stream) {
+        if (message.event.case === "chunk") yield { type: "chunk", tokens: message.event.value.tokenIds.length };
+        else if (message.event.case === "finish") yield finishEvent(message.event.value);
       }
     },
-    isRejection: (err) => err instanceof RateLimitedError,
+    isRejection: (err) => err instanceof GrpcStatusError && err.code === GRPC_RESOURCE_EXHAUSTED,
     close: () => client.close(),
+  };
+}
+
+const REASONS: Partial<Record<inferencev1.FinishReason, string>> = {
+  [inferencev1.FinishReason.STOP]: "stop",
+  [inferencev1.FinishReason.LENGTH]: "length",
+  [inferencev1.FinishReason.CANCELLED]: "cancelled",
+  [inferencev1.FinishReason.ERROR]: "error",
+};
+
+/** A finish from the router or a worker (the same message), as the load generator counts it. */
+function finishEvent(finish: inferencev1.GenerateFinish): TargetEvent {
+  return {
+    type: "finish",
+    finishReason: REASONS[finish.finishReason] ?? `reason ${finish.finishReason}`,
+    promptTokens: finish.usage?.promptTokens ?? 0,
+    cachedPromptTokens: finish.usage?.cachedPromptTokens ?? 0,
+    completionTokens: finish.usage?.completionTokens ?? 0,
+    ...(finish.timings === undefined || finish.timings.routerMs === 0 ? {} : { routerMs: finish.timings.routerMs }),
   };
 }
 
 /** One worker, directly through `sigmaserve.worker.v1.WorkerService` (what the router itself calls). */
 export function workerTarget(address: string): Target {
   const client = createGrpcClient(workerv1.WorkerService, address);
-  const reasons: Partial<Record<inferencev1.FinishReason, string>> = {
-    [inferencev1.FinishReason.STOP]: "stop",
-    [inferencev1.FinishReason.LENGTH]: "length",
-    [inferencev1.FinishReason.CANCELLED]: "cancelled",
-    [inferencev1.FinishReason.ERROR]: "error",
-  };
   return {
     name: "direct",
     async *generate(request, requestId, timeoutMs) {
@@ -68,16 +84,7 @@ export function workerTarget(address: string): Target {
       );
       for await (const message of stream) {
         if (message.event.case === "chunk") yield { type: "chunk", tokens: message.event.value.tokenIds.length };
-        else if (message.event.case === "finish") {
-          const finish = message.event.value;
-          yield {
-            type: "finish",
-            finishReason: reasons[finish.finishReason] ?? `reason ${finish.finishReason}`,
-            promptTokens: finish.usage?.promptTokens ?? 0,
-            cachedPromptTokens: finish.usage?.cachedPromptTokens ?? 0,
-            completionTokens: finish.usage?.completionTokens ?? 0,
-          };
-        }
+        else if (message.event.case === "finish") yield finishEvent(message.event.value);
       }
     },
     isRejection: (err) => err instanceof GrpcStatusError && err.code === GRPC_RESOURCE_EXHAUSTED,

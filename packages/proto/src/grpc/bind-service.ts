@@ -116,12 +116,16 @@ function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus)
   switch (method.methodKind) {
     case "unary":
       return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const context = handlerContext(call, path);
+        const { context, release } = handlerContext(call, path);
         Promise.resolve()
           .then(() => handler(call.request, context))
           .then(
-            (response) => callback(null, response),
+            (response) => {
+              release();
+              callback(null, response);
+            },
             (err: unknown) => {
+              release();
               const mapped = toStatus(err);
               callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
             },
@@ -129,24 +133,30 @@ function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus)
       }) as UntypedHandleCall;
     case "server_streaming":
       return ((call: ServerWritableStream<unknown, unknown>) => {
-        const context = handlerContext(call, path);
+        const { context, release } = handlerContext(call, path);
         writeAll(call, handler(call.request, context) as AsyncIterable<unknown>, context.signal).then(
           () => {
+            release();
             if (!context.signal.aborted) call.end();
           },
           (err: unknown) => {
+            release();
             if (!context.signal.aborted) sendError(call, err, toStatus);
           },
         );
       }) as UntypedHandleCall;
     case "client_streaming":
       return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const context = handlerContext(call, path);
+        const { context, release } = handlerContext(call, path);
         Promise.resolve()
           .then(() => handler(requestsOf(call), context))
           .then(
-            (response) => callback(null, response),
+            (response) => {
+              release();
+              callback(null, response);
+            },
             (err: unknown) => {
+              release();
               const mapped = toStatus(err);
               callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
             },
@@ -154,12 +164,14 @@ function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus)
       }) as UntypedHandleCall;
     case "bidi_streaming":
       return ((call: ServerDuplexStream<unknown, unknown>) => {
-        const context = handlerContext(call, path);
+        const { context, release } = handlerContext(call, path);
         writeAll(call, handler(requestsOf(call), context) as AsyncIterable<unknown>, context.signal).then(
           () => {
+            release();
             if (!context.signal.aborted) call.end();
           },
           (err: unknown) => {
+            release();
             if (!context.signal.aborted) sendError(call, err, toStatus);
           },
         );

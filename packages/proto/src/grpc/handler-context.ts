@@ -37,23 +37,31 @@ function deadlineToUnixMs(deadline: Deadline): number {
   return Number.isFinite(deadline) ? deadline : Infinity;
 }
 
-/** Builds the context of a grpc-js server call; the controller aborts on 'cancelled'. */
-export function handlerContext(call: ServerCall, path: string): HandlerContext {
+/**
+ * Builds the context of a grpc-js server call; the controller aborts on 'cancelled'. `release` stops listening:
+ * call it once the handler has settled, because grpc-js also emits 'cancelled' when the stream of a call that
+ * ended normally closes, and aborting then (an Error and an abort event per call) is pure cost.
+ */
+export function handlerContext(call: ServerCall, path: string): { context: HandlerContext; release(): void } {
   const controller = new AbortController();
   // grpc-js emits 'cancelled' for client cancels, passed deadlines and resets.
-  call.once("cancelled", () => controller.abort(new Error(`call ${path} cancelled by the client or its deadline`)));
+  const onCancelled = (): void => controller.abort(new Error(`call ${path} cancelled by the client or its deadline`));
+  call.once("cancelled", onCancelled);
   if (call.cancelled) controller.abort(new Error(`call ${path} cancelled before it started`));
   let headersSent = false;
   return {
-    signal: controller.signal,
-    deadlineUnixMs: deadlineToUnixMs(call.getDeadline()),
-    metadata: call.metadata,
-    peer: call.getPeer(),
-    path,
-    sendHeaders(metadata) {
-      if (headersSent) return;
-      headersSent = true;
-      call.sendMetadata(metadata);
+    context: {
+      signal: controller.signal,
+      deadlineUnixMs: deadlineToUnixMs(call.getDeadline()),
+      metadata: call.metadata,
+      peer: call.getPeer(),
+      path,
+      sendHeaders(metadata) {
+        if (headersSent) return;
+        headersSent = true;
+        call.sendMetadata(metadata);
+      },
     },
+    release: () => void call.off("cancelled", onCancelled),
   };
 }

@@ -9,11 +9,12 @@
 import { create } from "@bufbuild/protobuf";
 import { ByteTokenizer, type Tokenizer } from "@sigmaserve/model";
 import { inferencev1 } from "@sigmaserve/proto";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Tenant } from "../auth/api-keys.js";
 import { InvalidRequestError, UnknownModelError } from "../errors.js";
 import type { WorkerPool } from "../workers/worker-pool.js";
 import type { RoutedRequest } from "./generate-router.js";
+import { randomSeed } from "./random-seed.js";
 
 /** Longest client_request_id accepted, characters. */
 export const MAX_CLIENT_REQUEST_ID_LENGTH = 128;
@@ -65,7 +66,7 @@ export function normalizeGenerate(request: inferencev1.GenerateRequest, tenant: 
       throw new InvalidRequestError("prompt", "set either text or token_ids");
   }
   const sampling = create(inferencev1.SamplingParamsSchema, request.sampling ?? {});
-  sampling.seed ??= randomBytes(8).readBigUInt64LE();
+  sampling.seed ??= randomSeed();
   return {
     requestId: randomUUID(),
     clientRequestId: request.clientRequestId,

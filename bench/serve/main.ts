@@ -15,12 +15,12 @@
  * Targets are reported, never asserted. Flags: see settings.ts.
  */
 import type { BenchResult, Row } from "../lib/bench-result.js";
-import { demoModel, saveModelDir } from "@sigmaserve/model";
+import { demoModel, presetConfig, saveModelDir } from "@sigmaserve/model";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { measure, type ClusterConfig, type Load, type Measurement } from "./measure.js";
-import { SLO_MEAN_ITL_MS, SLO_TTFT_MS, percentile, summarize, type RunSummary } from "./percentiles.js";
+import { SLO_MEAN_ITL_MS, SLO_TTFT_MS, percentile, sum, summarize, type RunSummary } from "./percentiles.js";
 import {
   TARGET_KV_AWARE_HIT_RATE_RATIO_MIN,
   TARGET_KV_AWARE_MEAN_TTFT_RATIO_MAX,
@@ -127,8 +127,8 @@ async function compareRouterToDirect(settings: Settings, rows: Row[], ratios: Re
   ratios["router_own_ttft_p50_ms"] = percentile(routerMs, 50);
   ratios["router_own_ttft_p99_ms"] = percentile(routerMs, 99);
   // CPU per request, and how busy the worker was (1 = one core all the time).
-  const perRequest = (name: keyof typeof runs, pick: (m: Measurement) => number) => sumOf(runs[name].map(pick)) / sumOf(runs[name].map((m) => m.records.length));
-  const busy = (name: keyof typeof runs) => sumOf(runs[name].map((m) => m.cpuMs.workers)) / sumOf(runs[name].map((m) => m.wallMs));
+  const perRequest = (name: keyof typeof runs, pick: (m: Measurement) => number) => sum(runs[name].map(pick)) / sum(runs[name].map((m) => m.records.length));
+  const busy = (name: keyof typeof runs) => sum(runs[name].map((m) => m.cpuMs.workers)) / sum(runs[name].map((m) => m.wallMs));
   ratios["router_cpu_ms_per_request"] = perRequest("router", (m) => m.cpuMs.router);
   ratios["worker_cpu_ms_per_request"] = perRequest("direct", (m) => m.cpuMs.workers);
   ratios["worker_busy_cores_direct"] = busy("direct");
@@ -151,15 +151,12 @@ async function compareRouterToDirect(settings: Settings, rows: Row[], ratios: Re
 
 /** A sigma-tiny model directory with `layers` layers (named sigma-tiny, the id the load asks for); undefined for the preset's own 4. */
 async function workerModelDir(layers: number): Promise<string | undefined> {
-  const preset = demoModel(MODEL, 0);
-  if (layers === preset.config.num_hidden_layers) return undefined;
+  if (layers === presetConfig(MODEL).num_hidden_layers) return undefined;
   const dir = join(await mkdtemp(join(tmpdir(), "sigmaserve-bench-model-")), MODEL);
   const model = demoModel(MODEL, 0, { numHiddenLayers: layers });
   await saveModelDir(dir, { config: model.config, weights: model.weights, dtype: "f32", metadata: { preset: MODEL, seed: "0" } });
   return dir;
 }
-
-const sumOf = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 const PARTS = ["policies", "router"] as const;
 type Part = (typeof PARTS)[number];

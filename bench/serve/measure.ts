@@ -6,13 +6,11 @@
 import { createClient } from "@sigmaserve/client";
 import { startBenchCluster, type BenchCluster } from "../lib/cluster-processes.js";
 import { runClosedLoop, runOpenLoop, type RequestRecord } from "./load-generator.js";
-import { summarize } from "./percentiles.js";
+import { sum, summarize } from "./percentiles.js";
 import { MODEL, routerTarget, workerTarget, type Target } from "./targets.js";
 import { mulberry32 } from "../lib/mulberry32.js";
 import { buildWorkload, poissonArrivalsMs, type Workload, type WorkloadRequest } from "./workload.js";
 import { processCpuMs } from "../lib/process-cpu.js";
-
-const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
 /** Time for the router to see every worker ready. */
 const READY_TIMEOUT_MS = 20_000;
@@ -58,6 +56,12 @@ async function warmPrefixes(target: Target, workload: Workload, timeoutMs: numbe
   if (failed !== undefined) throw new Error(`prefix warm-up failed: ${failed.error}`);
 }
 
+/** `count` requests of the workload's shape on other prefixes (the next seed), at `ratePerS`, through the target. */
+async function warmPath(target: Target, workload: Workload, { count, ratePerS }: { count: number; ratePerS: number }, timeoutMs: number): Promise<void> {
+  const seed = workload.options.seed + 1;
+  await runOpenLoop(target, buildWorkload({ ...workload.options, seed, requests: count }), poissonArrivalsMs(count, ratePerS, seed), { timeoutMs, runId: "path-warmup" });
+}
+
 async function waitForReadyWorkers(address: string, workers: number): Promise<void> {
   const client = createClient({ address, retry: { maxAttempts: 1 } });
   try {
@@ -99,11 +103,7 @@ export async function measure(label: string, config: ClusterConfig, workload: Wo
     await waitForReadyWorkers(cluster.routerAddress, config.workers);
     await warmUp(cluster, options.seed);
     target = config.direct ? workerTarget(cluster.workerAddresses[0]!) : routerTarget(cluster.routerAddress);
-    if (config.warmupRequests !== undefined) {
-      const { count, ratePerS } = config.warmupRequests;
-      const warmup = buildWorkload({ ...workload.options, seed: workload.options.seed + 1, requests: count });
-      await runOpenLoop(target, warmup, poissonArrivalsMs(count, ratePerS, workload.options.seed + 1), { timeoutMs: options.timeoutMs, runId: "path-warmup" });
-    }
+    if (config.warmupRequests !== undefined) await warmPath(target, workload, config.warmupRequests, options.timeoutMs);
     if (config.warmPrefixes === true) await warmPrefixes(target, workload, options.timeoutMs);
     const loadOptions = { timeoutMs: options.timeoutMs, runId: label.replaceAll(/[^\w.=-]+/g, "-") };
     const cpuBefore = { router: processCpuMs(cluster.routerPid), workers: sum(cluster.workerPids.map(processCpuMs)) };

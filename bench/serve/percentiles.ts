@@ -18,7 +18,8 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
 }
 
-export const mean = (values: readonly number[]) => (values.length === 0 ? Number.NaN : values.reduce((a, b) => a + b, 0) / values.length);
+export const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+export const mean = (values: readonly number[]) => (values.length === 0 ? Number.NaN : sum(values) / values.length);
 
 export interface RunSummary {
   requests: number;

@@ -8,15 +8,15 @@ if (process.argv.includes("--help")) {
   process.stdout.write(`${ROUTER_USAGE}\n`);
   process.exit(0);
 }
-let config;
+let runtime;
 try {
-  config = loadRouterConfig(process.argv.slice(2), process.env);
+  // startRouter refuses a config with no way to find workers before it starts anything.
+  runtime = await startRouter(loadRouterConfig(process.argv.slice(2), process.env), logger);
 } catch (err) {
   if (!(err instanceof RouterConfigError)) throw err;
   process.stderr.write(`sigmaserve router: ${err.message}\n\n${ROUTER_USAGE}\n`);
   process.exit(2);
 }
-const runtime = await startRouter(config, logger);
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {
     runtime.stop().then(

@@ -10,6 +10,7 @@ import { addHealthService, addReflectionService, bindService, grpcServiceDefinit
 import type { Logger } from "pino";
 import { AdmissionController } from "./admission/admission-controller.js";
 import { ApiKeys } from "./auth/api-keys.js";
+import { RouterConfigError } from "./errors.js";
 import type { RouterConfig } from "./config/router-config.js";
 import { BusDiscovery } from "./discovery/bus-discovery.js";
 import { StaticDiscovery } from "./discovery/static-discovery.js";
@@ -37,6 +38,8 @@ export interface StartRouterOptions {
 }
 
 export async function startRouter(config: RouterConfig, logger: Logger, options: StartRouterOptions = {}): Promise<RouterRuntime> {
+  // Checked here, not when parsing flags: a caller that hands over a bus (the single-process cluster) needs neither.
+  if (options.bus === undefined && config.nats === undefined && config.workers.length === 0) throw new RouterConfigError("give --nats URL or --workers host:port,... (where the workers are)");
   const pool = new WorkerPool({ maxMessageMib: config.maxMessageMib });
   const index = new KvIndex();
   const apiKeys = await ApiKeys.load({ ...(config.apiKeysFile === undefined ? {} : { file: config.apiKeysFile }), ...(config.apiKeys === undefined ? {} : { inline: config.apiKeys }) });

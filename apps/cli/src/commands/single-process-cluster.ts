@@ -59,7 +59,6 @@ export async function startSingleProcessCluster(options: SingleProcessClusterOpt
     const routerConfig = loadRouterConfig(
       ["--grpc-port", String(options.grpcPort), "--http-port", String(options.httpPort), ...(options.policy === undefined ? [] : ["--policy", options.policy])],
       {},
-      { busProvided: true },
     );
     router = await startRouter(routerConfig, options.logger.child({ component: "router" }), { bus: busOnHub() });
     return { workers, router, stop };

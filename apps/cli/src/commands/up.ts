@@ -78,21 +78,26 @@ function printTryLines(io: CommandIo, preset: string, grpc: string, http: string
   io.stdout(`      sigmaserve generate "Hello" --address ${grpc} --stream\nCtrl-C stops the cluster.\n`);
 }
 
-/** Resolves after `stop` has run, on SIGINT or SIGTERM or when `watch` calls `stopNow` (once, whichever comes first). */
-function untilSignal(io: CommandIo, stop: () => Promise<void>, watch: (stopNow: () => void) => void = () => {}): Promise<void> {
+/**
+ * Resolves after `stop` has run, on SIGINT or SIGTERM or when `watch` calls `stopNow(why)`: once, whichever
+ * comes first; a `why` after that (a child exiting because it is being stopped) is not reported.
+ */
+function untilSignal(io: CommandIo, stop: () => Promise<void>, watch: (stopNow: (why: string) => void) => void = () => {}): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let stopping = false;
-    const onSignal = (): void => {
+    const stopOnce = (why?: string): void => {
       if (stopping) return;
       stopping = true;
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
+      if (why !== undefined) io.stderr(`${why}; stopping\n`);
       io.stdout("\nstopping...\n");
       stop().then(resolve, reject);
     };
+    const onSignal = (): void => stopOnce();
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    watch(onSignal);
+    watch(stopOnce);
   });
 }
 
@@ -110,9 +115,7 @@ async function upSingleProcess(settings: UpSettings, reason: "asked" | "no nats-
 async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "single-process" }>, io: CommandIo): Promise<void> {
   const log = settings.verbose ? (line: string) => io.stderr(`${line}\n`) : () => {};
   const children: ChildProcess[] = [];
-  let stopping = false;
   const stopAll = async (): Promise<void> => {
-    stopping = true;
     // Router first (no new requests), then workers (they drain), then NATS.
     for (const child of [...children].reverse()) {
       if (child.exitCode !== null || child.signalCode !== null) continue;
@@ -151,12 +154,9 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
   }
   await untilSignal(io, stopAll, (stopNow) => {
     // A child that dies on its own takes the cluster down with it.
+    // (nats-server exits 1 on SIGTERM: untilSignal ignores exits that the stop itself causes.)
     for (const child of children) child.once("exit", (code, signal) => {
-      // nats-server exits 1 on SIGTERM, so exits while stopping say nothing.
-      if (!stopping && code !== 0 && signal !== "SIGTERM") {
-        io.stderr(`a cluster process exited (code ${code}, signal ${signal}); stopping\n`);
-        stopNow();
-      }
+      if (code !== 0 && signal !== "SIGTERM") stopNow(`a cluster process exited (code ${code}, signal ${signal})`);
     });
   });
 }

@@ -56,12 +56,7 @@ export const ROUTER_USAGE = `usage: sigmaserve router (--nats URL | --workers ho
                          [--policy kv_aware|least_loaded|round_robin] [--api-keys-file FILE] [--max-in-flight N] [--max-queued N] [--max-replays N]
 Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB").`;
 
-export interface LoadRouterConfigOptions {
-  /** The caller hands the router a bus itself (single process), so neither --nats nor --workers is needed. */
-  busProvided?: boolean;
-}
-
-export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv, options: LoadRouterConfigOptions = {}): RouterConfig {
+export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): RouterConfig {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])), strict: true }).values;
@@ -75,6 +70,5 @@ export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv, options
     const keyToFlag = Object.fromEntries(Object.entries(FLAGS).map(([flag, key]) => [key, flag]));
     throw new RouterConfigError(parsed.error.issues.map((i) => `--${keyToFlag[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join("; "));
   }
-  if (options.busProvided !== true && parsed.data.nats === undefined && parsed.data.workers.length === 0) throw new RouterConfigError("give --nats URL or --workers host:port,... (where the workers are)");
   return Object.freeze(parsed.data);
 }

@@ -119,13 +119,10 @@ function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus)
         const { context, release } = handlerContext(call, path);
         Promise.resolve()
           .then(() => handler(call.request, context))
+          .finally(release)
           .then(
-            (response) => {
-              release();
-              callback(null, response);
-            },
+            (response) => callback(null, response),
             (err: unknown) => {
-              release();
               const mapped = toStatus(err);
               callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
             },
@@ -134,29 +131,26 @@ function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus)
     case "server_streaming":
       return ((call: ServerWritableStream<unknown, unknown>) => {
         const { context, release } = handlerContext(call, path);
-        writeAll(call, handler(call.request, context) as AsyncIterable<unknown>, context.signal).then(
-          () => {
-            release();
-            if (!context.signal.aborted) call.end();
-          },
-          (err: unknown) => {
-            release();
-            if (!context.signal.aborted) sendError(call, err, toStatus);
-          },
-        );
+        writeAll(call, handler(call.request, context) as AsyncIterable<unknown>, context.signal)
+          .finally(release)
+          .then(
+            () => {
+              if (!context.signal.aborted) call.end();
+            },
+            (err: unknown) => {
+              if (!context.signal.aborted) sendError(call, err, toStatus);
+            },
+          );
       }) as UntypedHandleCall;
     case "client_streaming":
       return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
         const { context, release } = handlerContext(call, path);
         Promise.resolve()
           .then(() => handler(requestsOf(call), context))
+          .finally(release)
           .then(
-            (response) => {
-              release();
-              callback(null, response);
-            },
+            (response) => callback(null, response),
             (err: unknown) => {
-              release();
               const mapped = toStatus(err);
               callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
             },
@@ -165,16 +159,16 @@ function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus)
     case "bidi_streaming":
       return ((call: ServerDuplexStream<unknown, unknown>) => {
         const { context, release } = handlerContext(call, path);
-        writeAll(call, handler(requestsOf(call), context) as AsyncIterable<unknown>, context.signal).then(
-          () => {
-            release();
-            if (!context.signal.aborted) call.end();
-          },
-          (err: unknown) => {
-            release();
-            if (!context.signal.aborted) sendError(call, err, toStatus);
-          },
-        );
+        writeAll(call, handler(requestsOf(call), context) as AsyncIterable<unknown>, context.signal)
+          .finally(release)
+          .then(
+            () => {
+              if (!context.signal.aborted) call.end();
+            },
+            (err: unknown) => {
+              if (!context.signal.aborted) sendError(call, err, toStatus);
+            },
+          );
       }) as UntypedHandleCall;
   }
 }

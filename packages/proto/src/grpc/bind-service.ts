@@ -111,65 +111,52 @@ function sendError(call: { emit(event: "error", err: unknown): boolean }, err: u
   call.emit("error", { code: mapped.code, details: mapped.details, metadata: mapped.metadata });
 }
 
+/** Unary and client-streaming calls: one response (or status) once the handler settles. */
+function answerOnce(call: Parameters<typeof handlerContext>[0], path: string, run: (context: HandlerContext) => unknown, callback: sendUnaryData<unknown>, toStatus: ToStatus): void {
+  const { context, release } = handlerContext(call, path);
+  Promise.resolve()
+    .then(() => run(context))
+    .finally(release)
+    .then(
+      (response) => callback(null, response),
+      (err: unknown) => {
+        const mapped = toStatus(err);
+        callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
+      },
+    );
+}
+
+/** Server- and bidi-streaming calls: the handler's responses, then OK or its error's status (nothing after a cancel). */
+function streamResponses(
+  call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
+  path: string,
+  run: (context: HandlerContext) => AsyncIterable<unknown>,
+  toStatus: ToStatus,
+): void {
+  const { context, release } = handlerContext(call, path);
+  writeAll(call, run(context), context.signal)
+    .finally(release)
+    .then(
+      () => {
+        if (!context.signal.aborted) call.end();
+      },
+      (err: unknown) => {
+        if (!context.signal.aborted) sendError(call, err, toStatus);
+      },
+    );
+}
+
 function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus): UntypedHandleCall {
   const path = methodPath(method);
   switch (method.methodKind) {
     case "unary":
-      return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const { context, release } = handlerContext(call, path);
-        Promise.resolve()
-          .then(() => handler(call.request, context))
-          .finally(release)
-          .then(
-            (response) => callback(null, response),
-            (err: unknown) => {
-              const mapped = toStatus(err);
-              callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
-            },
-          );
-      }) as UntypedHandleCall;
+      return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => answerOnce(call, path, (context) => handler(call.request, context), callback, toStatus)) as UntypedHandleCall;
     case "server_streaming":
-      return ((call: ServerWritableStream<unknown, unknown>) => {
-        const { context, release } = handlerContext(call, path);
-        writeAll(call, handler(call.request, context) as AsyncIterable<unknown>, context.signal)
-          .finally(release)
-          .then(
-            () => {
-              if (!context.signal.aborted) call.end();
-            },
-            (err: unknown) => {
-              if (!context.signal.aborted) sendError(call, err, toStatus);
-            },
-          );
-      }) as UntypedHandleCall;
+      return ((call: ServerWritableStream<unknown, unknown>) => streamResponses(call, path, (context) => handler(call.request, context) as AsyncIterable<unknown>, toStatus)) as UntypedHandleCall;
     case "client_streaming":
-      return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-        const { context, release } = handlerContext(call, path);
-        Promise.resolve()
-          .then(() => handler(requestsOf(call), context))
-          .finally(release)
-          .then(
-            (response) => callback(null, response),
-            (err: unknown) => {
-              const mapped = toStatus(err);
-              callback({ code: mapped.code, details: mapped.details, metadata: mapped.metadata as Metadata });
-            },
-          );
-      }) as UntypedHandleCall;
+      return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => answerOnce(call, path, (context) => handler(requestsOf(call), context), callback, toStatus)) as UntypedHandleCall;
     case "bidi_streaming":
-      return ((call: ServerDuplexStream<unknown, unknown>) => {
-        const { context, release } = handlerContext(call, path);
-        writeAll(call, handler(requestsOf(call), context) as AsyncIterable<unknown>, context.signal)
-          .finally(release)
-          .then(
-            () => {
-              if (!context.signal.aborted) call.end();
-            },
-            (err: unknown) => {
-              if (!context.signal.aborted) sendError(call, err, toStatus);
-            },
-          );
-      }) as UntypedHandleCall;
+      return ((call: ServerDuplexStream<unknown, unknown>) => streamResponses(call, path, (context) => handler(requestsOf(call), context) as AsyncIterable<unknown>, toStatus)) as UntypedHandleCall;
   }
 }
 

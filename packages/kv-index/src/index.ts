@@ -27,11 +27,14 @@ export {
   DEFAULT_LOAD_SLACK_BLOCKS,
   DEFAULT_LOAD_SLACK_RATIO,
   DEFAULT_OVERLAP_WEIGHT,
+  DEFAULT_PRESSURE_KNEE,
+  DEFAULT_PRESSURE_WEIGHT,
   DEFAULT_ROUTER_TEMPERATURE,
   KvAwareSelector,
   type KvAwareSelectorOptions,
   type KvAwareWorkerCost,
 } from "./selectors/kv-aware-selector.js";
+export { kvPressure, pressureExcess, type KvPressure } from "./selectors/kv-pressure.js";
 export { LeastLoadedSelector } from "./selectors/least-loaded-selector.js";
 export { RoundRobinSelector } from "./selectors/round-robin-selector.js";
 export {
@@ -40,6 +43,7 @@ export {
   type RoutingPolicy,
   type SelectionRequest,
   type WorkerCost,
+  type KvUsageRatios,
   type WorkerLoad,
   type WorkerSelection,
   type WorkerSelector,

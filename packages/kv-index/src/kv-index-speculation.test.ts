@@ -3,13 +3,13 @@ import { test } from "node:test";
 import { DEFAULT_SPECULATION_TTL_MS, KvIndex } from "./kv-index.js";
 import { KvAwareSelector } from "./selectors/kv-aware-selector.js";
 import type { WorkerLoad } from "./selectors/worker-selector.js";
-import { batchOf, storedKv } from "./testing/fixtures.js";
+import { batchOf, IDLE_POOLS, storedKv } from "./testing/fixtures.js";
 
 const PREFIX = [0x1n, 0x2n, 0x3n, 0x4n, 0x5n, 0x6n, 0x7n, 0x8n];
 const BLOCK_SIZE = 16;
 
 function load(workerId: string, activeBlocks: number): WorkerLoad {
-  return { workerId, runningRequests: 0, waitingRequests: 0, activeBlocks, kvUsageRatio: 0 };
+  return { workerId, runningRequests: 0, waitingRequests: 0, activeBlocks, ...IDLE_POOLS };
 }
 
 test("kv-index speculation - a burst of one prefix sticks to the worker it was first routed to", () => {
@@ -35,7 +35,7 @@ test("kv-index speculation - a burst of one prefix sticks to the worker it was f
 test("kv-index speculation - a claim counts as device hits until exactly its TTL, and not without nowMs", () => {
   const index = new KvIndex();
   index.speculate("w1", PREFIX.slice(0, 3), 2_000, 1_000);
-  assert.deepEqual(index.overlap(PREFIX, { nowMs: 2_999 }).get("w1"), { matchedBlocks: 3, deviceBlocks: 3, hostBlocks: 0, speculativeBlocks: 3 });
+  assert.deepEqual(index.overlap(PREFIX, { nowMs: 2_999 }).get("w1"), { matchedBlocks: 3, deviceBlocks: 3, hostBlocks: 0, kDeviceVHostBlocks: 0, speculativeBlocks: 3 });
   assert.equal(index.overlap(PREFIX, { nowMs: 3_000 }).size, 0);
   assert.equal(index.overlap(PREFIX).size, 0);
   // Pruning at the TTL frees the memory: no hash is left in the index.
@@ -49,9 +49,9 @@ test("kv-index speculation - a stored event confirms the claim, which then outli
   index.speculate("w1", PREFIX.slice(0, 4), 2_000, 0);
   // Blocks 1 and 2 are stored (K and V on device); blocks 3 and 4 never arrive.
   index.applyBatch(batchOf("w1", 1n, 1, storedKv(PREFIX.slice(0, 2))));
-  assert.deepEqual(index.overlap(PREFIX, { nowMs: 1_000 }).get("w1"), { matchedBlocks: 4, deviceBlocks: 4, hostBlocks: 0, speculativeBlocks: 2 });
+  assert.deepEqual(index.overlap(PREFIX, { nowMs: 1_000 }).get("w1"), { matchedBlocks: 4, deviceBlocks: 4, hostBlocks: 0, kDeviceVHostBlocks: 0, speculativeBlocks: 2 });
   index.pruneSpeculation(2_000);
-  assert.deepEqual(index.overlap(PREFIX, { nowMs: 2_000 }).get("w1"), { matchedBlocks: 2, deviceBlocks: 2, hostBlocks: 0, speculativeBlocks: 0 });
+  assert.deepEqual(index.overlap(PREFIX, { nowMs: 2_000 }).get("w1"), { matchedBlocks: 2, deviceBlocks: 2, hostBlocks: 0, kDeviceVHostBlocks: 0, speculativeBlocks: 0 });
   assert.equal(index.stats().perWorker[0]?.speculativeBlocks, 0);
   // A confirmed block is then governed by events alone.
   index.applyBatch(batchOf("w1", 1n, 3, [{ kind: "removed", component: "k", tier: "device", blockHashes: [PREFIX[1]!] }]));

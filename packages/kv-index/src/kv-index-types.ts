@@ -36,6 +36,13 @@ export interface WorkerOverlap {
   deviceBlocks: number;
   /** Matched blocks that need a promotion (a host→device copy) first; still far cheaper than prefill. */
   hostBlocks: number;
+  /**
+   * Of the host blocks, those with K on the device and only V on the host.
+   * On a selective-V worker that is the normal state of a block, ready to use
+   * as it is (attention fetches the top V rows from the host); the selector,
+   * which knows the worker's mode, counts them as device hits there.
+   */
+  kDeviceVHostBlocks: number;
   /** Matched blocks known only by speculation (routed, not yet stored); counted in deviceBlocks. */
   speculativeBlocks: number;
 }

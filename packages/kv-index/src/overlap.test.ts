@@ -6,8 +6,8 @@ import { batchOf, storedKv } from "./testing/fixtures.js";
 const EPOCH = 3n;
 const [A, B, C, D] = [0xa0n, 0xb0n, 0xc0n, 0xd0n];
 
-function overlapOf(matchedBlocks: number, deviceBlocks: number, hostBlocks: number, speculativeBlocks = 0) {
-  return { matchedBlocks, deviceBlocks, hostBlocks, speculativeBlocks };
+function overlapOf(matchedBlocks: number, deviceBlocks: number, hostBlocks: number, speculativeBlocks = 0, kDeviceVHostBlocks = 0) {
+  return { matchedBlocks, deviceBlocks, hostBlocks, kDeviceVHostBlocks, speculativeBlocks };
 }
 
 test("kv-index overlap - counts only the leading blocks a worker holds, stopping at its first miss", () => {
@@ -45,7 +45,8 @@ test("kv-index overlap - a block matches when its K is resident; device only whe
       { kind: "stored", component: "v", tier: "device", blockHashes: [D] }, // V without K: not a match
     ]),
   );
-  assert.deepEqual(index.overlap([A, B, C, D]).get("w1"), overlapOf(3, 1, 2));
+  // B is also counted apart: on a selective-V worker it is ready to use (the selector decides).
+  assert.deepEqual(index.overlap([A, B, C, D]).get("w1"), overlapOf(3, 1, 2, 0, 1));
   // K alone (its V not reported yet) still matches, as a host hit.
   index.applyBatch(batchOf("w2", EPOCH, 1, [{ kind: "stored", component: "k", tier: "device", blockHashes: [A] }]));
   assert.deepEqual(index.overlap([A]).get("w2"), overlapOf(1, 0, 1));
@@ -55,7 +56,7 @@ test("kv-index overlap - a demotion turns device hits into host hits and a remov
   const index = new KvIndex();
   index.applyBatch(batchOf("w1", EPOCH, 1, storedKv([A, B, C])));
   index.applyBatch(batchOf("w1", EPOCH, 3, [{ kind: "moved", component: "v", fromTier: "device", toTier: "host", blockHashes: [A] }]));
-  assert.deepEqual(index.overlap([A, B, C]).get("w1"), overlapOf(3, 2, 1));
+  assert.deepEqual(index.overlap([A, B, C]).get("w1"), overlapOf(3, 2, 1, 0, 1));
   index.applyBatch(batchOf("w1", EPOCH, 4, [{ kind: "removed", component: "k", tier: "device", blockHashes: [B] }]));
-  assert.deepEqual(index.overlap([A, B, C]).get("w1"), overlapOf(1, 0, 1));
+  assert.deepEqual(index.overlap([A, B, C]).get("w1"), overlapOf(1, 0, 1, 0, 1));
 });

@@ -10,7 +10,9 @@
  * - K resident on any tier → matched. It is a device hit when K and V are both
  *   on the device, otherwise a host hit (V on the host, K on the host, or V not
  *   reported yet: the pool keeps both halves of a live block, so a lone K is a
- *   batch boundary that fell between the two `stored` events).
+ *   batch boundary that fell between the two `stored` events). A host hit with
+ *   K on the device and V on the host is also counted in kDeviceVHostBlocks:
+ *   the index does not know which workers run selective V, the selector does.
  * - else an unexpired speculative claim (`nowMs` given and < expiry) → matched
  *   as a device hit, also counted in speculativeBlocks: the routed request
  *   will prefill the block on the device.
@@ -20,19 +22,21 @@
 import type { KvIndexOverlapOptions, WorkerOverlap } from "./kv-index-types.js";
 import type { ResidencyTable, Slot } from "./residency-table.js";
 
-type Hit = "device" | "host" | "speculative";
+type Hit = "device" | "host" | "v-host" | "speculative";
 
 function classify(slot: Slot | undefined, nowMs: number | undefined): Hit | null {
   if (slot === undefined) return null;
-  if (slot.k !== null) return slot.k === "device" && slot.v === "device" ? "device" : "host";
+  if (slot.k === "device") return slot.v === "device" ? "device" : slot.v === "host" ? "v-host" : "host";
+  if (slot.k !== null) return "host";
   if (nowMs !== undefined && slot.specExpiresAtMs !== null && nowMs < slot.specExpiresAtMs) return "speculative";
   return null;
 }
 
 function count(overlap: WorkerOverlap, hit: Hit): void {
   overlap.matchedBlocks++;
-  if (hit === "host") overlap.hostBlocks++;
+  if (hit === "host" || hit === "v-host") overlap.hostBlocks++;
   else overlap.deviceBlocks++;
+  if (hit === "v-host") overlap.kDeviceVHostBlocks++;
   if (hit === "speculative") overlap.speculativeBlocks++;
 }
 
@@ -51,7 +55,7 @@ export function prefixOverlap(
   for (const [workerId, slot] of firstHolders) {
     const hit = classify(slot, nowMs);
     if (hit === null) continue;
-    const overlap: WorkerOverlap = { matchedBlocks: 0, deviceBlocks: 0, hostBlocks: 0, speculativeBlocks: 0 };
+    const overlap: WorkerOverlap = { matchedBlocks: 0, deviceBlocks: 0, hostBlocks: 0, kDeviceVHostBlocks: 0, speculativeBlocks: 0 };
     count(overlap, hit);
     result.set(workerId, overlap);
     alive.push([workerId, overlap]);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { seededRandom } from "../testing/fixtures.js";
+import { seededRandom, usageOf } from "../testing/fixtures.js";
 import type { WorkerOverlap } from "../kv-index-types.js";
 import { createWorkerSelector } from "./create-worker-selector.js";
 import { KvAwareSelector } from "./kv-aware-selector.js";
@@ -8,12 +8,14 @@ import type { WorkerLoad } from "./worker-selector.js";
 
 const BLOCK_SIZE = 16;
 
+/** Half-full pools: below the pressure knee, so pressure costs nothing. */
 function load(workerId: string, activeBlocks: number, waitingBlocks = 0): WorkerLoad {
-  return { workerId, runningRequests: 1, waitingRequests: 0, activeBlocks, waitingBlocks, kvUsageRatio: 0.5 };
+  return { workerId, runningRequests: 1, waitingRequests: 0, activeBlocks, waitingBlocks, kvUsage: usageOf(0.5, 0.5, 0.5), selectiveV: false };
 }
 
-function hits(deviceBlocks: number, hostBlocks = 0): WorkerOverlap {
-  return { matchedBlocks: deviceBlocks + hostBlocks, deviceBlocks, hostBlocks, speculativeBlocks: 0 };
+/** `kDeviceVHostBlocks` of the host hits have K on the device and V on the host. */
+function hits(deviceBlocks: number, hostBlocks = 0, kDeviceVHostBlocks = 0): WorkerOverlap {
+  return { matchedBlocks: deviceBlocks + hostBlocks, deviceBlocks, hostBlocks, kDeviceVHostBlocks, speculativeBlocks: 0 };
 }
 
 /** [workerId, cost, eligible] per candidate. */
@@ -43,6 +45,9 @@ test("selectors kv_aware - prefers the worker holding the prefix when its load i
     prefillBlocks: 0,
     prefillCost: 0,
     decodeBlocks: 40,
+    kPressure: 0.5,
+    vPressure: 0.5,
+    pressureCost: 0,
   });
 });
 
@@ -159,6 +164,7 @@ test("selectors kv_aware - temperature samples only inside the load window", () 
 
 test("selectors kv_aware - options are checked once and name the field; requests are checked per call", () => {
   assert.throws(() => new KvAwareSelector({ hostHitCostRatio: 1.5 }), { name: "WorkerSelectorConfigError", field: "hostHitCostRatio" });
+  assert.throws(() => new KvAwareSelector({ pressureKnee: 1.5 }), { name: "WorkerSelectorConfigError", field: "pressureKnee" });
   assert.throws(() => new KvAwareSelector({ temperature: -1 }), { name: "WorkerSelectorConfigError", field: "temperature" });
   assert.throws(() => new KvAwareSelector({ loadSlackBlocks: Number.POSITIVE_INFINITY }), { name: "WorkerSelectorConfigError", field: "loadSlackBlocks" });
   assert.throws(() => createWorkerSelector("random" as never), { name: "WorkerSelectorConfigError", field: "policy" });
@@ -173,8 +179,73 @@ test("selectors kv_aware - options are checked once and name the field; requests
     name: "KvIndexArgumentError",
     argument: "candidates[0].activeBlocks",
   });
+  assert.throws(() => selector.select({ requestTokens: 64, blockSizeTokens: 16, candidates: [{ ...load("w1", 0), kvUsage: usageOf(0.5, 1.2) }] }), {
+    name: "KvIndexArgumentError",
+    argument: "candidates[0].kvUsage.v.device",
+  });
   assert.equal(selector.select({ requestTokens: 64, blockSizeTokens: 16, candidates: [] }), null);
 });
 
 /** What mulberry32(42) draws over 10 000 picks (expected 5065 / 1863 / 3072). */
 const SEEDED_COUNTS = { w1: 5082, w2: 1900, w3: 3018 };
+
+// The whole 128-block prefix on both workers with K on the device and V on the host: the
+// selective-V state. Same load (40 blocks); the workers differ only in how full their pools are.
+const HELD_WITH_V_ON_HOST = { requestTokens: 2048, blockSizeTokens: BLOCK_SIZE, overlap: new Map([["w1", hits(0, 128, 128)], ["w2", hits(0, 128, 128)]]) };
+
+function pools(workerId: string, kvUsage: WorkerLoad["kvUsage"], selectiveV: boolean): WorkerLoad {
+  return { ...load(workerId, 40), kvUsage, selectiveV };
+}
+
+test("selectors kv_aware - on selective-V workers V on the host counts as held; elsewhere it is a host hit to promote", () => {
+  const selection = new KvAwareSelector().select({ ...HELD_WITH_V_ON_HOST, candidates: [pools("w1", usageOf(0.5, 0.5), false), pools("w2", usageOf(0.5, 0.5), true)] });
+  assert.equal(selection?.workerId, "w2");
+  assert.deepEqual(
+    selection?.costs.map((line) => [line.workerId, line.deviceHitBlocks, line.hostHitBlocks, line.cost]),
+    [
+      ["w1", 0, 128, 52.8], // 0.1 · 128 promotions + 40
+      ["w2", 128, 0, 40],
+    ],
+  );
+});
+
+test("selectors kv_aware - two selective-V workers that differ only in V host pressure: the choice follows it", () => {
+  // w1's host V is 87.5 % pinned: excess (0.875 − 0.75) / 0.25 = 0.5 of the request's 128 blocks.
+  const candidates = [pools("w1", usageOf(0.5, 0.5, 0.875), true), pools("w2", usageOf(0.5, 0.5, 0.5), true)];
+  const selection = new KvAwareSelector().select({ ...HELD_WITH_V_ON_HOST, candidates });
+  assert.equal(selection?.workerId, "w2");
+  assert.deepEqual(
+    selection?.costs.map((line) => [line.workerId, line.kPressure, line.vPressure, line.pressureCost, line.cost]),
+    [
+      ["w1", 0.5, 0.875, 64, 104],
+      ["w2", 0.5, 0.5, 0, 40],
+    ],
+  );
+  // The same host usage on plain workers is only their offload tier: no pressure, the tie goes to w1.
+  const plain = candidates.map((c) => ({ ...c, selectiveV: false }));
+  assert.deepEqual(
+    new KvAwareSelector().select({ ...HELD_WITH_V_ON_HOST, candidates: plain })?.costs.map((line) => [line.workerId, line.vPressure, line.cost]),
+    [
+      ["w1", 0.5, 52.8],
+      ["w2", 0.5, 52.8],
+    ],
+  );
+  // pressureWeight 0 turns the term off.
+  assert.equal(new KvAwareSelector({ pressureWeight: 0 }).select({ ...HELD_WITH_V_ON_HOST, candidates })?.workerId, "w1");
+});
+
+test("selectors kv_aware - two workers that differ only in K device pressure: the choice follows it", () => {
+  // Both hold the prefix on the device; w1's K pool is 93.75 % pinned: excess 0.75 of 128 blocks.
+  const request = { ...LONG, overlap: new Map([["w1", hits(128)], ["w2", hits(128)]]) };
+  const selection = new KvAwareSelector().select({ ...request, candidates: [pools("w1", usageOf(0.9375, 0.5), false), pools("w2", usageOf(0.6, 0.5), false)] });
+  assert.equal(selection?.workerId, "w2");
+  assert.deepEqual(
+    selection?.costs.map((line) => [line.workerId, line.kPressure, line.vPressure, line.pressureCost, line.cost]),
+    [
+      ["w1", 0.9375, 0.5, 96, 136],
+      ["w2", 0.6, 0.5, 0, 40],
+    ],
+  );
+  // Pressure below the knee is free: at 0.7 the tie goes back to w1.
+  assert.equal(new KvAwareSelector().select({ ...request, candidates: [pools("w1", usageOf(0.7, 0.5), false), pools("w2", usageOf(0.6, 0.5), false)] })?.workerId, "w1");
+});

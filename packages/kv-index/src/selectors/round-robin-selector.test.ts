@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { IDLE_POOLS } from "../testing/fixtures.js";
 import { RoundRobinSelector } from "./round-robin-selector.js";
 import type { WorkerLoad } from "./worker-selector.js";
 
 function load(workerId: string): WorkerLoad {
-  return { workerId, runningRequests: 0, waitingRequests: 0, activeBlocks: 0, kvUsageRatio: 0 };
+  return { workerId, runningRequests: 0, waitingRequests: 0, activeBlocks: 0, ...IDLE_POOLS };
 }
 
 const request = { requestTokens: 64, blockSizeTokens: 16 };

@@ -12,6 +12,12 @@ function nonNegative(argument: string, value: unknown): void {
   }
 }
 
+function ratio(argument: string, value: unknown): void {
+  if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
+    throw new KvIndexArgumentError(argument, `must be a ratio in [0, 1], got ${String(value)}`);
+  }
+}
+
 /** The candidates sorted by worker id (the order every breakdown and tie-break uses). */
 export function checkedCandidates(request: SelectionRequest): WorkerLoad[] {
   nonNegative("requestTokens", request.requestTokens);
@@ -27,7 +33,10 @@ export function checkedCandidates(request: SelectionRequest): WorkerLoad[] {
     nonNegative(`candidates[${i}].waitingRequests`, load.waitingRequests);
     nonNegative(`candidates[${i}].activeBlocks`, load.activeBlocks);
     if (load.waitingBlocks !== undefined) nonNegative(`candidates[${i}].waitingBlocks`, load.waitingBlocks);
-    nonNegative(`candidates[${i}].kvUsageRatio`, load.kvUsageRatio);
+    for (const component of ["k", "v"] as const) {
+      for (const tier of ["device", "host"] as const) ratio(`candidates[${i}].kvUsage.${component}.${tier}`, load.kvUsage?.[component]?.[tier]);
+    }
+    if (typeof load.selectiveV !== "boolean") throw new KvIndexArgumentError(`candidates[${i}].selectiveV`, `must be a boolean, got ${String(load.selectiveV)}`);
   });
   return [...request.candidates].sort((a, b) => compareIds(a.workerId, b.workerId));
 }

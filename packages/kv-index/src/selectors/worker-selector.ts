@@ -4,7 +4,7 @@
  * (round robin keeps only a counter); they take literal inputs and return the
  * choice with a per-worker breakdown for logs and metrics.
  */
-import type { WorkerOverlap } from "../kv-index-types.js";
+import type { KvComponent, KvTier, WorkerOverlap } from "../kv-index-types.js";
 
 export type RoutingPolicy = "round_robin" | "least_loaded" | "kv_aware";
 
@@ -22,9 +22,23 @@ export interface WorkerLoad {
   activeBlocks: number;
   /** Blocks the waiting requests will need when they run; default 0 (unknown). */
   waitingBlocks?: number;
-  /** Device KV usage, 0…1, of whichever pool (K or V) binds first. */
-  kvUsageRatio: number;
+  /**
+   * Usage of each pool tier, 0…1: blocks pinned by running requests over the
+   * tier's blocks (cached free blocks are evictable, so they do not count); 0
+   * for a tier the worker does not have. K and V are separate pools that fill
+   * at different rates, so they are separate signals (see kv-pressure.ts).
+   */
+  kvUsage: KvUsageRatios;
+  /**
+   * The worker runs selective V: V lives on the host tier by design (only the
+   * top-scoring rows are fetched), so a block whose K is on the device and V on
+   * the host is ready to use, and V's host tier is where V fills up.
+   */
+  selectiveV: boolean;
 }
+
+/** Usage ratio (0…1) per component and tier. */
+export type KvUsageRatios = Record<KvComponent, Record<KvTier, number>>;
 
 export interface SelectionRequest {
   /** The workers the request may go to (healthy, admitting, serving the model); ids unique. */

@@ -34,3 +34,11 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** Pool usage ratios for a WorkerLoad: K and V on the device, V on the host (K on the host rarely matters: default 0). */
+export function usageOf(kDevice: number, vDevice: number, vHost = 0, kHost = 0): { k: { device: number; host: number }; v: { device: number; host: number } } {
+  return { k: { device: kDevice, host: kHost }, v: { device: vDevice, host: vHost } };
+}
+
+/** A candidate with no usage and no cache mode, for tests where neither matters. */
+export const IDLE_POOLS = { kvUsage: usageOf(0, 0), selectiveV: false } as const;

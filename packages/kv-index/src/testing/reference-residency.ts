@@ -55,17 +55,19 @@ export function snapshotOfResidency(workerId: string, epoch: bigint, asOfSeq: nu
   return { workerId, epoch, asOfSeq, residency: groupsOf(residency) };
 }
 
-/** For every worker: leading blocks with K resident; device hit iff K and V on the device. Workers with none left out. */
+/** For every worker: leading blocks with K resident; device hit iff K and V on the device; K on the device with V on the host also counted apart. Workers with none left out. */
 export function bruteOverlap(residencies: ReadonlyMap<string, Residency>, hashes: readonly bigint[]): Map<string, WorkerOverlap> {
   const result = new Map<string, WorkerOverlap>();
   for (const [workerId, residency] of residencies) {
-    const overlap: WorkerOverlap = { matchedBlocks: 0, deviceBlocks: 0, hostBlocks: 0, speculativeBlocks: 0 };
+    const overlap: WorkerOverlap = { matchedBlocks: 0, deviceBlocks: 0, hostBlocks: 0, kDeviceVHostBlocks: 0, speculativeBlocks: 0 };
     for (const hash of hashes) {
       const k = residency.get(key("k", hash));
       if (k === undefined) break;
       overlap.matchedBlocks++;
-      if (k === "device" && residency.get(key("v", hash)) === "device") overlap.deviceBlocks++;
+      const v = residency.get(key("v", hash));
+      if (k === "device" && v === "device") overlap.deviceBlocks++;
       else overlap.hostBlocks++;
+      if (k === "device" && v === "host") overlap.kDeviceVHostBlocks++;
     }
     if (overlap.matchedBlocks > 0) result.set(workerId, overlap);
   }

@@ -11,12 +11,12 @@
  * limited; a client error (a bad field) is never retried.
  */
 import { status } from "@grpc/grpc-js";
-import { DEFAULT_SPECULATION_TTL_MS, type KvIndex, type WorkerLoad, type WorkerSelector } from "@sigmaserve/kv-index";
-import { prefixBlockHashes } from "@sigmaserve/kvcache/hash";
+import { DEFAULT_SPECULATION_TTL_MS, type KvIndex, type WorkerSelector } from "@sigmaserve/kv-index";
 import { GrpcStatusError, type inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { NoWorkerError } from "../errors.js";
 import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
+import { blockSizeOf, selectWorker } from "./route-candidates.js";
 
 /** How long a worker that failed a call is skipped, ms. */
 export const FAILED_WORKER_QUARANTINE_MS = 2_000;
@@ -72,22 +72,12 @@ export class GenerateRouter {
     const now = Date.now();
     const candidates = this.options.pool.routable(request.model, now).filter((w) => !exclude.has(w.id));
     if (candidates.length === 0) return null;
-    const blockSize = candidates[0]!.info.kvHash?.blockSizeTokens || 16;
-    const hashes = prefixBlockHashes(request.promptTokens, { blockSizeTokens: blockSize, modelId: request.model, cacheSalt: request.cacheSalt });
-    const overlap = this.options.index.overlap(hashes, { nowMs: now });
-    const loads: WorkerLoad[] = candidates.map((w) => ({
-      workerId: w.id,
-      runningRequests: (w.load?.runningRequests ?? 0) + w.inFlight,
-      waitingRequests: w.load?.waitingRequests ?? 0,
-      activeBlocks: w.inFlightBlocks,
-      kvUsageRatio: kvUsageRatio(w),
-    }));
-    const selection = this.options.selector.select({ candidates: loads, overlap, requestTokens: request.promptTokens.length, blockSizeTokens: blockSize });
-    if (selection === null) return null;
-    const worker = candidates.find((w) => w.id === selection.workerId)!;
+    const choice = selectWorker(this.options.selector, this.options.index, candidates, request, now);
+    if (choice === null) return null;
+    const { worker, hashes, selection, overlap } = choice;
     // Until the worker's stored events arrive, pretend it holds the prefix, so a burst sharing it sticks.
-    this.options.index.speculate(worker.id, hashes, DEFAULT_SPECULATION_TTL_MS, now);
-    return { worker, hashes, decision: { workerId: worker.id, policy: selection.policy, matchedBlocks: overlap.get(worker.id)?.matchedBlocks ?? 0 } };
+    if (hashes.length > 0) this.options.index.speculate(worker.id, hashes, DEFAULT_SPECULATION_TTL_MS, now);
+    return { worker, hashes, decision: { workerId: worker.id, policy: selection.policy, matchedBlocks: overlap.matchedBlocks } };
   }
 
   async *generate(request: RoutedRequest, signal: AbortSignal): AsyncGenerator<RouterEvent> {
@@ -112,7 +102,7 @@ export class GenerateRouter {
       // The decode-load term counts only the blocks this request adds on that worker: the prefix it
       // matched is shared with what the worker already holds (counting it made busy cache holders
       // look costlier than cold idle workers, and spilled tenants onto them).
-      const blocks = Math.max(0, blocksFor(request.promptTokens.length + (request.sampling.maxTokens ?? 16), picked.worker.info.kvHash?.blockSizeTokens || 16) - decision.matchedBlocks);
+      const blocks = Math.max(0, blocksFor(request.promptTokens.length + (request.sampling.maxTokens ?? 16), blockSizeOf(picked.worker)) - decision.matchedBlocks);
       worker.inFlight++;
       worker.inFlightBlocks += blocks;
       let finished = false;
@@ -196,10 +186,4 @@ export class GenerateRouter {
       errorMessage: message,
     };
   }
-}
-
-function kvUsageRatio(worker: PooledWorker): number {
-  const device = worker.load?.kvUsage.filter((u) => u.tier === 1 /* DEVICE */) ?? [];
-  const total = device.reduce((sum, u) => sum + u.totalBlocks, 0);
-  return total === 0 ? 0 : device.reduce((sum, u) => sum + u.usedBlocks, 0) / total;
 }

@@ -28,6 +28,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { ByteTokenizer } from "@sigmaserve/model";
+import { KV_HASH_ALGORITHM } from "@sigmaserve/kvcache/hash";
 import { bindService, coordv1, GrpcStatusError, grpcServiceDefinition, inferencev1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -92,7 +93,7 @@ export class FakeWorker {
       epoch: 1n,
       grpcAddress: this.address,
       model: { id: FAKE_MODEL_ID, tokenizer: "byte", vocabSize: 259, maxContextTokens: FAKE_MAX_CONTEXT_TOKENS },
-      kvHash: { blockSizeTokens: FAKE_BLOCK_SIZE_TOKENS },
+      kvHash: { algorithm: KV_HASH_ALGORITHM, blockSizeTokens: FAKE_BLOCK_SIZE_TOKENS },
       startedAtUnixMs: 1_700_000_000_000n,
     });
   }

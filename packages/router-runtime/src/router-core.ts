@@ -5,7 +5,7 @@
  * normalizes and routes.
  */
 import type { KvIndex, WorkerSelector } from "@sigmaserve/kv-index";
-import type { inferencev1 } from "@sigmaserve/proto";
+import { coordv1, type inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import type { AdmissionController } from "./admission/admission-controller.js";
 import type { ApiKeys, Tenant } from "./auth/api-keys.js";
@@ -63,7 +63,7 @@ export class RouterCore {
   listModels(): inferencev1.ModelSummary[] {
     return this.pool.models().map((id) => {
       const workers = this.pool.list().filter((w) => w.info.model?.id === id);
-      return { ...workers[0]!.info.model!, readyWorkers: workers.filter((w) => w.load === undefined || w.load.state === 2).length };
+      return { ...workers[0]!.info.model!, readyWorkers: workers.filter((w) => w.load === undefined || w.load.state === coordv1.WorkerState.READY).length };
     });
   }
 }

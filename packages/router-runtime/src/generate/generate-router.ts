@@ -12,7 +12,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { DEFAULT_SPECULATION_TTL_MS, type KvIndex, type WorkerSelector } from "@sigmaserve/kv-index";
-import { GrpcStatusError, type inferencev1 } from "@sigmaserve/proto";
+import { GrpcStatusError, inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { NoWorkerError } from "../errors.js";
 import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
@@ -176,7 +176,7 @@ export class GenerateRouter {
     const now = Date.now();
     return {
       $typeName: "sigmaserve.v1.GenerateFinish",
-      finishReason: 4 /* ERROR */,
+      finishReason: inferencev1.FinishReason.ERROR,
       matchedStop: "",
       usage: { $typeName: "sigmaserve.v1.Usage", promptTokens: request.promptTokens.length, completionTokens, cachedPromptTokens: 0 },
       timings: { $typeName: "sigmaserve.v1.Timings", queueMs: 0, ttftMs: 0, e2eMs: now - request.arrivedAtMs, meanItlMs: 0, routerMs: 0 },

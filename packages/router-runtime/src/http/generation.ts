@@ -9,7 +9,7 @@
  * Also here: the mapping of the cluster's finish reasons and usage to
  * OpenAI's, which both endpoints share.
  */
-import type { inferencev1 } from "@sigmaserve/proto";
+import { inferencev1 } from "@sigmaserve/proto";
 import type { RouterEvent } from "../generate/generate-router.js";
 import { OpenAiError } from "./openai-error.js";
 
@@ -67,7 +67,7 @@ export function finishReasonOf(finish: inferencev1.GenerateFinish): OpenAiFinish
 
 /** A FINISH_REASON_ERROR (the cluster gave up mid-stream) as the error the client sees; null for any other finish. */
 export function finishError(finish: inferencev1.GenerateFinish): OpenAiError | null {
-  if (finish.finishReason !== 4 /* ERROR */) return null;
+  if (finish.finishReason !== inferencev1.FinishReason.ERROR) return null;
   const sent = finish.usage?.completionTokens ?? 0;
   return new OpenAiError(503, `generation failed after ${sent} tokens: ${finish.errorMessage || "unknown error"}`, "server_error", null, "generation_failed");
 }

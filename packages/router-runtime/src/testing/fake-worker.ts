@@ -29,7 +29,7 @@ import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { ByteTokenizer } from "@sigmaserve/model";
 import { KV_HASH_ALGORITHM } from "@sigmaserve/kvcache/hash";
-import { bindService, coordv1, GrpcStatusError, grpcServiceDefinition, inferencev1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
+import { bindService, coordv1, GrpcStatusError, grpcServiceDefinition, inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const FAKE_MODEL_ID = "sigma-tiny";
@@ -107,9 +107,9 @@ export class FakeWorker {
       runningRequests: overrides.runningRequests ?? 1,
       waitingRequests: overrides.waitingRequests ?? 2,
       kvUsage: [
-        { component: 1, tier: 1, usedBlocks: 10, cachedFreeBlocks: 5, totalBlocks: 100 },
-        { component: 2, tier: 1, usedBlocks: 8, cachedFreeBlocks: 2, totalBlocks: 50 },
-        { component: 2, tier: 2, usedBlocks: 3, cachedFreeBlocks: 0, totalBlocks: 400 },
+        { component: kvv1.KvComponent.K, tier: kvv1.KvTier.DEVICE, usedBlocks: 10, cachedFreeBlocks: 5, totalBlocks: 100 },
+        { component: kvv1.KvComponent.V, tier: kvv1.KvTier.DEVICE, usedBlocks: 8, cachedFreeBlocks: 2, totalBlocks: 50 },
+        { component: kvv1.KvComponent.V, tier: kvv1.KvTier.HOST, usedBlocks: 3, cachedFreeBlocks: 0, totalBlocks: 400 },
       ],
       measuredAtUnixMs: 1_700_000_001_000n,
     });

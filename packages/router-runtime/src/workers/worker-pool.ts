@@ -4,7 +4,7 @@
  * load the router itself has added since that report (requests in flight),
  * so that a burst routed between two heartbeats is still spread.
  */
-import { createGrpcClient, messageSizeOptions, type ServiceClient, type coordv1, workerv1 } from "@sigmaserve/proto";
+import { coordv1, createGrpcClient, messageSizeOptions, type ServiceClient, workerv1 } from "@sigmaserve/proto";
 
 const MIB = 2 ** 20;
 
@@ -82,7 +82,7 @@ export class WorkerPool {
   /** Workers that serve `model`, are ready and are not quarantined. */
   routable(model: string, nowMs: number): PooledWorker[] {
     return this.list().filter(
-      (w) => w.info.model?.id === model && w.quarantinedUntilMs <= nowMs && (w.load === undefined || w.load.state === 2 /* READY */),
+      (w) => w.info.model?.id === model && w.quarantinedUntilMs <= nowMs && (w.load === undefined || w.load.state === coordv1.WorkerState.READY),
     );
   }
 

@@ -81,6 +81,7 @@ for (const mode of ["nats-server", "single-process"] as const) {
         }
         assert.match(status, /worker-0/);
         assert.match(status, /worker-1/);
+        assert.match(status, /worker-0 .*pressure K \d\.\d\d V \d\.\d\d/);
 
         up.kill("SIGINT");
         const [code] = (await once(up, "exit")) as [number | null];

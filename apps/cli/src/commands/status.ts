@@ -20,6 +20,7 @@ interface ClusterStatus {
     running_requests?: number;
     waiting_requests?: number;
     kv_usage?: Record<"k" | "v", Record<"device" | "host", TierUsage> | undefined>;
+    kv_pressure?: { k?: number; v?: number };
   }[];
 }
 
@@ -36,6 +37,12 @@ function usageText(usage: NonNullable<ClusterStatus["workers"]>[number]["kv_usag
   return parts.join(", ");
 }
 
+/** "pressure K 0.10 V 0.16": the pinned share of the pool each component's new blocks land in. */
+function pressureText(pressure: NonNullable<ClusterStatus["workers"]>[number]["kv_pressure"]): string {
+  if (pressure === undefined) return "";
+  return `  pressure K ${(pressure.k ?? 0).toFixed(2)} V ${(pressure.v ?? 0).toFixed(2)}`;
+}
+
 export async function status(argv: string[], io: CommandIo): Promise<void> {
   const { values } = parseCommand(SPEC, argv);
   if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
@@ -46,7 +53,7 @@ export async function status(argv: string[], io: CommandIo): Promise<void> {
   const cluster = (await response.json()) as ClusterStatus;
   if (values.json === true) return void io.stdout(`${JSON.stringify(cluster, null, 2)}\n`);
   for (const worker of cluster.workers ?? []) {
-    io.stdout(`${worker.id}  ${worker.address}  ${worker.model ?? ""}  ${worker.state ?? ""}  running ${worker.running_requests ?? 0}  waiting ${worker.waiting_requests ?? 0}  ${usageText(worker.kv_usage)}\n`);
+    io.stdout(`${worker.id}  ${worker.address}  ${worker.model ?? ""}  ${worker.state ?? ""}  running ${worker.running_requests ?? 0}  waiting ${worker.waiting_requests ?? 0}  ${usageText(worker.kv_usage)}${pressureText(worker.kv_pressure)}\n`);
   }
   if ((cluster.workers ?? []).length === 0) io.stdout("no workers\n");
 }

@@ -5,7 +5,9 @@
  *               "unknown" before the first one), running / waiting requests,
  *               KV usage per component (k, v) and tier (device, host), the
  *               router's own in-flight requests and blocks on it, and whether
- *               it is quarantined after a failure.
+ *               it is quarantined after a failure; `selective_v` and
+ *               `kv_pressure` {k, v}: the K and V pressure the kv_aware cost
+ *               weighs (see kv-index's kv-pressure.ts).
  *   router:     requests in flight through the workers, admission
  *               (running / queued), and
  *   index:      the KV index's stats (`KvIndex.stats()`), keys in snake_case
@@ -13,7 +15,9 @@
  *
  * uint64 values (epochs) are written as decimal strings, as proto3 JSON does.
  */
+import { kvPressure } from "@sigmaserve/kv-index";
 import type { coordv1 } from "@sigmaserve/proto";
+import { workerLoadOf } from "../generate/route-candidates.js";
 import type { RouterCore } from "../router-core.js";
 import type { PooledWorker } from "../workers/worker-pool.js";
 
@@ -39,6 +43,9 @@ export interface WorkerStatus {
   running_requests: number;
   waiting_requests: number;
   kv_usage: KvUsageView;
+  selective_v: boolean;
+  /** Pinned share (0…1) of the pool each component's new blocks land in. */
+  kv_pressure: { k: number; v: number };
   router_in_flight: number;
   router_in_flight_blocks: number;
   quarantined: boolean;
@@ -73,6 +80,8 @@ export function kvUsageView(usage: readonly coordv1.WorkerLoad["kvUsage"][number
 
 function workerStatus(worker: PooledWorker, nowMs: number): WorkerStatus {
   const load = worker.load;
+  const candidate = workerLoadOf(worker);
+  const pressure = kvPressure(candidate);
   return {
     id: worker.id,
     address: worker.address,
@@ -82,6 +91,8 @@ function workerStatus(worker: PooledWorker, nowMs: number): WorkerStatus {
     running_requests: load?.runningRequests ?? 0,
     waiting_requests: load?.waitingRequests ?? 0,
     kv_usage: kvUsageView(load?.kvUsage ?? []),
+    selective_v: candidate.selectiveV,
+    kv_pressure: { k: pressure.k, v: pressure.v },
     router_in_flight: worker.inFlight,
     router_in_flight_blocks: worker.inFlightBlocks,
     quarantined: worker.quarantinedUntilMs > nowMs,

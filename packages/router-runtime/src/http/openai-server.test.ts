@@ -49,6 +49,9 @@ describe("http server - models, probes, cluster status and routing", () => {
           k: { device: { used_blocks: 10, cached_free_blocks: 5, total_blocks: 100 } },
           v: { device: { used_blocks: 8, cached_free_blocks: 2, total_blocks: 50 }, host: { used_blocks: 3, cached_free_blocks: 0, total_blocks: 400 } },
         },
+        selective_v: false,
+        // 10 of 100 K blocks pinned on the device; 8 of 50 V (a plain worker: V's host tier does not count).
+        kv_pressure: { k: 0.1, v: 0.16 },
         router_in_flight: 0,
         router_in_flight_blocks: 0,
         quarantined: false,

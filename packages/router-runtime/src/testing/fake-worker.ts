@@ -27,7 +27,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
-import { ByteTokenizer } from "@sigmaserve/model";
+import { ByteTokenizer } from "@sigmaserve/model/tokenizer";
 import { bindService, coordv1, GrpcStatusError, grpcServiceDefinition, inferencev1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { setTimeout as sleep } from "node:timers/promises";
 

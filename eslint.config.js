@@ -8,6 +8,9 @@ const root = import.meta.dirname;
 
 /**
  * Which internal packages each library package may import (DESIGN.md §3).
+ * An entry is a package (any entry it exports) or a subpath: where DESIGN.md
+ * says "subpath only", only the subpaths listed may be imported (the router
+ * reads tokenizers and configs but never loads the ORT runtime of model).
  * Apps may import any package but never another app; testkit is for tests only.
  */
 const allow = {
@@ -16,12 +19,21 @@ const allow = {
   "@sigmaserve/kvcache": [],
   "@sigmaserve/telemetry": [],
   "@sigmaserve/engine": ["@sigmaserve/model", "@sigmaserve/kvcache"],
-  "@sigmaserve/kv-index": ["@sigmaserve/kvcache"],
+  "@sigmaserve/kv-index": ["@sigmaserve/kvcache/events", "@sigmaserve/kvcache/hash"],
   "@sigmaserve/coord": ["@sigmaserve/proto"],
   "@sigmaserve/client": ["@sigmaserve/proto"],
   // The worker and the router as libraries, so one process can host both on the memory bus.
   "@sigmaserve/worker-runtime": ["@sigmaserve/proto", "@sigmaserve/model", "@sigmaserve/kvcache", "@sigmaserve/engine", "@sigmaserve/coord", "@sigmaserve/telemetry"],
-  "@sigmaserve/router-runtime": ["@sigmaserve/proto", "@sigmaserve/model", "@sigmaserve/kvcache", "@sigmaserve/kv-index", "@sigmaserve/coord", "@sigmaserve/telemetry"],
+  "@sigmaserve/router-runtime": [
+    "@sigmaserve/proto",
+    "@sigmaserve/model/tokenizer",
+    "@sigmaserve/model/config",
+    "@sigmaserve/kvcache/hash",
+    "@sigmaserve/kvcache/events",
+    "@sigmaserve/kv-index",
+    "@sigmaserve/coord",
+    "@sigmaserve/telemetry",
+  ],
 };
 
 export default tseslint.config(

@@ -15,7 +15,8 @@
  * Targets are reported, never asserted. Flags: see settings.ts.
  */
 import type { BenchResult, Row } from "../lib/bench-result.js";
-import { demoModel, presetConfig, saveModelDir } from "@sigmaserve/model";
+import { presetConfig } from "@sigmaserve/model/config";
+import { demoModel, saveModelDir } from "@sigmaserve/model/weights";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";

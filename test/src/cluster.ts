@@ -21,8 +21,9 @@ export interface ProcessHandle {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-async function startProcess(pkg: string, args: string[], readyMessage: string): Promise<ProcessHandle> {
-  const child = spawn(process.execPath, [entry(pkg), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+/** `nodeArgs` go before the entry point (e.g. `--import` a preload that records what the process loads). */
+async function startProcess(pkg: string, args: string[], readyMessage: string, nodeArgs: string[] = []): Promise<ProcessHandle> {
+  const child = spawn(process.execPath, [...nodeArgs, entry(pkg), ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const logs: Record<string, unknown>[] = [];
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
@@ -62,16 +63,25 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { workers: number; policy?: string; workerFlags?: string[]; routerFlags?: string[]; natsUrl?: string }): Promise<Cluster> {
+export async function startCluster(options: {
+  workers: number;
+  policy?: string;
+  workerFlags?: string[];
+  routerFlags?: string[];
+  natsUrl?: string;
+  /** Node's own flags for the worker and the router processes (before the entry point). */
+  workerNodeArgs?: string[];
+  routerNodeArgs?: string[];
+}): Promise<Cluster> {
   // An external server (e.g. a restartable one) is the caller's to stop.
   const nats: Pick<NatsServerHandle, "url" | "stop"> = options.natsUrl === undefined ? await startNatsServer() : { url: options.natsUrl, stop: async () => {} };
   const workers: ProcessHandle[] = [];
   let router: ProcessHandle | undefined;
   try {
     for (let i = 0; i < options.workers; i++) {
-      workers.push(await startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", `w${i}`, "--nats", nats.url, ...(options.workerFlags ?? [])], "worker listening"));
+      workers.push(await startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", `w${i}`, "--nats", nats.url, ...(options.workerFlags ?? [])], "worker listening", options.workerNodeArgs));
     }
-    router = await startProcess("@sigmaserve/router", ["--nats", nats.url, "--policy", options.policy ?? "kv_aware", ...(options.routerFlags ?? [])], "router listening");
+    router = await startProcess("@sigmaserve/router", ["--nats", nats.url, "--policy", options.policy ?? "kv_aware", ...(options.routerFlags ?? [])], "router listening", options.routerNodeArgs);
   } catch (err) {
     await Promise.all(workers.map((w) => w.kill("SIGKILL")));
     await nats.stop();

@@ -1,4 +1,5 @@
-import { demoModel, referenceForward } from "@sigmaserve/model";
+import { referenceForward } from "@sigmaserve/model/reference";
+import { demoModel } from "@sigmaserve/model/weights";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";

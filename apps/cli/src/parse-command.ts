@@ -4,7 +4,7 @@
  * usage text, plus the small validators every command shares.
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { PRESET_NAMES, isPresetName } from "@sigmaserve/model";
+import { PRESET_NAMES, isPresetName } from "@sigmaserve/model/config";
 import { UsageError } from "./usage-error.js";
 
 export interface CommandSpec {

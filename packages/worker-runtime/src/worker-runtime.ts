@@ -7,7 +7,9 @@
 import { create } from "@bufbuild/protobuf";
 import { ModelRunner, createAttentionKernel } from "@sigmaserve/engine";
 import { KV_HASH_ALGORITHM, KvCacheManager, KvEventLog, randomKvEpoch, type PoolBytes } from "@sigmaserve/kvcache";
-import { OrtDenseModel, demoModel, eosTokenIds, loadModelDir, type LoadedModel } from "@sigmaserve/model";
+import { eosTokenIds } from "@sigmaserve/model/config";
+import { OrtDenseModel } from "@sigmaserve/model/runtime";
+import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/weights";
 import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";

@@ -4,7 +4,8 @@
  * cancellation and deadlines, and bad input.
  */
 import { status } from "@grpc/grpc-js";
-import { demoModel, referenceForward } from "@sigmaserve/model";
+import { referenceForward } from "@sigmaserve/model/reference";
+import { demoModel } from "@sigmaserve/model/weights";
 import { GrpcStatusError, createGrpcClient, workerv1, type ServiceClient } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";

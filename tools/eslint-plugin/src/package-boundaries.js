@@ -6,7 +6,12 @@
  *   declares in its package.json `exports` (e.g. `@sigmaserve/kvcache/hash`).
  * - No relative import that climbs out of its own workspace (use the package name).
  * - A package imports only the internal packages it is allowed (option `allow`,
- *   keyed by package name; a package not listed may import any package).
+ *   keyed by package name; a package not listed may import any package). An
+ *   allowed entry is a package name (any entry it exports) or a subpath
+ *   (`@sigmaserve/model/tokenizer`): once a package is allowed only through
+ *   subpaths, its root and its other subpaths are refused ("subpath only" in
+ *   DESIGN.md §3, e.g. the router never imports the ORT runtime of
+ *   @sigmaserve/model).
  * - Test-only packages (option `testOnly`, e.g. @sigmaserve/testkit) are imported
  *   only from tests: `*.test.ts`, a `testing/` folder, `test/` or `bench/`.
  */
@@ -45,8 +50,10 @@ export const packageBoundaries = {
       appToApp: "{{from}} imports the app {{to}}: apps never import each other; move the shared code into a package",
       packageToApp: "{{from}} imports the app {{to}}: packages never import apps",
       deepImport: "deep import '{{specifier}}': {{to}} exports only {{exported}}; import from the package entry point",
+      noRootEntry: "{{to}} has no root entry; import the subpath you need: {{exported}}",
       escapesWorkspace: "relative import '{{specifier}}' leaves {{from}}; import the other workspace by its package name",
       notAllowed: "{{from}} may not import {{to}} (allowed: {{allowed}}); see DESIGN.md §3",
+      subpathOnly: "{{from}} may import {{to}} only through {{entries}}, not '{{specifier}}'; see DESIGN.md §3",
       testOnly: "{{to}} is test-only: import it from *.test.ts, a testing/ folder, test/ or bench/",
     },
   },
@@ -76,7 +83,7 @@ export const packageBoundaries = {
       if (to === undefined || to === from) return;
       if (!to.subpaths.has(subpath)) {
         const exported = [...to.subpaths].map((s) => (s === "." ? name : `${name}/${s}`)).join(", ");
-        context.report({ node, messageId: "deepImport", data: { specifier, to: name, exported } });
+        context.report({ node, messageId: subpath === "." ? "noRootEntry" : "deepImport", data: { specifier, to: name, exported } });
       }
       if ((options.testOnly ?? []).includes(name) && !inTest) {
         context.report({ node, messageId: "testOnly", data: { to: name } });
@@ -87,8 +94,13 @@ export const packageBoundaries = {
         return;
       }
       const allowed = options.allow?.[from.name];
-      if (allowed !== undefined && !allowed.includes(name) && !(inTest && (options.testOnly ?? []).includes(name))) {
+      if (allowed === undefined || allowed.includes(name) || (inTest && (options.testOnly ?? []).includes(name))) return;
+      // Subpath entries of this package ("@sigmaserve/model/tokenizer"): only those may be imported.
+      const entries = allowed.filter((entry) => entry.startsWith(`${name}/`));
+      if (entries.length === 0) {
         context.report({ node, messageId: "notAllowed", data: { from: from.name, to: name, allowed: allowed.join(", ") || "no internal package" } });
+      } else if (!entries.includes(specifier)) {
+        context.report({ node, messageId: "subpathOnly", data: { from: from.name, to: name, entries: entries.join(", "), specifier } });
       }
     }
 

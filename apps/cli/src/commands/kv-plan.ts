@@ -7,7 +7,7 @@
  * planner counts whole blocks only.
  */
 import { CAPACITY_MODES, DEFAULT_BLOCK_SIZE_TOKENS, planCapacity, type CapacityFigures, type KvDtype } from "@sigmaserve/kvcache";
-import { presetConfig } from "@sigmaserve/model";
+import { presetConfig } from "@sigmaserve/model/config";
 import type { CommandIo } from "../command-io.js";
 import { choiceFlag, integerFlag, parseCommand, requirePreset, type CommandSpec } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";

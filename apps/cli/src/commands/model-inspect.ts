@@ -3,7 +3,8 @@
  * f32, f16 and bf16, with K and V apart, next to the model's GQA twin
  * (n_k = n_v, no augmented Q) so the DiffQKV saving is read off directly.
  */
-import { gqaTwin, kvBytesPerToken, kvElementsPerTokenPerLayer, loadModelConfig, parameterCount, presetConfig, type Dtype, type ModelConfig } from "@sigmaserve/model";
+import { gqaTwin, kvBytesPerToken, kvElementsPerTokenPerLayer, parameterCount, presetConfig, type Dtype, type ModelConfig } from "@sigmaserve/model/config";
+import { loadModelConfig } from "@sigmaserve/model/weights";
 import type { CommandIo } from "../command-io.js";
 import { integerFlag, parseCommand, requirePreset, type CommandSpec } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";

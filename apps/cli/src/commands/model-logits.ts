@@ -2,8 +2,13 @@
  * `sigmaserve model logits`: logits for a token sequence from the reference
  * forward pass, or from the ORT dense stages with plain attention
  * (`--path ort`), for checking one against the other by hand.
+ *
+ * NOTE: onnxruntime-node is imported only when `--path ort` asks for it (a
+ * dynamic import of @sigmaserve/model/runtime), so the CLI's other commands,
+ * and this one on the reference path, never load ORT's native library.
  */
-import { OrtDenseModel, demoModel, loadModelDir, referenceForward, type LoadedModel } from "@sigmaserve/model";
+import { referenceForward } from "@sigmaserve/model/reference";
+import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/weights";
 import type { CommandIo } from "../command-io.js";
 import { choiceFlag, integerFlag, parseCommand, requirePreset, type CommandSpec } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";
@@ -42,6 +47,7 @@ function parseTokens(text: string | undefined, vocabSize: number): number[] {
 
 async function computeLogits(model: LoadedModel, tokens: number[], path: "reference" | "ort"): Promise<Float32Array> {
   if (path === "reference") return referenceForward(model.config, model.weights, tokens).logits;
+  const { OrtDenseModel } = await import("@sigmaserve/model/runtime");
   const ort = await OrtDenseModel.create(model.config, model.weights);
   try {
     return await ort.forward(tokens);

@@ -1,5 +1,5 @@
 /** `sigmaserve model make`: writes a deterministic demo model directory. */
-import { demoModel, saveModelDir } from "@sigmaserve/model";
+import { demoModel, saveModelDir } from "@sigmaserve/model/weights";
 import type { CommandIo } from "../command-io.js";
 import { choiceFlag, integerFlag, parseCommand, requirePreset, type CommandSpec } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";

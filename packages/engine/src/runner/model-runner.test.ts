@@ -1,5 +1,7 @@
 import { KvCacheManager } from "@sigmaserve/kvcache";
-import { OrtDenseModel, demoModel, referenceForward, type LoadedModel } from "@sigmaserve/model";
+import { referenceForward } from "@sigmaserve/model/reference";
+import { OrtDenseModel } from "@sigmaserve/model/runtime";
+import { demoModel, type LoadedModel } from "@sigmaserve/model/weights";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { AttentionKernel } from "../attention/attention-kernel.js";

@@ -16,7 +16,8 @@
  * which is what makes failover by token replay exact.
  */
 import type { KvCacheManager } from "@sigmaserve/kvcache";
-import type { ModelConfig, OrtDenseModel } from "@sigmaserve/model";
+import type { ModelConfig } from "@sigmaserve/model/config";
+import type { OrtDenseModel } from "@sigmaserve/model/runtime";
 import type { AttentionArenas, AttentionKernel, AttentionReadStats, AttentionShape } from "../attention/attention-kernel.js";
 
 /** One sequence's share of a step. */

@@ -1,6 +1,6 @@
 import * as assert from "node:assert/strict";
 import { test } from "node:test";
-import { BYTE_EOS_TOKEN_ID, BYTE_VOCAB_SIZE, ByteTokenizer } from "@sigmaserve/model";
+import { BYTE_EOS_TOKEN_ID, BYTE_VOCAB_SIZE, ByteTokenizer } from "@sigmaserve/model/tokenizer";
 import fc from "fast-check";
 import { StopCheckerStateError } from "./errors.js";
 import { findStopString, truncateAtStop } from "./find-stop-string.js";

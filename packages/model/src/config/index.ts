@@ -1,3 +1,12 @@
+/**
+ * Entry `@sigmaserve/model/config`: what a model is, as numbers. The zod
+ * schema of `config.json` and its rules (n_q divisible by n_k and n_v), the
+ * Q→K and Q→V head mapping, Llama `config.json` as the GQA case, the presets,
+ * and sizes (parameters, K and V bytes per token).
+ *
+ * Pure data and arithmetic: no file I/O, no onnxruntime-node. The router and
+ * the CLI's planning commands import only this and `/tokenizer`.
+ */
 export { ModelConfigError, UnknownPresetError } from "./errors.js";
 export { configFromJson, fromHfLlamaConfig } from "./hf-llama-config.js";
 export {

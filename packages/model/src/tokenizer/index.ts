@@ -1,7 +1,10 @@
 /**
- * Tokenizers of @sigmaserve/model: the `Tokenizer` interface, the byte
+ * Entry `@sigmaserve/model/tokenizer`: the `Tokenizer` interface, the byte
  * tokenizer of the demo model, Hugging Face tokenizers, streaming
  * detokenizers, and loading a model directory's tokenizer.json.
+ *
+ * It needs no weights and never imports onnxruntime-node, so the router
+ * tokenizes with it without loading a runtime it never runs.
  */
 export type { DecodeOptions, EncodeOptions, Tokenizer } from "./tokenizer.js";
 export {

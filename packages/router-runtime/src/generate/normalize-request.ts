@@ -7,7 +7,7 @@
  * INVALID_ARGUMENT reaches the client unchanged.
  */
 import { create } from "@bufbuild/protobuf";
-import { ByteTokenizer, type Tokenizer } from "@sigmaserve/model";
+import { ByteTokenizer, type Tokenizer } from "@sigmaserve/model/tokenizer";
 import { inferencev1 } from "@sigmaserve/proto";
 import { randomUUID } from "node:crypto";
 import type { Tenant } from "../auth/api-keys.js";

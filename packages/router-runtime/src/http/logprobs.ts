@@ -13,7 +13,7 @@
  * computed by streaming the ids through the tokenizer's detokenizer, so it
  * agrees with the text the client receives.
  */
-import type { IncrementalDetokenizer, Tokenizer } from "@sigmaserve/model";
+import type { IncrementalDetokenizer, Tokenizer } from "@sigmaserve/model/tokenizer";
 import type { inferencev1 } from "@sigmaserve/proto";
 
 /** Byte ids of the byte tokenizer; ids >= 0x80 are pieces of multi-byte characters. */

@@ -27,8 +27,8 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
-import { ByteTokenizer } from "@sigmaserve/model";
 import { KV_HASH_ALGORITHM } from "@sigmaserve/kvcache/hash";
+import { ByteTokenizer } from "@sigmaserve/model/tokenizer";
 import { bindService, coordv1, GrpcStatusError, grpcServiceDefinition, inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { setTimeout as sleep } from "node:timers/promises";
 

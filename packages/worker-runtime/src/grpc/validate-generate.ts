@@ -4,7 +4,7 @@
  * allocated before the request passes, so a bad request costs nothing.
  */
 import { resolveSamplingParams } from "@sigmaserve/engine";
-import type { ModelConfig } from "@sigmaserve/model";
+import type { ModelConfig } from "@sigmaserve/model/config";
 import type { workerv1 } from "@sigmaserve/proto";
 import { randomBytes } from "node:crypto";
 import { InvalidRequestError } from "../errors.js";

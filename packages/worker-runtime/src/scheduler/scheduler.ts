@@ -19,7 +19,7 @@ import type { ModelRunner, StepSequence } from "@sigmaserve/engine";
 import type { KvCacheManager } from "@sigmaserve/kvcache";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { EngineRequest, byPriority, type RequestFinish, type RequestSink, type SubmitRequest } from "./engine-request.js";
-import type { Tokenizer } from "@sigmaserve/model";
+import type { Tokenizer } from "@sigmaserve/model/tokenizer";
 import { TokenOutput } from "./token-output.js";
 
 export interface SchedulerOptions {

@@ -7,7 +7,7 @@
  * a failover continues exactly where the failed worker would have.
  */
 import { StopChecker, sampleToken, type StopDecision } from "@sigmaserve/engine";
-import type { IncrementalDetokenizer, Tokenizer } from "@sigmaserve/model";
+import type { IncrementalDetokenizer, Tokenizer } from "@sigmaserve/model/tokenizer";
 import type { EngineRequest, RequestFinish } from "./engine-request.js";
 
 type FinishFields = Pick<RequestFinish, "reason" | "matchedStop" | "matchedStopTokenId" | "errorMessage">;

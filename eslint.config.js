@@ -17,7 +17,8 @@ const allow = {
   "@sigmaserve/telemetry": [],
   "@sigmaserve/engine": ["@sigmaserve/model", "@sigmaserve/kvcache"],
   "@sigmaserve/kv-index": ["@sigmaserve/kvcache"],
-  "@sigmaserve/coord": ["@sigmaserve/proto"],
+  // coord speaks kvcache's event types on the bus; it imports only the pure `@sigmaserve/kvcache/events` entry.
+  "@sigmaserve/coord": ["@sigmaserve/proto", "@sigmaserve/kvcache"],
   "@sigmaserve/client": ["@sigmaserve/proto"],
   // The worker and the router as libraries, so one process can host both on the memory bus.
   "@sigmaserve/worker-runtime": ["@sigmaserve/proto", "@sigmaserve/model", "@sigmaserve/kvcache", "@sigmaserve/engine", "@sigmaserve/coord", "@sigmaserve/telemetry"],

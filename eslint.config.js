@@ -20,7 +20,8 @@ const allow = {
   "@sigmaserve/telemetry": [],
   "@sigmaserve/engine": ["@sigmaserve/model", "@sigmaserve/kvcache"],
   "@sigmaserve/kv-index": ["@sigmaserve/kvcache/events", "@sigmaserve/kvcache/hash"],
-  "@sigmaserve/coord": ["@sigmaserve/proto"],
+  // coord speaks kvcache's event types on the bus, through the pure `/events` entry only.
+  "@sigmaserve/coord": ["@sigmaserve/proto", "@sigmaserve/kvcache/events"],
   "@sigmaserve/client": ["@sigmaserve/proto"],
   // The worker and the router as libraries, so one process can host both on the memory bus.
   "@sigmaserve/worker-runtime": ["@sigmaserve/proto", "@sigmaserve/model", "@sigmaserve/kvcache", "@sigmaserve/engine", "@sigmaserve/coord", "@sigmaserve/telemetry"],

@@ -13,19 +13,26 @@
  *   worker that restarts under the same id with a new epoch is reported as
  *   "left" (reason "restarted") then "joined": every block the router believed
  *   it held is gone.
- * - KV events. KvEventBatch on `sigmaserve.kv.<id>`, in publish order, at most
- *   once. A consumer spots a lost batch by its seq (or by WorkerLoad's
- *   last_kv_event_seq) and asks for a snapshot over control.
+ * - KV events. The bus speaks @sigmaserve/kvcache's event and snapshot types
+ *   (KvEventBatch, KvSnapshot) and owns the only codec to and from protobuf
+ *   (core/kv-event-codec.ts): a KvEventBatch message on `sigmaserve.kv.<id>`,
+ *   in publish order, at most once. A consumer spots a lost batch by its seq
+ *   (or by WorkerLoad's last_kv_event_seq) and asks for a snapshot over
+ *   control. A batch it cannot read exactly (an unknown event kind, an
+ *   UNSPECIFIED component or tier) is delivered as "undecodable", naming the
+ *   worker, so the consumer resyncs that worker; nothing is guessed.
  * - Control. Request/reply on `sigmaserve.ctl.<id>.<verb>`. Absent responders
  *   fail fast with NoResponderError; slow ones with ControlTimeoutError.
  *
  * Every message travels as protobuf binary and is refused with
  * PayloadTooLargeError when its encoding exceeds `maxPayloadBytes`. KV bytes
- * never ride the bus. Background failures (an undecodable message, a callback
- * that threw, a watcher re-listing after a reconnect) go to the bus's `onError`
- * option; they never throw into the caller.
+ * never ride the bus. Background failures (an undecodable registry entry or
+ * load, a callback that threw, a watcher re-listing after a reconnect) go to
+ * the bus's `onError` option; they never throw into the caller.
  */
+import type { KvEventBatch, KvSnapshot } from "@sigmaserve/kvcache/events";
 import type { coordv1 } from "@sigmaserve/proto";
+import type { KvDecodeError } from "./errors.js";
 
 /** Something to stop: a watch or a subscription. close() is idempotent. */
 export interface Subscription {
@@ -77,10 +84,35 @@ export interface WorkerRegistration {
   deregister(): Promise<void>;
 }
 
+/**
+ * What subscribeKvEvents delivers, in arrival order per worker: either a batch
+ * read exactly, or the news that a message on that worker's KV-event subject
+ * could not be read.
+ */
+export type KvEventDelivery =
+  /** A batch, decoded exactly: every event kind, component and tier known, seqs numbered firstSeq + i. */
+  | { kind: "batch"; batch: KvEventBatch }
+  /**
+   * A message from `workerId` this build cannot read (see KvDecodeError: an
+   * unknown event kind from a newer worker, an UNSPECIFIED component or tier,
+   * bytes that are not protobuf). Its events are lost to this consumer, so the
+   * state it holds for the worker is exact only up to the last batch it
+   * applied: resync the worker (fetch a snapshot). Never clear it: the worker's
+   * cache did not change because we failed to read about it.
+   */
+  | { kind: "undecodable"; workerId: string; error: KvDecodeError };
+
+/** One page of a worker's cache residency, and the token of the next page ("" on the last). */
+export interface KvSnapshotPage {
+  /** The residency on this page; every page of one snapshot repeats its workerId, epoch and asOfSeq. */
+  page: KvSnapshot;
+  nextPageToken: string;
+}
+
 /** The control verbs a worker serves; a verb without a handler has no responder. */
 export interface ControlHandlers {
-  /** One page of the worker's cache residency. */
-  snapshot?(request: coordv1.KvSnapshotRequest): Promise<coordv1.KvSnapshotResponse>;
+  /** One page of the worker's cache residency (`request.pageToken` "" asks for the first page of a new snapshot). */
+  snapshot?(request: coordv1.KvSnapshotRequest): Promise<KvSnapshotPage>;
   /** Stop admitting; report where the drain stands. */
   drain?(command: coordv1.DrainCommand): Promise<coordv1.DrainStatus>;
   /** On the target worker: a source offers blocks. */
@@ -107,8 +139,13 @@ export interface CoordBus {
 
   /** Puts `info` in the registry under `info.workerId` and returns the handle that keeps it alive. */
   register(info: coordv1.WorkerInfo): Promise<WorkerRegistration>;
-  /** Publishes a batch on `sigmaserve.kv.<batch.workerId>`. Rejects with CoordUnavailableError during an outage (the batch is lost; seqs reveal it). */
-  publishKvEvents(batch: coordv1.KvEventBatch): Promise<void>;
+  /**
+   * Encodes `batch` (stamped with the publish time) and publishes it on
+   * `sigmaserve.kv.<batch.workerId>`. Rejects with CoordArgumentError for a
+   * batch whose seqs do not run firstSeq, firstSeq + 1, …, and with
+   * CoordUnavailableError during an outage (the batch is lost; seqs reveal it).
+   */
+  publishKvEvents(batch: KvEventBatch): Promise<void>;
   /** Serves control requests for `workerId` until the subscription is closed. */
   serveControl(workerId: string, handlers: ControlHandlers): Promise<Subscription>;
 
@@ -125,13 +162,18 @@ export interface CoordBus {
   watchWorkers(onEvent: (event: WorkerEvent) => void): Promise<WorkerWatch>;
   /** Delivers heartbeat loads as they are published (no replay: the next one comes within a heartbeat interval). */
   subscribeLoads(onLoad: (load: coordv1.WorkerLoad) => void, filter?: WorkerFilter): Promise<Subscription>;
-  /** Delivers KV-event batches in publish order per worker. */
-  subscribeKvEvents(onBatch: (batch: coordv1.KvEventBatch) => void, filter?: WorkerFilter): Promise<Subscription>;
-  requestSnapshot(
-    workerId: string,
-    request: coordv1.KvSnapshotRequest,
-    options?: ControlRequestOptions,
-  ): Promise<coordv1.KvSnapshotResponse>;
+  /**
+   * Delivers KV-event batches in publish order per worker, decoded, and every
+   * message on a KV-event subject that does not decode as an "undecodable"
+   * delivery naming its worker (by the subject's worker id).
+   */
+  subscribeKvEvents(onDelivery: (delivery: KvEventDelivery) => void, filter?: WorkerFilter): Promise<Subscription>;
+  /**
+   * Asks `workerId` for one page of its residency, decoded. Rejects with
+   * KvDecodeError when the page cannot be read exactly (or names another
+   * worker), besides the control errors of every request.
+   */
+  requestSnapshot(workerId: string, request: coordv1.KvSnapshotRequest, options?: ControlRequestOptions): Promise<KvSnapshotPage>;
   requestDrain(workerId: string, command: coordv1.DrainCommand, options?: ControlRequestOptions): Promise<coordv1.DrainStatus>;
   offerMigration(
     targetWorkerId: string,

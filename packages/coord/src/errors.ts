@@ -110,3 +110,36 @@ export class MessageDecodeError extends CoordError {
     this.subject = subject;
   }
 }
+
+/**
+ * A KV-event batch or a snapshot page arrived in a form this build cannot
+ * read exactly: not protobuf at all, an event whose kind is not set or not
+ * known (a newer worker's oneof field), an UNSPECIFIED or unknown component or
+ * tier, a seq beyond 2^53, or a worker id that differs from the subject's.
+ * Nothing is guessed: the whole message is refused. On a KV-event subject it
+ * is delivered to the subscriber as an "undecodable" KvEventDelivery (the
+ * answer is a resync of `workerId`); from requestSnapshot() it is thrown.
+ * Not a client error; never reaches a gRPC edge.
+ */
+export class KvDecodeError extends CoordError {
+  override readonly name = "KvDecodeError";
+  readonly subject: string;
+  /** The worker the message came from: the worker id of its subject. */
+  readonly workerId: string;
+  /** The epoch in the message header; undefined when the bytes did not parse as protobuf. */
+  readonly epoch: bigint | undefined;
+  /** Path of the field at fault, e.g. "events[2].kind" or "residency[0].tier"; "" when the bytes did not parse. */
+  readonly field: string;
+
+  constructor(
+    at: { subject: string; workerId: string; epoch: bigint | undefined; field: string },
+    problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${at.subject}: undecodable message from worker ${JSON.stringify(at.workerId)}: ${at.field === "" ? "" : `${at.field}: `}${problem}`, options);
+    this.subject = at.subject;
+    this.workerId = at.workerId;
+    this.epoch = at.epoch;
+    this.field = at.field;
+  }
+}

@@ -6,6 +6,8 @@ export type {
   ControlHandlers,
   ControlRequestOptions,
   CoordBus,
+  KvEventDelivery,
+  KvSnapshotPage,
   Subscription,
   WorkerEvent,
   WorkerFilter,
@@ -26,10 +28,19 @@ export {
   CoordClosedError,
   CoordError,
   CoordUnavailableError,
+  KvDecodeError,
   MessageDecodeError,
   NoResponderError,
   PayloadTooLargeError,
 } from "./errors.js";
+export {
+  kvComponentFromProto,
+  kvComponentToProto,
+  kvTierFromProto,
+  kvTierToProto,
+  type KvComponent,
+  type KvTier,
+} from "./core/kv-proto-enums.js";
 export { startHeartbeats, type HeartbeatLoop, type HeartbeatLoopOptions } from "./heartbeat-loop.js";
 export {
   checkWorkerId,
@@ -45,6 +56,7 @@ export {
   MAX_WORKER_ID_LENGTH,
   REGISTRY_BUCKET,
   SUBJECT_ROOT,
+  workerIdOfKvEventsSubject,
   type ControlVerb,
 } from "./subjects.js";
 export { createMemoryCoordBus, type MemoryCoordBusOptions } from "./memory/memory-coord-bus.js";

@@ -55,6 +55,14 @@ export function kvEventsSubject(workerId: string): string {
   return `${KV_EVENTS_SUBJECT_PREFIX}.${workerId}`;
 }
 
+/** The worker id of a subject `sigmaserve.kv.<worker_id>`, or undefined when it is not one. */
+export function workerIdOfKvEventsSubject(subject: string): string | undefined {
+  const prefix = `${KV_EVENTS_SUBJECT_PREFIX}.`;
+  if (!subject.startsWith(prefix)) return undefined;
+  const workerId = subject.slice(prefix.length);
+  return workerId.length > 0 && workerId.length <= MAX_WORKER_ID_LENGTH && WORKER_ID_PATTERN.test(workerId) ? workerId : undefined;
+}
+
 export function loadSubject(workerId: string): string {
   checkWorkerId(workerId);
   return `${LOAD_SUBJECT_PREFIX}.${workerId}`;

@@ -31,3 +31,47 @@ export class DuplicateRequestError extends Error {
 export class WorkerConfigError extends Error {
   override readonly name = "WorkerConfigError";
 }
+
+/** Why a snapshot page token cannot be served. */
+export type SnapshotPageTokenProblem =
+  /** Its session saw no request for the session TTL. */
+  | "expired"
+  /** Its session was the least recently used when the cap of open sessions was reached. */
+  | "evicted"
+  /** Its session already served its last page. */
+  | "finished"
+  /** No session or page of that name. */
+  | "unknown"
+  /** Not a token this worker hands out ("<session>:<page>"). */
+  | "malformed";
+
+/**
+ * A snapshot request carried a page token that serves nothing. It reaches the
+ * requester over the bus as a ControlHandlerError naming this class; the
+ * answer is to start again with an empty page token. Never reaches gRPC.
+ */
+export class SnapshotPageTokenError extends Error {
+  override readonly name = "SnapshotPageTokenError";
+  constructor(
+    readonly token: string,
+    readonly problem: SnapshotPageTokenProblem,
+    ttlMs?: number,
+  ) {
+    super(`snapshot page token ${JSON.stringify(token)} ${describe(problem, ttlMs)}; ask again with an empty page token`);
+  }
+}
+
+function describe(problem: SnapshotPageTokenProblem, ttlMs: number | undefined): string {
+  switch (problem) {
+    case "expired":
+      return `expired: a paging session ends ${ttlMs} ms after its last page was served`;
+    case "evicted":
+      return "expired: its paging session was ended to make room for newer ones";
+    case "finished":
+      return "expired: its paging session already served its last page";
+    case "unknown":
+      return "names no open paging session or page";
+    case "malformed":
+      return 'is malformed (expected "<session>:<page>")';
+  }
+}

@@ -13,7 +13,7 @@ import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/wei
 import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { connectNatsCoordBus, type CoordBus } from "@sigmaserve/coord";
+import { connectNatsCoordBus, kvComponentToProto, kvTierToProto, type CoordBus } from "@sigmaserve/coord";
 import type { WorkerConfig } from "./config/worker-config.js";
 import { joinBus, type BusMembership } from "./coord/join-bus.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
@@ -116,8 +116,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
         kvHash: { algorithm: KV_HASH_ALGORITHM, seed: 0n, blockSizeTokens: config.blockSize },
         kvDtype: kvv1.KvDtype.F32,
         kvCapacity: kv.usage().map((u) => ({
-          component: u.component === "k" ? kvv1.KvComponent.K : kvv1.KvComponent.V,
-          tier: u.tier === "device" ? kvv1.KvTier.DEVICE : kvv1.KvTier.HOST,
+          component: kvComponentToProto(u.component),
+          tier: kvTierToProto(u.tier),
           numBlocks: u.totalBlocks,
           blockBytes: BigInt(kv.pool.blockBytes[u.component]),
         })),
@@ -135,8 +135,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
         runningRequests: stats.running,
         waitingRequests: stats.waiting,
         kvUsage: kv.usage().map((u) => ({
-          component: u.component === "k" ? kvv1.KvComponent.K : kvv1.KvComponent.V,
-          tier: u.tier === "device" ? kvv1.KvTier.DEVICE : kvv1.KvTier.HOST,
+          component: kvComponentToProto(u.component),
+          tier: kvTierToProto(u.tier),
           usedBlocks: u.usedBlocks,
           cachedFreeBlocks: u.cachedFreeBlocks,
           totalBlocks: u.totalBlocks,

@@ -5,6 +5,7 @@
  * Worker side: a handler's error (or a reply too large to send) becomes an
  * error reply, so the requester gets a ControlHandlerError naming it rather
  * than a timeout. The worker's own onError hears of it as well. Requester side: an error reply is thrown as that error.
+ * The snapshot verb's handler speaks kvcache's KvSnapshot; its page is encoded here (and decoded by the requester) with the KV-event codec.
  */
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
@@ -13,6 +14,7 @@ import type { ControlHandlers } from "../coord-bus.js";
 import { ControlHandlerError } from "../errors.js";
 import { CONTROL_VERBS, type ControlVerb } from "../subjects.js";
 import { asError, decodeFrom, encodeGuarded } from "./codec.js";
+import { encodeKvSnapshotPage } from "./kv-event-codec.js";
 import type { ControlReply } from "./transport.js";
 
 export interface ControlMethod<Req extends DescMessage, Res extends DescMessage> {
@@ -81,7 +83,8 @@ export function bindControlHandlers(
       },
     });
   };
-  add(SNAPSHOT_METHOD, handlers.snapshot?.bind(handlers));
+  const snapshot = handlers.snapshot?.bind(handlers);
+  add(SNAPSHOT_METHOD, snapshot && (async (request) => encodeKvSnapshotPage(await snapshot(request))));
   add(DRAIN_METHOD, handlers.drain?.bind(handlers));
   add(MIGRATE_OFFER_METHOD, handlers.migrateOffer?.bind(handlers));
   const done = handlers.migrateDone?.bind(handlers);

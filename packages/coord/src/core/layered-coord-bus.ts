@@ -3,19 +3,22 @@
  * payload guard, control dispatch and the registry view, over a CoordTransport
  * and a RegistryBackend (see transport.ts). An implementation only moves bytes.
  */
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import type { KvEventBatch } from "@sigmaserve/kvcache/events";
 import { coordv1 } from "@sigmaserve/proto";
 import type {
   ControlHandlers,
   ControlRequestOptions,
   CoordBus,
+  KvEventDelivery,
+  KvSnapshotPage,
   Subscription,
   WorkerEvent,
   WorkerFilter,
   WorkerRegistration,
   WorkerWatch,
 } from "../coord-bus.js";
-import { CoordArgumentError, CoordClosedError } from "../errors.js";
+import { CoordArgumentError, CoordClosedError, KvDecodeError, MessageDecodeError } from "../errors.js";
 import {
   checkWorkerId,
   controlSubject,
@@ -23,6 +26,7 @@ import {
   kvEventsSubject,
   LOAD_WILDCARD,
   loadSubject,
+  workerIdOfKvEventsSubject,
 } from "../subjects.js";
 import { BusWorkerRegistration, registryEntryLabel } from "./bus-worker-registration.js";
 import { asError, decodeFrom, encodeGuarded } from "./codec.js";
@@ -35,6 +39,7 @@ import {
   SNAPSHOT_METHOD,
   type ControlMethod,
 } from "./control-methods.js";
+import { decodeKvEventBatch, decodeKvSnapshotPage, encodeKvEventBatch } from "./kv-event-codec.js";
 import type { CoordTransport, RegistryBackend } from "./transport.js";
 import { WorkerTable } from "./worker-table.js";
 
@@ -82,11 +87,12 @@ export class LayeredCoordBus implements CoordBus {
     return new BusWorkerRegistration(deps, info, bytes);
   }
 
-  async publishKvEvents(batch: coordv1.KvEventBatch): Promise<void> {
+  async publishKvEvents(batch: KvEventBatch): Promise<void> {
     this.#assertOpen();
     checkWorkerId(batch.workerId, "batch.workerId");
     const subject = kvEventsSubject(batch.workerId);
-    this.#transport.publish(subject, encodeGuarded(coordv1.KvEventBatchSchema, batch, subject, this.#limitBytes()));
+    const message = encodeKvEventBatch(batch, BigInt(Date.now()));
+    this.#transport.publish(subject, encodeGuarded(coordv1.KvEventBatchSchema, message, subject, this.#limitBytes()));
   }
 
   async serveControl(workerId: string, handlers: ControlHandlers): Promise<Subscription> {
@@ -128,17 +134,33 @@ export class LayeredCoordBus implements CoordBus {
     return this.#subscribe(subject, coordv1.WorkerLoadSchema, onLoad);
   }
 
-  async subscribeKvEvents(onBatch: (batch: coordv1.KvEventBatch) => void, filter: WorkerFilter = {}): Promise<Subscription> {
+  async subscribeKvEvents(onDelivery: (delivery: KvEventDelivery) => void, filter: WorkerFilter = {}): Promise<Subscription> {
+    this.#assertOpen();
     const subject = filter.workerId === undefined ? KV_EVENTS_WILDCARD : kvEventsSubject(filter.workerId);
-    return this.#subscribe(subject, coordv1.KvEventBatchSchema, onBatch);
+    const sub = await this.#transport.subscribe(subject, (actualSubject, bytes) => {
+      const workerId = workerIdOfKvEventsSubject(actualSubject);
+      // NOTE: the wildcard matches one token and every id we publish under is checked, so this is a foreign publisher.
+      if (workerId === undefined) return this.#onError(new MessageDecodeError(actualSubject, { cause: new Error("not a worker's KV-event subject") }));
+      let delivery: KvEventDelivery;
+      try {
+        delivery = { kind: "batch", batch: decodeKvEventBatch(fromBinary(coordv1.KvEventBatchSchema, bytes), { subject: actualSubject, workerId }) };
+      } catch (err) {
+        const error =
+          err instanceof KvDecodeError ? err : new KvDecodeError({ subject: actualSubject, workerId, epoch: undefined, field: "" }, "not a KvEventBatch message", { cause: err });
+        delivery = { kind: "undecodable", workerId, error };
+      }
+      try {
+        onDelivery(delivery);
+      } catch (err) {
+        this.#onError(asError(err));
+      }
+    });
+    return this.#track(sub);
   }
 
-  async requestSnapshot(
-    workerId: string,
-    request: coordv1.KvSnapshotRequest,
-    options?: ControlRequestOptions,
-  ): Promise<coordv1.KvSnapshotResponse> {
-    return this.#request(SNAPSHOT_METHOD, workerId, request, options);
+  async requestSnapshot(workerId: string, request: coordv1.KvSnapshotRequest, options?: ControlRequestOptions): Promise<KvSnapshotPage> {
+    const message = await this.#request(SNAPSHOT_METHOD, workerId, request, options);
+    return decodeKvSnapshotPage(message, { subject: controlSubject(workerId, SNAPSHOT_METHOD.verb), workerId });
   }
 
   async requestDrain(workerId: string, command: coordv1.DrainCommand, options?: ControlRequestOptions): Promise<coordv1.DrainStatus> {

@@ -12,7 +12,11 @@ coordBusScenarios("memory", {
   setUp: async () => {
     hub = new MemoryCoordHub({ registryTtlMs: REGISTRY_TTL_MS });
     const shared = hub;
-    return { registryTtlMs: REGISTRY_TTL_MS, connect: async (options) => createMemoryCoordBus({ ...options, hub: shared }) };
+    return {
+      registryTtlMs: REGISTRY_TTL_MS,
+      connect: async (options) => createMemoryCoordBus({ ...options, hub: shared }),
+      publishRaw: async (subject, bytes) => shared.publish(subject, bytes),
+    };
   },
   tearDown: async () => hub?.close(),
 });

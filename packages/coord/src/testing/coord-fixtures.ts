@@ -1,9 +1,11 @@
 /**
  * Literal messages for the scenario tests: a full WorkerInfo (every field set,
- * so a decoding slip shows), a WorkerLoad, and KV-event batches holding every
- * kind of event with 64-bit hashes that do not fit a double.
+ * so a decoding slip shows), a WorkerLoad, and KV-event batches (kvcache's
+ * types, as the bus takes them) holding every kind of event with 64-bit
+ * hashes that do not fit a double.
  */
 import { create } from "@bufbuild/protobuf";
+import type { KvEvent, KvEventBatch } from "@sigmaserve/kvcache/events";
 import { coordv1, kvv1 } from "@sigmaserve/proto";
 
 let nextId = 0;
@@ -61,46 +63,34 @@ export function workerLoad(workerId: string, runningRequests: number): coordv1.W
   });
 }
 
-/** Batch number `index` of `workerId`: three events (stored, moved, removed), or a `cleared` every tenth. */
-export function kvEventBatch(workerId: string, index: number): coordv1.KvEventBatch {
+/**
+ * Batch number `index` of `workerId`: four events (stored with a parent, stored
+ * as a chain root, moved, removed), or a `cleared` every tenth, with 64-bit
+ * hashes above 2^63 that a double would round.
+ */
+export function kvEventBatch(workerId: string, index: number): KvEventBatch {
   const hash = (n: number) => 0xf000_0000_0000_0000n + BigInt(index * 100 + n);
-  const events: coordv1.KvEventBatch["events"] =
+  const firstSeq = index * 4 + 1;
+  const events: KvEvent[] =
     index % 10 === 9
-      ? [create(coordv1.KvEventSchema, { kind: { case: "cleared", value: {} } })]
+      ? [{ kind: "cleared", seq: firstSeq }]
       : [
-          create(coordv1.KvEventSchema, {
-            kind: {
-              case: "stored",
-              value: { component: kvv1.KvComponent.K, tier: kvv1.KvTier.DEVICE, blockHashes: [hash(1), hash(2)], parentBlockHash: hash(0) },
-            },
-          }),
-          create(coordv1.KvEventSchema, {
-            kind: {
-              case: "moved",
-              value: { component: kvv1.KvComponent.V, fromTier: kvv1.KvTier.DEVICE, toTier: kvv1.KvTier.HOST, blockHashes: [hash(1)] },
-            },
-          }),
-          create(coordv1.KvEventSchema, {
-            kind: { case: "removed", value: { component: kvv1.KvComponent.V, tier: kvv1.KvTier.HOST, blockHashes: [hash(2)] } },
-          }),
+          { kind: "stored", seq: firstSeq, component: "k", tier: "device", blockHashes: [hash(1), hash(2)], parentBlockHash: hash(0) },
+          { kind: "stored", seq: firstSeq + 1, component: "v", tier: "host", blockHashes: [hash(3)] },
+          { kind: "moved", seq: firstSeq + 2, component: "v", fromTier: "device", toTier: "host", blockHashes: [hash(1)] },
+          { kind: "removed", seq: firstSeq + 3, component: "v", tier: "host", blockHashes: [hash(2)] },
         ];
-  return create(coordv1.KvEventBatchSchema, {
-    workerId,
-    epoch: 7n,
-    firstSeq: BigInt(index * 3 + 1),
-    events,
-    publishedAtUnixMs: 1_760_000_000_000n + BigInt(index),
-  });
+  return { workerId, epoch: 7n, firstSeq, events };
+}
+
+/** The firstSeq of batch `index` of kvEventBatch(). */
+export function kvEventBatchFirstSeq(index: number): number {
+  return index * 4 + 1;
 }
 
 /** A batch whose encoding is larger than `minBytes` (one stored event, 8 bytes per hash). */
-export function oversizeKvEventBatch(workerId: string, minBytes: number): coordv1.KvEventBatch {
+export function oversizeKvEventBatch(workerId: string, minBytes: number): KvEventBatch {
   const count = Math.ceil(minBytes / 8) + 16;
   const blockHashes = Array.from({ length: count }, (_, i) => 0x8000_0000_0000_0000n + BigInt(i));
-  return create(coordv1.KvEventBatchSchema, {
-    workerId,
-    epoch: 7n,
-    firstSeq: 1n,
-    events: [create(coordv1.KvEventSchema, { kind: { case: "stored", value: { component: kvv1.KvComponent.K, tier: kvv1.KvTier.DEVICE, blockHashes } } })],
-  });
+  return { workerId, epoch: 7n, firstSeq: 1, events: [{ kind: "stored", seq: 1, component: "k", tier: "device", blockHashes }] };
 }

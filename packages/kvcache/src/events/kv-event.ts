@@ -1,6 +1,6 @@
 /**
  * KV-cache events, as the pool emits them and the router's index consumes
- * them. They mirror sigmaserve.coord.v1.KvEvent (the worker app converts);
+ * them. They mirror sigmaserve.coord.v1.KvEvent (@sigmaserve/coord encodes and decodes them);
  * this package imports no proto.
  *
  * Every event has a seq: seqs start at 1 in each epoch and rise by one per

@@ -15,9 +15,9 @@
  * grouped by spec. A worker whose spec the router does not implement (or
  * that publishes none) is still routable on load, with no cache overlap.
  */
+import { kvComponentFromProto, kvTierFromProto } from "@sigmaserve/coord";
 import type { KvIndex, KvUsageRatios, WorkerLoad, WorkerOverlap, WorkerSelection, WorkerSelector } from "@sigmaserve/kv-index";
 import { KV_HASH_ALGORITHM, describeHashSpec, prefixBlockHashes, type KvHashSpec } from "@sigmaserve/kvcache/hash";
-import { kvv1 } from "@sigmaserve/proto";
 import type { PooledWorker } from "../workers/worker-pool.js";
 
 /**
@@ -66,15 +66,12 @@ export function groupByHashSpec(workers: readonly PooledWorker[]): HashSpecGroup
   return [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, group]) => group);
 }
 
-const COMPONENT = { [kvv1.KvComponent.K]: "k", [kvv1.KvComponent.V]: "v" } as const;
-const TIER = { [kvv1.KvTier.DEVICE]: "device", [kvv1.KvTier.HOST]: "host" } as const;
-
 /** Pinned / all blocks per component and tier from the worker's last heartbeat (all 0 before the first). */
 export function kvUsageOf(worker: PooledWorker): KvUsageRatios {
   const usage: KvUsageRatios = { k: { device: 0, host: 0 }, v: { device: 0, host: 0 } };
   for (const row of worker.load?.kvUsage ?? []) {
-    const component = COMPONENT[row.component as keyof typeof COMPONENT];
-    const tier = TIER[row.tier as keyof typeof TIER];
+    const component = kvComponentFromProto(row.component);
+    const tier = kvTierFromProto(row.tier);
     if (component === undefined || tier === undefined || row.totalBlocks === 0) continue;
     usage[component][tier] = Math.min(1, row.usedBlocks / row.totalBlocks);
   }

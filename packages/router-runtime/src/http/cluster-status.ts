@@ -15,6 +15,7 @@
  *
  * uint64 values (epochs) are written as decimal strings, as proto3 JSON does.
  */
+import { kvComponentFromProto, kvTierFromProto } from "@sigmaserve/coord";
 import { kvPressure } from "@sigmaserve/kv-index";
 import type { coordv1 } from "@sigmaserve/proto";
 import { workerLoadOf } from "../generate/route-candidates.js";
@@ -22,8 +23,6 @@ import type { RouterCore } from "../router-core.js";
 import type { PooledWorker } from "../workers/worker-pool.js";
 
 const STATES: Readonly<Record<number, string>> = { 0: "unspecified", 1: "starting", 2: "ready", 3: "draining", 4: "drained" };
-const COMPONENTS: Readonly<Record<number, "k" | "v">> = { 1: "k", 2: "v" };
-const TIERS: Readonly<Record<number, "device" | "host">> = { 1: "device", 2: "host" };
 
 export interface PoolUsage {
   used_blocks: number;
@@ -70,8 +69,8 @@ export function snakeCaseKeys(value: unknown): unknown {
 export function kvUsageView(usage: readonly coordv1.WorkerLoad["kvUsage"][number][]): KvUsageView {
   const view: KvUsageView = { k: {}, v: {} };
   for (const pool of usage) {
-    const component = COMPONENTS[pool.component];
-    const tier = TIERS[pool.tier];
+    const component = kvComponentFromProto(pool.component);
+    const tier = kvTierFromProto(pool.tier);
     if (component === undefined || tier === undefined) continue;
     view[component][tier] = { used_blocks: pool.usedBlocks, cached_free_blocks: pool.cachedFreeBlocks, total_blocks: pool.totalBlocks };
   }

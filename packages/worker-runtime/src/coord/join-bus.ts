@@ -2,76 +2,59 @@
  * The worker on the CoordBus: it registers its WorkerInfo, heartbeats its
  * load, publishes its KV events in batches (every `flushIntervalMs`, with
  * epoch and per-event seq, so the router can spot a lost batch), and answers
- * control requests: snapshots of its cache residency (paged: a page token is
- * the page index of a snapshot taken on the first request) and drain.
+ * control requests: snapshots of its cache residency (paged from one snapshot
+ * taken on the first request; see snapshot-sessions.ts for how long the rest
+ * waits) and drain. Batches and pages go to the bus as kvcache types; the bus
+ * owns the codec.
  *
  * A batch that fails to publish during an outage is dropped, not retried: the
  * seqs reveal the hole, and the router asks for a snapshot.
  */
 import { create } from "@bufbuild/protobuf";
 import { startHeartbeats, type CoordBus, type HeartbeatLoop, type Subscription, type WorkerRegistration } from "@sigmaserve/coord";
-import { pageSnapshot, type KvEvent, type KvSnapshot } from "@sigmaserve/kvcache";
-import { coordv1, kvv1 } from "@sigmaserve/proto";
+import { pageSnapshot, type KvEventLog, type KvSnapshot } from "@sigmaserve/kvcache";
+import { coordv1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
-import type { WorkerRuntime } from "../worker-runtime.js";
+import { SnapshotSessions } from "./snapshot-sessions.js";
 
 /** How often pending KV events are published, ms. */
 export const DEFAULT_KV_EVENT_FLUSH_MS = 20;
 /** Most events per batch (a batch of stored events stays far below 1 MiB). */
 export const MAX_EVENTS_PER_BATCH = 2_048;
 
-const COMPONENT = { k: kvv1.KvComponent.K, v: kvv1.KvComponent.V } as const;
-const TIER = { device: kvv1.KvTier.DEVICE, host: kvv1.KvTier.HOST } as const;
-
-function eventToProto(event: KvEvent): coordv1.KvEvent {
-  switch (event.kind) {
-    case "stored":
-      return create(coordv1.KvEventSchema, {
-        kind: {
-          case: "stored",
-          value: { component: COMPONENT[event.component], tier: TIER[event.tier], blockHashes: event.blockHashes, ...(event.parentBlockHash === undefined ? {} : { parentBlockHash: event.parentBlockHash }) },
-        },
-      });
-    case "removed":
-      return create(coordv1.KvEventSchema, { kind: { case: "removed", value: { component: COMPONENT[event.component], tier: TIER[event.tier], blockHashes: event.blockHashes } } });
-    case "moved":
-      return create(coordv1.KvEventSchema, {
-        kind: { case: "moved", value: { component: COMPONENT[event.component], fromTier: TIER[event.fromTier], toTier: TIER[event.toTier], blockHashes: event.blockHashes } },
-      });
-    case "cleared":
-      return create(coordv1.KvEventSchema, { kind: { case: "cleared", value: {} } });
-  }
+/** What joinBus needs of a worker; a WorkerRuntime has it all. */
+export interface BusMember {
+  readonly config: { readonly workerId: string };
+  readonly eventLog: KvEventLog;
+  readonly kv: { snapshot(): KvSnapshot };
+  workerInfo(): coordv1.WorkerInfo;
+  workerLoad(): coordv1.WorkerLoad;
+  drain(graceMs: number): Promise<void>;
 }
 
-function snapshotPageToProto(page: KvSnapshot, nextPageToken: string): coordv1.KvSnapshotResponse {
-  return create(coordv1.KvSnapshotResponseSchema, {
-    workerId: page.workerId,
-    epoch: page.epoch,
-    asOfSeq: BigInt(page.asOfSeq),
-    residency: page.residency.map((group) => ({ component: COMPONENT[group.component], tier: TIER[group.tier], blockHashes: group.blockHashes })),
-    nextPageToken,
-  });
+export interface JoinBusOptions {
+  flushIntervalMs?: number;
+  heartbeatIntervalMs?: number;
+  /** How long a snapshot paging session lives after its last page, ms; default DEFAULT_SNAPSHOT_SESSION_TTL_MS. */
+  snapshotSessionTtlMs?: number;
+  /** Most snapshot paging sessions open at once; default DEFAULT_MAX_SNAPSHOT_SESSIONS. */
+  maxSnapshotSessions?: number;
+  /** The clock of the paging sessions, ms; default Date.now. */
+  nowMs?: () => number;
 }
 
 export interface BusMembership {
   stop(): Promise<void>;
 }
 
-export async function joinBus(runtime: WorkerRuntime, bus: CoordBus, logger: Logger, options: { flushIntervalMs?: number; heartbeatIntervalMs?: number } = {}): Promise<BusMembership> {
+export async function joinBus(runtime: BusMember, bus: CoordBus, logger: Logger, options: JoinBusOptions = {}): Promise<BusMembership> {
   const workerId = runtime.config.workerId;
   const registration: WorkerRegistration = await bus.register(runtime.workerInfo());
   let publishing = Promise.resolve();
   const flush = (): Promise<void> => {
     publishing = publishing.then(async () => {
       for (let batch = runtime.eventLog.takeBatch(MAX_EVENTS_PER_BATCH); batch !== null; batch = runtime.eventLog.takeBatch(MAX_EVENTS_PER_BATCH)) {
-        const message = create(coordv1.KvEventBatchSchema, {
-          workerId,
-          epoch: batch.epoch,
-          firstSeq: BigInt(batch.firstSeq),
-          events: batch.events.map(eventToProto),
-          publishedAtUnixMs: BigInt(Date.now()),
-        });
-        await bus.publishKvEvents(message).catch((err: unknown) => logger.warn({ err: (err as Error).message, firstSeq: batch.firstSeq }, "KV event batch lost; the router will resync"));
+        await bus.publishKvEvents(batch).catch((err: unknown) => logger.warn({ err: (err as Error).message, firstSeq: batch.firstSeq }, "KV event batch lost; the router will resync"));
       }
     });
     return publishing;
@@ -86,29 +69,17 @@ export async function joinBus(runtime: WorkerRuntime, bus: CoordBus, logger: Log
   );
 
   // Snapshot pages are cut from one snapshot per paging session, so every page has the same asOfSeq.
-  const sessions = new Map<string, KvSnapshot[]>();
-  let nextSession = 0;
+  const sessions = new SnapshotSessions({
+    ...(options.snapshotSessionTtlMs === undefined ? {} : { ttlMs: options.snapshotSessionTtlMs }),
+    ...(options.maxSnapshotSessions === undefined ? {} : { maxSessions: options.maxSnapshotSessions }),
+    ...(options.nowMs === undefined ? {} : { nowMs: options.nowMs }),
+  });
   const control: Subscription = await bus.serveControl(workerId, {
     snapshot: async (request) => {
-      let pages: KvSnapshot[];
-      let session: string;
-      let index: number;
-      if (request.pageToken === "") {
-        await flush();
-        session = String(nextSession++);
-        pages = pageSnapshot(runtime.kv.snapshot(), request.maxHashes > 0 ? request.maxHashes : undefined);
-        index = 0;
-        if (pages.length > 1) sessions.set(session, pages);
-      } else {
-        const [id, page] = request.pageToken.split(":");
-        pages = sessions.get(id ?? "") ?? [];
-        session = id ?? "";
-        index = Number(page);
-        if (pages[index] === undefined) throw new Error(`page token "${request.pageToken}" is unknown or expired`);
-      }
-      const last = index === pages.length - 1;
-      if (last) sessions.delete(session);
-      return snapshotPageToProto(pages[index]!, last ? "" : `${session}:${index + 1}`);
+      if (request.pageToken !== "") return sessions.next(request.pageToken);
+      // Published events first, so the snapshot's asOfSeq covers every batch the requester may have seen.
+      await flush();
+      return sessions.open(pageSnapshot(runtime.kv.snapshot(), request.maxHashes > 0 ? request.maxHashes : undefined));
     },
     drain: async (command) => {
       void runtime.drain(command.graceMs);

@@ -4,6 +4,7 @@
  * its deadline passing) cancels the request, which frees its blocks.
  */
 import { create } from "@bufbuild/protobuf";
+import { kvComponentFromProto, kvComponentToProto } from "@sigmaserve/coord";
 import { exportCachedBlocks, importCachedBlocks, type KvComponent } from "@sigmaserve/kvcache";
 import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { DrainingError, DuplicateRequestError, InvalidRequestError } from "../errors.js";
@@ -50,8 +51,6 @@ function finishMessage(requestId: string, finish: RequestFinish): workerv1.Gener
     },
   });
 }
-
-const COMPONENTS: Record<KvComponent, kvv1.KvComponent> = { k: kvv1.KvComponent.K, v: kvv1.KvComponent.V };
 
 export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof workerv1.WorkerService> {
   return {
@@ -100,7 +99,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
       }
       const wireDtype = request.wireDtype === kvv1.KvDtype.F16 ? "f16" : "f32";
       const { frames, exported, missing } = exportCachedBlocks(runtime.kv.pool, request.blockHashes, wireDtype);
-      const wanted = request.components.length === 0 ? (["k", "v"] as const) : (["k", "v"] as const).filter((c) => request.components.includes(COMPONENTS[c]));
+      const wanted = request.components.length === 0 ? (["k", "v"] as const) : (["k", "v"] as const).filter((c) => request.components.includes(kvComponentToProto(c)));
       let bytesSent = 0n;
       for (const component of wanted) {
         bytesSent += BigInt(frames[component].byteLength);
@@ -108,7 +107,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
           event: {
             case: "frame",
             value: {
-              component: COMPONENTS[component],
+              component: kvComponentToProto(component),
               dtype: wireDtype === "f16" ? kvv1.KvDtype.F16 : kvv1.KvDtype.F32,
               blocks: exported.map((hash) => ({ blockHash: hash })),
               payload: frames[component],
@@ -131,7 +130,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         } else if (message.event.case === "frame") {
           if (!sawHeader) throw new InvalidRequestError("header", "must be the first message of the stream");
           const frame = message.event.value;
-          const component = frame.component === kvv1.KvComponent.K ? "k" : frame.component === kvv1.KvComponent.V ? "v" : undefined;
+          const component = kvComponentFromProto(frame.component);
           if (component === undefined) throw new InvalidRequestError("frame.component", "must be K or V");
           frames[component] = frame.payload;
           bytesReceived += BigInt(frame.payload.byteLength);

@@ -59,14 +59,14 @@ describe("cluster - kv_aware routing over NATS", () => {
     assert.equal(hits, 6, "every follow-up found its prefix cached");
   });
 
-  test("cluster - bad input gets INVALID_ARGUMENT naming the field, through the router", async () => {
+  test("cluster - bad input gets INVALID_ARGUMENT naming the field by its public path, through the router", async () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ prompt: [1, 2, 300] }, "prompt_token_ids[2]"],
+      [{ prompt: [1, 2, 300] }, "token_ids.ids[2]"],
       [{ prompt: "x", maxTokens: 100_000 }, "sampling.max_tokens"],
       [{ prompt: "x", temperature: -1 }, "sampling.temperature"],
       [{ prompt: "x", topP: 0 }, "sampling.top_p"],
       [{ prompt: "x", model: "gpt-9" }, "model"],
-      [{ prompt: "" }, "prompt.text"],
+      [{ prompt: "" }, "text"],
     ];
     for (const [change, field] of cases) {
       await assert.rejects(

@@ -1,5 +1,5 @@
 import { Metadata, status } from "@grpc/grpc-js";
-import { GrpcStatusError, inferencev1 } from "@sigmaserve/proto";
+import { badRequestError, GrpcStatusError, inferencev1 } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { createClient, type SigmaserveClient } from "./client.js";
@@ -32,8 +32,12 @@ describe("client - against the router test double on loopback", () => {
       async *generate(request, context) {
         if (request.model === "missing") throw new GrpcStatusError(status.NOT_FOUND, 'model: "missing" is not served');
         if ((request.sampling?.topP ?? 1) > 1) {
-          throw new GrpcStatusError(status.INVALID_ARGUMENT, `sampling.top_p: must be in (0, 1], got ${request.sampling?.topP}`);
+          const violations = [{ field: "sampling.top_p", description: `must be in (0, 1], got ${request.sampling?.topP}` }];
+          if (request.sampling?.stop[0] === "") violations.push({ field: "sampling.stop[0]", description: "must not be empty" });
+          throw badRequestError(violations);
         }
+        // A status with no BadRequest detail, whatever its message looks like.
+        if (request.model === "plain-invalid") throw new GrpcStatusError(status.INVALID_ARGUMENT, "sampling.top_k: looks like a field, but is only text");
         if (request.model === "busy") {
           const metadata = new Metadata();
           metadata.set("retry-after-ms", "250");
@@ -148,12 +152,32 @@ describe("client - against the router test double on loopback", () => {
     assert.deepEqual(completion.logprobs, [{ tokenId: 72, logprob: -0.5, topLogprobs: [{ tokenId: 73, logprob: -1.25 }] }]);
   });
 
-  test("client - INVALID_ARGUMENT becomes InvalidArgumentError naming the field", async () => {
+  test("client - INVALID_ARGUMENT becomes InvalidArgumentError whose fieldViolations are the server's BadRequest", async () => {
     const err = await rejection(client.complete({ model: "sigma-tiny", prompt: "x", topP: 2 }));
     assert.ok(err instanceof InvalidArgumentError, `got ${String(err)}`);
     assert.equal(err.code, "INVALID_ARGUMENT");
+    assert.deepEqual(err.fieldViolations, [{ field: "sampling.top_p", description: "must be in (0, 1], got 2" }]);
     assert.equal(err.field, "sampling.top_p");
     assert.equal(err.details, "sampling.top_p: must be in (0, 1], got 2");
+
+    const two = await rejection(client.complete({ model: "sigma-tiny", prompt: "x", topP: 3, stop: [""] }));
+    assert.ok(two instanceof InvalidArgumentError);
+    assert.deepEqual(two.fieldViolations, [
+      { field: "sampling.top_p", description: "must be in (0, 1], got 3" },
+      { field: "sampling.stop[0]", description: "must not be empty" },
+    ]);
+
+    const plain = await rejection(client.complete({ model: "plain-invalid", prompt: "x" }));
+    assert.ok(plain instanceof InvalidArgumentError);
+    assert.deepEqual([plain.fieldViolations, plain.field], [[], undefined], "the message is never parsed for a field");
+  });
+
+  test("client - temperature 1e300 (beyond float32) is refused before sending, naming the field", async () => {
+    const before = router.callsOf("generate").length;
+    const err = await rejection(client.complete({ model: "sigma-tiny", prompt: "x", temperature: 1e300 }));
+    assert.ok(err instanceof InvalidArgumentError, `got ${String(err)}`);
+    assert.deepEqual(err.fieldViolations, [{ field: "sampling.temperature", description: "must be at most 3.4028234663852886e+38 in magnitude (the largest float32), got 1e+300" }]);
+    assert.equal(router.callsOf("generate").length, before, "nothing was sent");
   });
 
   test("client - a request the wire cannot carry is refused before sending, like the server would", async () => {

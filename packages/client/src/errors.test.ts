@@ -1,5 +1,5 @@
 import { Metadata, status } from "@grpc/grpc-js";
-import { GrpcStatusError } from "@sigmaserve/proto";
+import { badRequestError, GrpcStatusError } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
@@ -41,12 +41,18 @@ test("errors - each status maps to its class, keeping code, details and cause", 
   }
 });
 
-test("errors - InvalidArgumentError takes the field from a 'field: rule' prefix", () => {
-  assert.equal(new InvalidArgumentError("sampling.top_p: must be in (0, 1], got 2").field, "sampling.top_p");
-  assert.equal(new InvalidArgumentError("sampling.stop_token_ids[3]: must be below vocab_size 260").field, "sampling.stop_token_ids[3]");
-  assert.equal(new InvalidArgumentError("model: must not be empty").field, "model");
-  assert.equal(new InvalidArgumentError("the prompt is too long for the model").field, undefined);
-  assert.equal(new InvalidArgumentError("prompt too long: 600 tokens").field, undefined, "a sentence is not a field");
+test("errors - InvalidArgumentError reads the BadRequest details; its message is never parsed", () => {
+  const violations = [
+    { field: "sampling.top_p", description: "must be in (0, 1], got 2" },
+    { field: "sampling.stop_token_ids[3]", description: "260 is outside the vocabulary [0, 259)" },
+  ];
+  const mapped = toSigmaserveError(badRequestError(violations));
+  assert.ok(mapped instanceof InvalidArgumentError);
+  assert.deepEqual(mapped.fieldViolations, violations);
+  assert.equal(mapped.field, "sampling.top_p");
+  const bare = toSigmaserveError(new GrpcStatusError(status.INVALID_ARGUMENT, "model: must not be empty"));
+  assert.ok(bare instanceof InvalidArgumentError);
+  assert.deepEqual([bare.fieldViolations, bare.field], [[], undefined]);
 });
 
 test("errors - RateLimitedError reads the retry-after-ms trailer", () => {

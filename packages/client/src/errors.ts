@@ -9,7 +9,9 @@
  * FAILED_PRECONDITION, …) stay plain `SigmaserveError`s with their code.
  */
 import { status } from "@grpc/grpc-js";
-import { isGrpcStatusError } from "@sigmaserve/proto";
+import { fieldViolationsOf, isGrpcStatusError, type FieldViolation } from "@sigmaserve/proto";
+
+export type { FieldViolation };
 
 /** A gRPC status name, e.g. "INVALID_ARGUMENT". */
 export type StatusName = keyof typeof status;
@@ -33,18 +35,26 @@ export class SigmaserveError extends Error {
 }
 
 /**
- * A request field broke a rule. The server's messages start with the field's
- * path ("sampling.top_p: must be in (0, 1], got 2"); `field` holds that path
- * when the message has the prefix, else undefined.
+ * Request fields broke rules. `fieldViolations` are the server's
+ * `google.rpc.BadRequest` details (the `grpc-status-details-bin` trailer):
+ * every bad field by its path in the request's proto field names
+ * (`sampling.top_p`, `token_ids.ids[3]`, `text`) with the rule it broke. The
+ * message is for people; programs read the violations. Empty when the server
+ * named no field.
  */
 export class InvalidArgumentError extends SigmaserveError {
   override readonly name = "InvalidArgumentError";
-  /** The offending field's path, e.g. "sampling.top_p", when the message names one. */
-  readonly field: string | undefined;
+  /** Every bad field the server (or the SDK, before sending) named, in request order. */
+  readonly fieldViolations: readonly FieldViolation[];
 
-  constructor(details: string, options?: { cause?: unknown }) {
+  constructor(details: string, options?: { cause?: unknown; fieldViolations?: readonly FieldViolation[] }) {
     super("INVALID_ARGUMENT", details, options);
-    this.field = fieldOf(details);
+    this.fieldViolations = options?.fieldViolations ?? [];
+  }
+
+  /** The first bad field's path, e.g. "sampling.top_p"; undefined when none was named. */
+  get field(): string | undefined {
+    return this.fieldViolations[0]?.field;
   }
 }
 
@@ -123,11 +133,6 @@ export class ClientOptionsError extends Error {
   }
 }
 
-/** "sampling.top_p: must be …" → "sampling.top_p". A path of identifiers, dots and [index]es. */
-function fieldOf(details: string): string | undefined {
-  return /^([A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[\d+\])*): /.exec(details)?.[1];
-}
-
 /** The `retry-after-ms` hint as a non-negative number of ms, or undefined when absent or malformed. */
 function retryAfterMsOf(metadata: { get(key: string): unknown[] } | undefined): number | undefined {
   const value = metadata?.get(RETRY_AFTER_METADATA_KEY)[0];
@@ -150,7 +155,7 @@ export function toSigmaserveError(err: unknown): SigmaserveError {
   const { details } = err;
   switch (err.code) {
     case status.INVALID_ARGUMENT:
-      return new InvalidArgumentError(details, options);
+      return new InvalidArgumentError(details, { ...options, fieldViolations: fieldViolationsOf(err) });
     case status.UNAUTHENTICATED:
       return new UnauthenticatedError(details, options);
     case status.RESOURCE_EXHAUSTED:

@@ -20,6 +20,7 @@ export {
   UnauthenticatedError,
   UnavailableError,
   toSigmaserveError,
+  type FieldViolation,
   type StatusName,
 } from "./errors.js";
 export type { ChunkEvent, FinishEvent, FinishReason, GenerateEvent, Timings, TokenLogprob, TopLogprob, Usage } from "./events.js";

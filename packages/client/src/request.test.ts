@@ -24,7 +24,7 @@ test("request - token ids map to `tokenIds`, seeds to uint64, the call's request
   assert.equal(toProtoRequest({ model: "m", prompt: "x", seed: 2n ** 64n - 1n }, undefined).sampling?.seed, 2n ** 64n - 1n);
 });
 
-test("request - values the wire cannot carry are refused with the proto field path", () => {
+test("request - values the wire cannot carry are refused with one field violation, by proto field path", () => {
   const cases: [Parameters<typeof toProtoRequest>[0], string][] = [
     [{ model: "m", prompt: "x", maxTokens: 1.5 }, "sampling.max_tokens"],
     [{ model: "m", prompt: "x", topK: -1 }, "sampling.top_k"],
@@ -35,11 +35,13 @@ test("request - values the wire cannot carry are refused with the proto field pa
     [{ model: "m", prompt: "x", stopTokenIds: [0, 1, 2 ** 32] }, "sampling.stop_token_ids[2]"],
     [{ model: "m", prompt: "x", priority: 2 ** 31 }, "priority"],
     [{ model: "m", prompt: 42 as unknown as string }, "prompt"],
+    [{ model: "m", prompt: "x", temperature: 1e300 }, "sampling.temperature"],
+    [{ model: "m", prompt: "x", topP: -1e39 }, "sampling.top_p"],
   ];
   for (const [request, field] of cases) {
     assert.throws(
       () => toProtoRequest(request, undefined),
-      (err) => err instanceof InvalidArgumentError && err.field === field,
+      (err) => err instanceof InvalidArgumentError && err.fieldViolations.length === 1 && err.field === field && err.details === `${field}: ${err.fieldViolations[0]!.description}`,
       `expected ${field} to be refused`,
     );
   }

@@ -4,8 +4,9 @@
  * Range rules (top_p in (0, 1], max_tokens >= 1, …) are the router's to
  * enforce, so that there is one source of truth. The SDK checks only what the
  * wire cannot carry at all (a negative or fractional uint32, a seed outside
- * uint64) and refuses it as the server would: InvalidArgumentError whose
- * message starts with the proto field path.
+ * uint64, a float beyond float32 such as temperature 1e300) and refuses it as
+ * the server would: InvalidArgumentError with one field violation named by its
+ * proto field path.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { inferencev1 } from "@sigmaserve/proto";
@@ -48,11 +49,23 @@ const UINT32_MAX = 0xffff_ffff;
 const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 const UINT64_MAX = 2n ** 64n - 1n;
+/** The largest finite float32 (temperature and top_p travel as float32). */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** The SDK's own refusal, shaped like the server's: one field violation. */
+function refuse(field: string, rule: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${field}: ${rule}`, { fieldViolations: [{ field, description: rule }] });
+}
 
 function uint32(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 0 || value > UINT32_MAX) {
-    throw new InvalidArgumentError(`${field}: must be an integer in [0, ${UINT32_MAX}], got ${value}`);
-  }
+  if (!Number.isInteger(value) || value < 0 || value > UINT32_MAX) throw refuse(field, `must be an integer in [0, ${UINT32_MAX}], got ${value}`);
+  return value;
+}
+
+/** A number the float32 wire type can carry; NaN and ±Infinity can (the server refuses them by its own rules). */
+function float32(field: string, value: number): number {
+  if (typeof value !== "number") throw refuse(field, `must be a number, got ${typeof value}`);
+  if (Number.isFinite(value) && Math.abs(value) > FLOAT32_MAX) throw refuse(field, `must be at most ${FLOAT32_MAX} in magnitude (the largest float32), got ${value}`);
   return value;
 }
 
@@ -61,19 +74,17 @@ function uint32List(field: string, values: readonly number[]): number[] {
 }
 
 function uint64(field: string, value: bigint | number): bigint {
-  if (typeof value === "number" && !Number.isSafeInteger(value)) {
-    throw new InvalidArgumentError(`${field}: must be a safe integer or a bigint, got ${value}`);
-  }
+  if (typeof value === "number" && !Number.isSafeInteger(value)) throw refuse(field, `must be a safe integer or a bigint, got ${value}`);
   const big = BigInt(value);
-  if (big < 0n || big > UINT64_MAX) throw new InvalidArgumentError(`${field}: must be in [0, 2^64 - 1], got ${big}`);
+  if (big < 0n || big > UINT64_MAX) throw refuse(field, `must be in [0, 2^64 - 1], got ${big}`);
   return big;
 }
 
 function samplingOf(request: GenerateRequest): ProtoSampling {
   const sampling: ProtoSampling = {};
   if (request.maxTokens !== undefined) sampling.maxTokens = uint32("sampling.max_tokens", request.maxTokens);
-  if (request.temperature !== undefined) sampling.temperature = request.temperature;
-  if (request.topP !== undefined) sampling.topP = request.topP;
+  if (request.temperature !== undefined) sampling.temperature = float32("sampling.temperature", request.temperature);
+  if (request.topP !== undefined) sampling.topP = float32("sampling.top_p", request.topP);
   if (request.topK !== undefined) sampling.topK = uint32("sampling.top_k", request.topK);
   if (request.seed !== undefined) sampling.seed = uint64("sampling.seed", request.seed);
   if (request.stop !== undefined) sampling.stop = [...request.stop];
@@ -91,9 +102,9 @@ export function toProtoRequest(request: GenerateRequest, clientRequestId: string
   let prompt: ProtoGenerateRequest["prompt"];
   if (typeof request.prompt === "string") prompt = { case: "text", value: request.prompt };
   else if (Array.isArray(request.prompt)) prompt = { case: "tokenIds", value: { ids: uint32List("token_ids.ids", request.prompt) } };
-  else throw new InvalidArgumentError("prompt: must be a string or an array of token ids");
+  else throw refuse("prompt", "must be a string or an array of token ids");
   if (request.priority !== undefined && (!Number.isInteger(request.priority) || request.priority < INT32_MIN || request.priority > INT32_MAX)) {
-    throw new InvalidArgumentError(`priority: must be an int32, got ${request.priority}`);
+    throw refuse("priority", `must be an int32, got ${request.priority}`);
   }
   return {
     model: request.model,

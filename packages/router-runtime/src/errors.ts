@@ -1,13 +1,26 @@
 /** Typed errors of the router. Each maps to one gRPC status and one HTTP status (grpc/to-grpc-status.ts, http/to-http-error.ts). */
+import { describeViolations, type FieldViolation } from "@sigmaserve/proto";
 
-/** A request field that breaks a rule: INVALID_ARGUMENT / 400. The message starts with the field's name. */
+/**
+ * Request fields that break rules: INVALID_ARGUMENT with a google.rpc.BadRequest
+ * detail over gRPC, 400 with `param` over HTTP. Field paths are the public
+ * `sigmaserve.v1.GenerateRequest`'s proto names (`sampling.temperature`,
+ * `prompt.token_ids[3]`); the message reads "field: rule; ..." for people.
+ * No violations (a worker refused without naming a field) means only a message.
+ */
 export class InvalidRequestError extends Error {
   override readonly name = "InvalidRequestError";
-  constructor(
-    readonly field: string,
-    rule: string,
-  ) {
-    super(`${field}: ${rule}`);
+  /** Every bad field found, in request order. */
+  readonly violations: readonly FieldViolation[];
+
+  constructor(violations: readonly FieldViolation[], options: { message?: string; cause?: unknown } = {}) {
+    super(options.message ?? describeViolations(violations), options.cause === undefined ? undefined : { cause: options.cause });
+    this.violations = violations;
+  }
+
+  /** One bad field. */
+  static of(field: string, rule: string): InvalidRequestError {
+    return new InvalidRequestError([{ field, description: rule }]);
   }
 }
 
@@ -32,11 +45,15 @@ export class NoWorkerError extends Error {
   override readonly name = "NoWorkerError";
 }
 
-/** An unknown model id: NOT_FOUND / 404. */
+/** An unknown model id: INVALID_ARGUMENT with a BadRequest on `model` over gRPC, 404 model_not_found over HTTP. */
 export class UnknownModelError extends Error {
   override readonly name = "UnknownModelError";
+  /** What is wrong with the `model` field, without the field's name (a BadRequest description). */
+  readonly rule: string;
   constructor(model: string, known: readonly string[]) {
-    super(`model: unknown model "${model}"; this cluster serves ${known.length === 0 ? "no model yet" : known.map((m) => `"${m}"`).join(", ")}`);
+    const rule = `unknown model "${model}"; this cluster serves ${known.length === 0 ? "no model yet" : known.map((m) => `"${m}"`).join(", ")}`;
+    super(`model: ${rule}`);
+    this.rule = rule;
   }
 }
 

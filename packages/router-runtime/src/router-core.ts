@@ -11,6 +11,7 @@ import type { AdmissionController } from "./admission/admission-controller.js";
 import type { ApiKeys, Tenant } from "./auth/api-keys.js";
 import { GenerateRouter, type RouteDecision, type RoutedRequest, type RouterEvent } from "./generate/generate-router.js";
 import { normalizeGenerate, type TokenizerRegistry } from "./generate/normalize-request.js";
+import { publicFault } from "./generate/worker-fault.js";
 import type { WorkerPool } from "./workers/worker-pool.js";
 
 export interface RouterCoreOptions {
@@ -49,12 +50,18 @@ export class RouterCore {
     });
   }
 
-  /** Admits, normalizes and routes one request; the slot is released when the stream ends. */
+  /**
+   * Validates and normalizes one request, then admits and routes it; the slot
+   * is released when the stream ends. A bad field is refused before admission;
+   * a worker's refusal comes back in the public request's field names.
+   */
   async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal): AsyncGenerator<RouterEvent> {
     const routed = normalizeGenerate(request, tenant, this.pool, this.tokenizers);
     const release = await this.admission.acquire(signal);
     try {
       yield* this.router.generate(routed, signal);
+    } catch (err) {
+      throw publicFault(err, request);
     } finally {
       release();
     }

@@ -1,13 +1,19 @@
 /** Typed errors of the worker. Each maps to one gRPC status in grpc/to-grpc-status.ts (see docs/errors.md). */
 
-/** A request field that breaks a rule: INVALID_ARGUMENT. The message starts with the field's name. */
+/**
+ * A request field that breaks a rule: INVALID_ARGUMENT with a BadRequest
+ * detail {field, description: rule}. The message is "field: rule".
+ */
 export class InvalidRequestError extends Error {
   override readonly name = "InvalidRequestError";
   constructor(
+    /** The field's path in the worker's request, e.g. `prompt_token_ids[3]`. */
     readonly field: string,
-    rule: string,
+    /** The rule it broke and what was sent, without the field. */
+    readonly rule: string,
+    options: { cause?: unknown } = {},
   ) {
-    super(`${field}: ${rule}`);
+    super(`${field}: ${rule}`, options);
   }
 }
 

@@ -6,7 +6,7 @@
 import { status } from "@grpc/grpc-js";
 import { referenceForward } from "@sigmaserve/model/reference";
 import { demoModel } from "@sigmaserve/model/weights";
-import { GrpcStatusError, createGrpcClient, workerv1, type ServiceClient } from "@sigmaserve/proto";
+import { GrpcStatusError, createGrpcClient, fieldViolationsOf, workerv1, type ServiceClient } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { pino } from "pino";
@@ -134,20 +134,21 @@ describe("worker - generation", () => {
     assert.equal(await usedBlocks(client), 0);
   });
 
-  test("worker - bad input gets INVALID_ARGUMENT naming the field, and the worker stays up", async () => {
-    const cases: [Record<string, unknown>, RegExp][] = [
-      [{ promptTokenIds: [] }, /^prompt_token_ids: must not be empty/],
-      [{ promptTokenIds: Array.from({ length: 2048 }, () => 1) }, /^prompt_token_ids: 2048 prompt tokens leave no room in the context of 2048 tokens/],
-      [{ promptTokenIds: [1, 2, 300] }, /^prompt_token_ids\[2\]: 300 is outside the vocabulary \[0, 259\)/],
-      [{ sampling: { maxTokens: 0 } }, /^sampling\.max_tokens: /],
-      [{ sampling: { maxTokens: 100_000 } }, /^sampling\.max_tokens: /],
-      [{ sampling: { temperature: -1 } }, /^sampling\.temperature: /],
-      [{ sampling: { topP: 0 } }, /^sampling\.top_p: /],
-      [{ sampling: { topP: 1.5 } }, /^sampling\.top_p: /],
-      [{ model: "gpt-9" }, /^model: unknown model "gpt-9"; this worker serves "sigma-tiny"/],
-      [{ requestId: "" }, /^request_id: must not be empty/],
+  test("worker - bad input gets INVALID_ARGUMENT with a BadRequest detail naming the field, and the worker stays up", async () => {
+    const cases: [Record<string, unknown>, string, RegExp][] = [
+      [{ promptTokenIds: [] }, "prompt_token_ids", /^must not be empty$/],
+      [{ promptTokenIds: Array.from({ length: 2048 }, () => 1) }, "prompt_token_ids", /^2048 prompt tokens leave no room in the context of 2048 tokens$/],
+      [{ promptTokenIds: [1, 2, 300] }, "prompt_token_ids[2]", /^300 is outside the vocabulary \[0, 259\)$/],
+      [{ sampling: { maxTokens: 0 } }, "sampling.max_tokens", /^must be at least 1, got 0$/],
+      [{ sampling: { maxTokens: 100_000 } }, "sampling.max_tokens", /^must be at most /],
+      [{ sampling: { temperature: -1 } }, "sampling.temperature", /^must be >= 0, got -1$/],
+      [{ sampling: { temperature: Infinity } }, "sampling.temperature", /^must be a finite number, got Infinity$/],
+      [{ sampling: { topP: 0 } }, "sampling.top_p", /^must be in \(0, 1\], got 0$/],
+      [{ sampling: { topP: 1.5 } }, "sampling.top_p", /^must be in \(0, 1\], got 1.5$/],
+      [{ model: "gpt-9" }, "model", /^unknown model "gpt-9"; this worker serves "sigma-tiny"$/],
+      [{ requestId: "" }, "request_id", /^must not be empty$/],
     ];
-    for (const [change, message] of cases) {
+    for (const [change, field, description] of cases) {
       const request = { requestId: `bad${requestCounter++}`, model: "sigma-tiny", promptTokenIds: [1, 2, 3], ...change };
       await assert.rejects(
         (async () => {
@@ -156,7 +157,11 @@ describe("worker - generation", () => {
         (err: unknown) => {
           assert.ok(err instanceof GrpcStatusError, String(err));
           assert.equal(err.code, status.INVALID_ARGUMENT, `${JSON.stringify(change)} → ${status[err.code]}: ${err.details}`);
-          assert.match(err.details, message);
+          const violations = fieldViolationsOf(err);
+          assert.equal(violations.length, 1, `${JSON.stringify(change)}: ${JSON.stringify(violations)}`);
+          assert.equal(violations[0]!.field, field);
+          assert.match(violations[0]!.description, description);
+          assert.equal(err.details, `${field}: ${violations[0]!.description}`, "the message is the same violation for people");
           return true;
         },
       );

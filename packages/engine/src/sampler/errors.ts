@@ -11,10 +11,13 @@ export class SamplingParamsError extends Error {
   override readonly name: string = "SamplingParamsError";
   /** The offending field as the user sees it (proto snake_case), with an index for list items: `sampling.stop[2]`. */
   readonly field: string;
+  /** The rule it broke and what was sent, without the field (`must be in (0, 1], got 2`): a BadRequest description. */
+  readonly rule: string;
 
   constructor(field: string, rule: string, options: { cause?: unknown } = {}) {
     super(`${field}: ${rule}`, { cause: options.cause });
     this.field = field;
+    this.rule = rule;
   }
 }
 

@@ -5,6 +5,12 @@
  * calls return async iterables that cancel the call when the consumer stops
  * early (`break`, a thrown error, or the AbortSignal). Every failure rejects
  * with GrpcStatusError, so callers branch on `err.code`.
+ *
+ * Requests are encoded here, before the call starts. NOTE: a request the wire
+ * cannot carry (a float32 field of 1e300, a negative uint32) fails with
+ * INVALID_ARGUMENT, the caller's mistake, and nothing is sent; left to grpc-js
+ * it would be INTERNAL ("serialization failure"), which a router would take
+ * for a failing server and fail over from.
  */
 import type { DescMethod, DescService, MessageInitShape, MessageShape } from "@bufbuild/protobuf";
 import {
@@ -22,7 +28,7 @@ import {
   type ServiceError,
 } from "@grpc/grpc-js";
 import { GrpcStatusError } from "./grpc-status-error.js";
-import { grpcServiceDefinition } from "./service-definition.js";
+import { EncodedMessage, encodeMessage, grpcServiceDefinition } from "./service-definition.js";
 
 /** Per-call options. */
 export interface CallOptions {
@@ -79,6 +85,22 @@ function toError(err: unknown): GrpcStatusError {
   return GrpcStatusError.fromServiceError(err as Partial<ServiceError>);
 }
 
+/** Encodes one request of `method`; a value that does not fit its field's type is INVALID_ARGUMENT. */
+function encodeRequest(method: DescMethod, request: unknown): EncodedMessage {
+  try {
+    return new EncodedMessage(encodeMessage(method.input, request));
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new GrpcStatusError(status.INVALID_ARGUMENT, `the ${method.input.typeName} cannot be serialised: ${reason}`, { cause: err });
+  }
+}
+
+/** A stream that fails at once with `err` (a server-streaming request that could not be encoded). */
+// eslint-disable-next-line require-yield
+async function* failedStream(err: unknown): AsyncGenerator<never> {
+  throw err;
+}
+
 /** Cancels `call` when `signal` aborts; returns the listener's remover. */
 function linkAbort(signal: AbortSignal | undefined, call: { cancel(): void }): () => void {
   if (signal === undefined) return () => {};
@@ -106,11 +128,11 @@ async function* readAll<T>(call: ClientReadableStream<T> | ClientDuplexStream<un
   }
 }
 
-async function writeAll<T>(call: ClientWritableStream<T> | ClientDuplexStream<T, unknown>, requests: AsyncIterable<T> | Iterable<T>): Promise<void> {
+async function writeAll(call: ClientWritableStream<unknown> | ClientDuplexStream<unknown, unknown>, method: DescMethod, requests: AsyncIterable<unknown> | Iterable<unknown>): Promise<void> {
   try {
     for await (const request of requests) {
       if (call.writableEnded || call.destroyed) return;
-      if (!call.write(request)) await new Promise<void>((resolve) => call.once("drain", resolve));
+      if (!call.write(encodeRequest(method, request))) await new Promise<void>((resolve) => call.once("drain", resolve));
     }
     call.end();
   } catch (err) {
@@ -127,8 +149,9 @@ function bindClientMethod(client: Client, method: DescMethod): unknown {
     case "unary":
       return (request: unknown, options?: CallOptions) =>
         new Promise((resolve, reject) => {
+          const encoded = encodeRequest(method, request);
           let unlink = (): void => {};
-          const call = invoke(request, toMetadata(options?.metadata), grpcCallOptions(options), (err: ServiceError | null, response: unknown) => {
+          const call = invoke(encoded, toMetadata(options?.metadata), grpcCallOptions(options), (err: ServiceError | null, response: unknown) => {
             unlink();
             if (err) reject(toError(err));
             else resolve(response);
@@ -137,7 +160,13 @@ function bindClientMethod(client: Client, method: DescMethod): unknown {
         });
     case "server_streaming":
       return (request: unknown, options?: CallOptions) => {
-        const call = invoke(request, toMetadata(options?.metadata), grpcCallOptions(options)) as ClientReadableStream<unknown>;
+        let encoded: EncodedMessage;
+        try {
+          encoded = encodeRequest(method, request);
+        } catch (err) {
+          return failedStream(err);
+        }
+        const call = invoke(encoded, toMetadata(options?.metadata), grpcCallOptions(options)) as ClientReadableStream<unknown>;
         return readAll(call, linkAbort(options?.signal, call));
       };
     case "client_streaming":
@@ -150,13 +179,13 @@ function bindClientMethod(client: Client, method: DescMethod): unknown {
             else resolve(response);
           }) as ClientWritableStream<unknown>;
           unlink = linkAbort(options?.signal, call);
-          writeAll(call, requests).catch(reject);
+          writeAll(call, method, requests).catch(reject);
         });
     case "bidi_streaming":
       return (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) => {
         const call = invoke(toMetadata(options?.metadata), grpcCallOptions(options)) as ClientDuplexStream<unknown, unknown>;
         const unlink = linkAbort(options?.signal, call);
-        writeAll(call, requests).catch((err: unknown) => call.destroy(err instanceof Error ? err : new Error(String(err))));
+        writeAll(call, method, requests).catch((err: unknown) => call.destroy(err instanceof Error ? err : new Error(String(err))));
         return readAll(call, unlink);
       };
   }

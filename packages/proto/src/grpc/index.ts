@@ -1,3 +1,4 @@
+export { badRequestError, describeViolations, fieldViolationsOf, setBadRequest, STATUS_DETAILS_METADATA_KEY, type FieldViolation } from "./bad-request.js";
 export { bindService, defaultToStatus, type BindOptions, type MethodImpl, type ServiceImpl, type ToStatus } from "./bind-service.js";
 export { createGrpcClient, isCancelled, type CallOptions, type ClientMethod, type ClientOptions, type ServiceClient } from "./create-client.js";
 export { GrpcStatusError, isGrpcStatusError, type GrpcStatusCode } from "./grpc-status-error.js";

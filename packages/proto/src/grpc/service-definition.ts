@@ -15,13 +15,25 @@ export function methodPath(method: DescMethod): string {
   return `/${method.parent.typeName}/${method.name}`;
 }
 
-function serializer(schema: DescMessage): (value: unknown) => Buffer {
+/**
+ * A message the typed client encoded before starting the call, so that a
+ * message the wire cannot carry (a float32 out of range, a negative uint32)
+ * fails as the caller's mistake, before anything is sent (create-client.ts).
+ */
+export class EncodedMessage {
+  constructor(readonly bytes: Buffer) {}
+}
+
+/** A message (or plain init object) of `schema` in protobuf binary; throws when a value does not fit its field's type. */
+export function encodeMessage(schema: DescMessage, value: unknown): Buffer {
   // NOTE: create() returns a message of this schema unchanged and fills in a
   // plain init object; without it toBinary fails on plain objects.
-  return (value) => {
-    const bytes = toBinary(schema, create(schema, value as never));
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
+  const bytes = toBinary(schema, create(schema, value as never));
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function serializer(schema: DescMessage): (value: unknown) => Buffer {
+  return (value) => (value instanceof EncodedMessage ? value.bytes : encodeMessage(schema, value));
 }
 
 function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {

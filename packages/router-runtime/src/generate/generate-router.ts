@@ -23,7 +23,11 @@ export const FAILED_WORKER_QUARANTINE_MS = 2_000;
 /** Replays of a request after mid-stream failures, at most. */
 export const DEFAULT_MAX_REPLAYS = 2;
 
-/** Worker statuses that are the request's fault: passed to the client, never retried elsewhere. */
+/**
+ * Statuses that are the request's fault: passed to the client, never retried
+ * elsewhere, never held against the worker. INVALID_ARGUMENT includes a
+ * request the client adapter could not serialise (it fails before sending).
+ */
 const CLIENT_FAULTS = new Set<status>([status.INVALID_ARGUMENT, status.OUT_OF_RANGE, status.ALREADY_EXISTS, status.PERMISSION_DENIED, status.UNAUTHENTICATED]);
 
 export interface RoutedRequest {

@@ -1,10 +1,13 @@
 /**
- * Public GenerateRequest → the router's RoutedRequest: model checked, prompt
- * tokenized (text prompts get the tokenizer's special tokens, e.g. BOS),
- * a seed drawn when the client gave none (so a failover replay continues the
- * same random stream), and the tenant's cache salt attached. The worker
- * checks the rest (vocabulary, context, sampling ranges) and its
- * INVALID_ARGUMENT reaches the client unchanged.
+ * Public GenerateRequest → the router's RoutedRequest: model checked, every
+ * field checked against the rules (validate-request.ts), prompt tokenized
+ * (text prompts get the tokenizer's special tokens, e.g. BOS) and checked
+ * against the context, a seed drawn when the client gave none (so a failover
+ * replay continues the same random stream), and the tenant's cache salt
+ * attached. It runs before admission: a bad request never takes a queue slot
+ * nor reaches a worker. The worker still checks what only it knows (its
+ * max_tokens limit); its BadRequest reaches the client by public field names
+ * (worker-fault.ts).
  */
 import { create } from "@bufbuild/protobuf";
 import { ByteTokenizer, type Tokenizer } from "@sigmaserve/model/tokenizer";
@@ -15,9 +18,7 @@ import { InvalidRequestError, UnknownModelError } from "../errors.js";
 import type { WorkerPool } from "../workers/worker-pool.js";
 import type { RoutedRequest } from "./generate-router.js";
 import { randomSeed } from "./random-seed.js";
-
-/** Longest client_request_id accepted, characters. */
-export const MAX_CLIENT_REQUEST_ID_LENGTH = 128;
+import { contextViolations, requestViolations, type ModelLimits } from "./validate-request.js";
 
 /** Tokenizers per model id. The demo model's byte tokenizer needs no files. */
 export class TokenizerRegistry {
@@ -37,34 +38,32 @@ export class TokenizerRegistry {
       this.byModel.set(model, tokenizer);
       return tokenizer;
     }
-    throw new InvalidRequestError("prompt.text", `model "${model}" has no tokenizer on this router; send prompt.token_ids, or start the router with --tokenizer DIR`);
+    throw InvalidRequestError.of("text", `model "${model}" has no tokenizer on this router; send token_ids, or start the router with --tokenizer DIR`);
   }
 }
 
 export function checkModel(model: string, pool: WorkerPool): void {
-  if (model === "") throw new InvalidRequestError("model", "must not be empty");
+  if (model === "") throw InvalidRequestError.of("model", "must not be empty");
   const models = pool.models();
   if (!models.includes(model)) throw new UnknownModelError(model, models);
 }
 
+/** The model's vocabulary and context from a worker that serves it (0 = unknown). */
+export function modelLimits(model: string, pool: WorkerPool): ModelLimits {
+  const summary = pool.list().find((w) => w.info.model?.id === model)?.info.model;
+  return { vocabSize: summary?.vocabSize ?? 0, maxContextTokens: summary?.maxContextTokens ?? 0 };
+}
+
 export function normalizeGenerate(request: inferencev1.GenerateRequest, tenant: Tenant, pool: WorkerPool, tokenizers: TokenizerRegistry): RoutedRequest {
   checkModel(request.model, pool);
-  if (request.clientRequestId.length > MAX_CLIENT_REQUEST_ID_LENGTH) {
-    throw new InvalidRequestError("client_request_id", `must be at most ${MAX_CLIENT_REQUEST_ID_LENGTH} characters, got ${request.clientRequestId.length}`);
-  }
-  let promptTokens: number[];
-  switch (request.prompt.case) {
-    case "text":
-      if (request.prompt.value === "") throw new InvalidRequestError("prompt.text", "must not be empty");
-      promptTokens = tokenizers.get(request.model, pool).encode(request.prompt.value, { addSpecialTokens: true });
-      break;
-    case "tokenIds":
-      if (request.prompt.value.ids.length === 0) throw new InvalidRequestError("prompt.token_ids", "must not be empty");
-      promptTokens = [...request.prompt.value.ids];
-      break;
-    default:
-      throw new InvalidRequestError("prompt", "set either text or token_ids");
-  }
+  const limits = modelLimits(request.model, pool);
+  const violations = requestViolations(request, limits);
+  if (violations.length > 0) throw new InvalidRequestError(violations);
+  // requestViolations refused a request with no prompt.
+  const prompt = request.prompt as Exclude<inferencev1.GenerateRequest["prompt"], { case: undefined }>;
+  const promptTokens = prompt.case === "text" ? tokenizers.get(request.model, pool).encode(prompt.value, { addSpecialTokens: true }) : [...prompt.value.ids];
+  const context = contextViolations(promptTokens.length, request.sampling?.maxTokens, limits, prompt.case === "text" ? "text" : "token_ids");
+  if (context.length > 0) throw new InvalidRequestError(context);
   const sampling = create(inferencev1.SamplingParamsSchema, request.sampling ?? {});
   sampling.seed ??= randomSeed();
   return {

@@ -189,15 +189,33 @@ describe("http completions - against a fake worker over gRPC", () => {
     assert.match(body.error.message, /unknown model "gpt-5"; this cluster serves "sigma-tiny"/);
   });
 
-  test("http completions - the worker's INVALID_ARGUMENT comes back as a 400 with the OpenAI field name, streaming or not", async () => {
+  test("http completions - the worker's BadRequest comes back as a 400 with the OpenAI field name, streaming or not, and is not retried", async () => {
+    // A rule only the worker knows (its own max_tokens limit); it names the field in its own request's terms.
+    router.worker!.behaviour.fail = { code: status.INVALID_ARGUMENT, details: "sampling.max_tokens: must be at most 1000, got 1500", violations: [{ field: "sampling.max_tokens", description: "must be at most 1000, got 1500" }] };
     for (const stream of [false, true]) {
-      const res = await postJson(url, { model: "sigma-tiny", prompt: "Hi", top_p: 2, stream });
+      const res = await postJson(url, { model: "sigma-tiny", prompt: "Hi", max_tokens: 1500, stream });
       assert.equal(res.headers.get("content-type"), "application/json; charset=utf-8", "an error before the first token is a plain HTTP error");
       assert.deepEqual(await jsonOf(res), {
         status: 400,
-        body: { error: { message: "top_p: must be in (0, 1], got 2", type: "invalid_request_error", param: "top_p", code: null } },
+        body: { error: { message: "max_tokens: must be at most 1000, got 1500", type: "invalid_request_error", param: "max_tokens", code: null } },
       });
     }
+    assert.equal(router.worker!.calls.length, 2, "one call per request: a client fault is never retried");
+    assert.deepEqual(router.core.pool.list().map((w) => w.quarantinedUntilMs), [0], "nor held against the worker");
+  });
+
+  test("http completions - the worker's refusal of a token-id prompt names the client's index", async () => {
+    router.worker!.behaviour.fail = { code: status.INVALID_ARGUMENT, details: "prompt_token_ids[1]: 20 is outside the vocabulary [0, 16)", violations: [{ field: "prompt_token_ids[1]", description: "20 is outside the vocabulary [0, 16)" }] };
+    const res = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: [10, 20, 30] }));
+    assert.deepEqual(res, { status: 400, body: { error: { message: "prompt[1]: 20 is outside the vocabulary [0, 16)", type: "invalid_request_error", param: "prompt[1]", code: null } } });
+  });
+
+  test("http completions - sampling the router can check is refused before any worker call, streaming or not", async () => {
+    for (const stream of [false, true]) {
+      const res = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi", top_p: 2, stream }));
+      assert.deepEqual(res, { status: 400, body: { error: { message: "top_p: must be in (0, 1], got 2", type: "invalid_request_error", param: "top_p", code: null } } });
+    }
+    assert.equal(router.worker!.calls.length, 0);
   });
 
   test("http completions - a worker that is down before the first token gives 503 once no other worker is left", async () => {

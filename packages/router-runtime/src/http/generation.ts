@@ -2,7 +2,7 @@
  * One generation as the HTTP endpoints see it: started, and its first event
  * awaited, before anything is written to the client. Everything that can go
  * wrong before the first token (a bad field, an unknown model, a full queue,
- * no worker, a worker's INVALID_ARGUMENT) is thrown from `Generation.open`,
+ * no worker, a worker's BadRequest) is thrown from `Generation.open`,
  * so it becomes a proper HTTP status even for a streaming request; only a
  * failure after the first token has to travel inside the SSE stream.
  *

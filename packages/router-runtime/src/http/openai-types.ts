@@ -9,9 +9,11 @@
  * and that this server does not implement (`n` > 1, `echo`, penalties, tools)
  * are refused by the endpoints instead of silently ignored.
  *
- * Ranges the worker owns (top_p in (0, 1], at most 16 stop strings, max_tokens
- * within the context) are checked there, and its INVALID_ARGUMENT comes back
- * as a 400 naming the same field.
+ * The sampling ranges (top_p in (0, 1], a temperature that fits float32, at
+ * most 16 stop strings, max_tokens within the context) are the public
+ * request's rules, checked by the router for both doors before admission
+ * (generate/validate-request.ts); their BadRequest comes back as a 400 whose
+ * `param` is the field as sent here.
  */
 import { z } from "zod";
 

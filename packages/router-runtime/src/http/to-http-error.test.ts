@@ -1,11 +1,11 @@
 import { Metadata, status } from "@grpc/grpc-js";
-import { GrpcStatusError } from "@sigmaserve/proto";
+import { badRequestError, GrpcStatusError } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, UnknownModelError } from "../errors.js";
 import { RETRY_AFTER_MS_METADATA } from "../grpc/to-grpc-status.js";
 import { OpenAiError } from "./openai-error.js";
-import { defaultRenameField, fieldOfDetails, retryAfterSeconds, toHttpError } from "./to-http-error.js";
+import { defaultRenameField, retryAfterSeconds, toHttpError } from "./to-http-error.js";
 
 function view(err: unknown) {
   const e = toHttpError(err);
@@ -13,7 +13,7 @@ function view(err: unknown) {
 }
 
 test("to-http-error - each router error maps to its status, type, param and code", () => {
-  assert.deepEqual(view(new InvalidRequestError("prompt.text", "must not be empty")), {
+  assert.deepEqual(view(InvalidRequestError.of("text", "must not be empty")), {
     status: 400, type: "invalid_request_error", param: "prompt", code: null, message: "prompt: must not be empty", headers: {},
   });
   assert.deepEqual(view(new UnknownModelError("x", ["sigma-tiny"])), {
@@ -31,13 +31,18 @@ test("to-http-error - each router error maps to its status, type, param and code
   assert.equal(toHttpError(own), own);
 });
 
-test("to-http-error - worker statuses: INVALID_ARGUMENT names the field, the rest map by code", () => {
-  assert.deepEqual(view(new GrpcStatusError(status.INVALID_ARGUMENT, "sampling.top_p: must be in (0, 1], got 2")), {
+test("to-http-error - statuses: INVALID_ARGUMENT takes param and message from its BadRequest detail, the rest map by code", () => {
+  assert.deepEqual(view(badRequestError([{ field: "sampling.top_p", description: "must be in (0, 1], got 2" }])), {
     status: 400, type: "invalid_request_error", param: "top_p", code: null, message: "top_p: must be in (0, 1], got 2", headers: {},
   });
   assert.deepEqual(
-    [view(new GrpcStatusError(status.INVALID_ARGUMENT, "prompt_token_ids[3]: 999 is outside the vocabulary [0, 259)")).param, view(new GrpcStatusError(status.OUT_OF_RANGE, "no field here")).param],
-    ["prompt[3]", null],
+    [
+      view(badRequestError([{ field: "token_ids.ids[3]", description: "999 is outside the vocabulary [0, 259)" }])).param,
+      // The message is never parsed: without a detail there is no param, whatever the message looks like.
+      view(new GrpcStatusError(status.INVALID_ARGUMENT, "sampling.top_p: must be in (0, 1], got 2")).param,
+      view(new GrpcStatusError(status.OUT_OF_RANGE, "no field here")).message,
+    ],
+    ["prompt[3]", null, "no field here"],
   );
   const metadata = new Metadata();
   metadata.set(RETRY_AFTER_MS_METADATA, "2500");
@@ -50,15 +55,43 @@ test("to-http-error - worker statuses: INVALID_ARGUMENT names the field, the res
 
 test("to-http-error - an endpoint's renaming applies to the param and the message", () => {
   const rename = (field: string) => (defaultRenameField(field) === "max_tokens" ? "max_completion_tokens" : defaultRenameField(field));
-  const e = toHttpError(new GrpcStatusError(status.INVALID_ARGUMENT, "sampling.max_tokens: 5000 plus the 3 prompt tokens exceed the context of 2048 tokens"), rename);
+  const e = toHttpError(InvalidRequestError.of("sampling.max_tokens", "5000 plus the 3 prompt tokens exceed the context of 2048 tokens"), rename);
   assert.deepEqual([e.param, e.message], ["max_completion_tokens", "max_completion_tokens: 5000 plus the 3 prompt tokens exceed the context of 2048 tokens"]);
   // A field the client never sent keeps the internal name in the message and has no param.
-  const internal = toHttpError(new InvalidRequestError("client_request_id", "too long"));
+  const internal = toHttpError(InvalidRequestError.of("client_request_id", "too long"));
   assert.deepEqual([internal.param, internal.message], [null, "client_request_id: too long"]);
 });
 
-test("to-http-error - field prefixes and retry-after seconds", () => {
-  assert.deepEqual(fieldOfDetails("sampling.stop[2]: must not be empty"), { field: "sampling.stop[2]", rule: "must not be empty" });
-  assert.equal(fieldOfDetails("worker w1 ended the stream without a finish"), null);
+test("to-http-error - several violations: param is the first the client knows, the message lists them all", () => {
+  const e = toHttpError(
+    new InvalidRequestError([
+      { field: "client_request_id", description: "too long" },
+      { field: "sampling.temperature", description: "must be >= 0, got -1" },
+      { field: "sampling.stop[1]", description: "must not be empty" },
+    ]),
+  );
+  assert.deepEqual([e.status, e.param, e.message], [400, "temperature", "client_request_id: too long; temperature: must be >= 0, got -1; stop[1]: must not be empty"]);
+  const bare = toHttpError(new InvalidRequestError([], { message: "the request cannot be serialised" }));
+  assert.deepEqual([bare.status, bare.param, bare.message], [400, null, "the request cannot be serialised"]);
+});
+
+test("to-http-error - the default renaming of public paths", () => {
+  const table: [string, string | null][] = [
+    ["sampling.top_p", "top_p"],
+    ["sampling.stop[2]", "stop[2]"],
+    ["token_ids.ids[7]", "prompt[7]"],
+    ["token_ids.ids", "prompt"],
+    ["token_ids", "prompt"],
+    ["text", "prompt"],
+    ["prompt", "prompt"],
+    ["model", "model"],
+    ["priority", "priority"],
+    ["client_request_id", null],
+    ["request_id", null],
+  ];
+  assert.deepEqual(table.map(([field]) => [field, defaultRenameField(field)]), table);
+});
+
+test("to-http-error - retry-after seconds", () => {
   assert.deepEqual([retryAfterSeconds(0), retryAfterSeconds(1), retryAfterSeconds(1_000), retryAfterSeconds(1_001)], ["1", "1", "1", "2"]);
 });

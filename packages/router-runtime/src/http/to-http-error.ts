@@ -5,48 +5,57 @@
  * | error                                   | status | type / code                                  |
  * |-----------------------------------------|--------|----------------------------------------------|
  * | OpenAiError (body, routing, limits)     | its own| its own                                      |
- * | InvalidRequestError                     | 400    | invalid_request_error, param = its field     |
+ * | InvalidRequestError                     | 400    | invalid_request_error, param = its 1st field |
  * | UnknownModelError                       | 404    | invalid_request_error / model_not_found      |
  * | AuthenticationError                     | 401    | authentication_error / invalid_api_key       |
  * | OverloadedError                         | 429    | rate_limit_error, Retry-After in seconds (up)|
  * | NoWorkerError                           | 503    | server_error / no_worker                     |
- * | worker INVALID_ARGUMENT, OUT_OF_RANGE   | 400    | param from the details' "field: rule" prefix |
+ * | INVALID_ARGUMENT, OUT_OF_RANGE status   | 400    | param from its BadRequest detail, if any     |
  * | worker RESOURCE_EXHAUSTED               | 429    | rate_limit_error, Retry-After                |
  * | worker UNAVAILABLE                      | 503    | server_error / worker_unavailable            |
  * | worker DEADLINE_EXCEEDED                | 504    | timeout_error / deadline_exceeded            |
  * | anything else                           | 500    | server_error / internal_error                |
  *
- * Field names inside the cluster (`sampling.top_p`, `prompt.token_ids`,
- * `prompt_token_ids[3]`) are not the names the client sent; each endpoint
- * passes a `renameField` that turns them into its own (`top_p`, `prompt`,
- * `messages`), and the message is rewritten to start with that name.
+ * Field violations arrive structured (`{field, description}`, the public
+ * gRPC request's paths: `sampling.top_p`, `token_ids.ids[3]`, `text`), never
+ * parsed out of a message. Those are not the names an OpenAI client sent;
+ * each endpoint passes a `renameField` that turns them into its own (`top_p`,
+ * `prompt[3]`, `messages`), and the message is built from the renamed field
+ * and the description.
  */
 import { status } from "@grpc/grpc-js";
-import { isGrpcStatusError, type GrpcStatusError } from "@sigmaserve/proto";
+import { fieldViolationsOf, isGrpcStatusError, type FieldViolation, type GrpcStatusError } from "@sigmaserve/proto";
 import { DEFAULT_RETRY_AFTER_MS } from "../admission/admission-controller.js";
 import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, UnknownModelError } from "../errors.js";
 import { RETRY_AFTER_MS_METADATA } from "../grpc/to-grpc-status.js";
 import { OpenAiError } from "./openai-error.js";
 
-/** Turns an internal field name (`sampling.top_p`) into the one the client sent (`top_p`); null when the client has no such field. */
+/** Turns a public gRPC field path (`sampling.top_p`) into the one the client sent (`top_p`); null when the client has no such field. */
 export type RenameField = (field: string) => string | null;
 
-/** The default renaming: drop the `sampling.` prefix; the prompt's forms all become `prompt`. */
+const SAMPLING = "sampling.";
+const TOKEN_IDS = "token_ids.ids";
+
+/** The default renaming: drop the `sampling.` prefix; every form of the prompt becomes `prompt` (`prompt[3]` for one token id). */
 export const defaultRenameField: RenameField = (field) => {
-  if (field === "prompt" || field.startsWith("prompt.") || field.startsWith("prompt_token_ids")) {
-    // Keep an index into a token-id prompt: `prompt_token_ids[3]` → `prompt[3]`.
-    const index = /^prompt(?:\.token_ids|_token_ids)(\[\d+\])$/.exec(field)?.[1];
-    return index === undefined ? "prompt" : `prompt${index}`;
-  }
-  if (field.startsWith("sampling.")) return field.slice("sampling.".length);
-  if (field === "model") return "model";
+  if (field.startsWith(SAMPLING)) return field.slice(SAMPLING.length);
+  // Keep an index into a token-id prompt: `token_ids.ids[3]` → `prompt[3]`.
+  if (field.startsWith(`${TOKEN_IDS}[`)) return `prompt${field.slice(TOKEN_IDS.length)}`;
+  if (field === "prompt" || field === "text" || field === "token_ids" || field === TOKEN_IDS) return "prompt";
+  if (field === "model" || field === "priority") return field;
   return null;
 };
 
-/** The "field: rule" prefix of a worker's INVALID_ARGUMENT details, or null when the details do not start with one. */
-export function fieldOfDetails(details: string): { field: string; rule: string } | null {
-  const match = /^([A-Za-z_][\w.]*(?:\[\d+\])*(?:\.[A-Za-z_]\w*(?:\[\d+\])*)*): (.*)$/s.exec(details);
-  return match === null ? null : { field: match[1]!, rule: match[2]! };
+/**
+ * A 400 for `violations`: `param` is the first field the client knows by
+ * name, the message lists each as "name: description" (the internal path when
+ * the client has no such field). With no violations, `fallback` is the message.
+ */
+function invalidFields(violations: readonly FieldViolation[], fallback: string, renameField: RenameField, cause: unknown): OpenAiError {
+  if (violations.length === 0) return new OpenAiError(400, fallback, "invalid_request_error", null, null, {}, { cause });
+  const named = violations.map((v) => ({ param: renameField(v.field), field: v.field, description: v.description }));
+  const message = named.map((v) => `${v.param ?? v.field}: ${v.description}`).join("; ");
+  return new OpenAiError(400, message, "invalid_request_error", named.find((v) => v.param !== null)?.param ?? null, null, {}, { cause });
 }
 
 /** Seconds for a Retry-After header: the hint in ms, rounded up, at least 1. */
@@ -54,18 +63,11 @@ export function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
 }
 
-function invalidField(field: string, rule: string, renameField: RenameField): OpenAiError {
-  const param = renameField(field);
-  return OpenAiError.invalid(param, param === null ? `${field}: ${rule}` : `${param}: ${rule}`);
-}
-
 function fromWorkerStatus(err: GrpcStatusError, renameField: RenameField): OpenAiError {
   switch (err.code) {
     case status.INVALID_ARGUMENT:
-    case status.OUT_OF_RANGE: {
-      const parsed = fieldOfDetails(err.details);
-      return parsed === null ? OpenAiError.invalid(null, err.details) : invalidField(parsed.field, parsed.rule, renameField);
-    }
+    case status.OUT_OF_RANGE:
+      return invalidFields(fieldViolationsOf(err), err.details, renameField, err);
     case status.RESOURCE_EXHAUSTED: {
       const hintMs = Number(err.metadata.get(RETRY_AFTER_MS_METADATA)[0] ?? DEFAULT_RETRY_AFTER_MS);
       const retryAfter = retryAfterSeconds(Number.isFinite(hintMs) ? hintMs : DEFAULT_RETRY_AFTER_MS);
@@ -82,10 +84,7 @@ function fromWorkerStatus(err: GrpcStatusError, renameField: RenameField): OpenA
 
 export function toHttpError(err: unknown, renameField: RenameField = defaultRenameField): OpenAiError {
   if (err instanceof OpenAiError) return err;
-  if (err instanceof InvalidRequestError) {
-    const parsed = fieldOfDetails(err.message);
-    return invalidField(err.field, parsed?.rule ?? err.message, renameField);
-  }
+  if (err instanceof InvalidRequestError) return invalidFields(err.violations, err.message, renameField, err);
   if (err instanceof UnknownModelError) return new OpenAiError(404, err.message, "invalid_request_error", "model", "model_not_found", {}, { cause: err });
   if (err instanceof AuthenticationError) return new OpenAiError(401, err.message, "authentication_error", null, "invalid_api_key", {}, { cause: err });
   if (err instanceof OverloadedError) {

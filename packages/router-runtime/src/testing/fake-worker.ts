@@ -19,8 +19,10 @@
  * - usage: prompt_tokens = the prompt's length, completion_tokens = tokens
  *   sent, cached_prompt_tokens = `behaviour.cachedPromptTokens`;
  * - the only sampling rule it checks is the worker's top_p rule
- *   ("sampling.top_p: must be in (0, 1], got 2" as INVALID_ARGUMENT);
- *   `behaviour.fail` scripts any other status, before or after some tokens.
+ *   (INVALID_ARGUMENT with a BadRequest on `sampling.top_p`, as the real
+ *   worker sends it), which the router checks first anyway;
+ *   `behaviour.fail` scripts any other status (with `violations`, a BadRequest
+ *   in the worker's field names), before or after some tokens.
  *
  * Every call is recorded with what the handler saw, including whether the
  * router cancelled it (its signal aborted).
@@ -29,7 +31,7 @@ import { create } from "@bufbuild/protobuf";
 import { Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { KV_HASH_ALGORITHM } from "@sigmaserve/kvcache/hash";
 import { ByteTokenizer } from "@sigmaserve/model/tokenizer";
-import { bindService, coordv1, GrpcStatusError, grpcServiceDefinition, inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
+import { badRequestError, bindService, coordv1, GrpcStatusError, grpcServiceDefinition, inferencev1, kvv1, setBadRequest, workerv1, type FieldViolation, type ServiceImpl } from "@sigmaserve/proto";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export const FAKE_MODEL_ID = "sigma-tiny";
@@ -46,8 +48,8 @@ export interface FakeWorkerBehaviour {
   tokensPerChunk: number;
   chunkIntervalMs: number;
   cachedPromptTokens: number;
-  /** Fail the call with this status after `afterTokens` tokens (default 0: before the first). */
-  fail: { code: status; details: string; afterTokens?: number } | undefined;
+  /** Fail the call with this status after `afterTokens` tokens (default 0: before the first); `violations` make it a BadRequest. */
+  fail: { code: status; details: string; afterTokens?: number; violations?: FieldViolation[] } | undefined;
 }
 
 export const DEFAULT_FAKE_BEHAVIOUR: Readonly<FakeWorkerBehaviour> = {
@@ -57,6 +59,11 @@ export const DEFAULT_FAKE_BEHAVIOUR: Readonly<FakeWorkerBehaviour> = {
   cachedPromptTokens: 0,
   fail: undefined,
 };
+
+function scriptedFailure(fail: NonNullable<FakeWorkerBehaviour["fail"]>): GrpcStatusError {
+  const metadata = fail.violations === undefined ? undefined : setBadRequest(fail.code, fail.details, fail.violations);
+  return new GrpcStatusError(fail.code, fail.details, metadata === undefined ? undefined : { metadata });
+}
 
 export interface FakeGenerateCall {
   request: workerv1.GenerateRequest;
@@ -146,14 +153,14 @@ export class FakeWorker {
       let sent = 0;
       try {
         const topP = request.sampling?.topP;
-        if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new GrpcStatusError(status.INVALID_ARGUMENT, `sampling.top_p: must be in (0, 1], got ${topP}`);
+        if (topP !== undefined && !(topP > 0 && topP <= 1)) throw badRequestError([{ field: "sampling.top_p", description: `must be in (0, 1], got ${topP}` }]);
         const reply = new ByteTokenizer().encode(behaviour.reply);
         const maxTokens = request.sampling?.maxTokens ?? FAKE_DEFAULT_MAX_TOKENS;
         const tokens = reply.slice(0, maxTokens);
         const detokenizer = new ByteTokenizer().createDetokenizer();
         const alternatives = request.sampling?.logprobs;
         for (;;) {
-          if (behaviour.fail !== undefined && sent >= (behaviour.fail.afterTokens ?? 0)) throw new GrpcStatusError(behaviour.fail.code, behaviour.fail.details);
+          if (behaviour.fail !== undefined && sent >= (behaviour.fail.afterTokens ?? 0)) throw scriptedFailure(behaviour.fail);
           if (sent >= tokens.length) break;
           if (behaviour.chunkIntervalMs > 0) await sleep(behaviour.chunkIntervalMs, undefined, { signal }).catch(() => undefined);
           if (signal.aborted) return;

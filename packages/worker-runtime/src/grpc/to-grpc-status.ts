@@ -1,16 +1,21 @@
 /**
  * The worker's one mapping from typed errors to gRPC statuses (docs/errors.md).
- * Everything a client can cause is INVALID_ARGUMENT with the field named;
- * anything unknown is INTERNAL and logged by the caller.
+ * Everything a client can cause is INVALID_ARGUMENT with a google.rpc.BadRequest
+ * detail naming the field (paths of the worker's request: `prompt_token_ids[3]`,
+ * `sampling.top_p`); the message reads "field: rule" for people. Anything
+ * unknown is INTERNAL and logged by the caller.
  */
 import { SamplingParamsError } from "@sigmaserve/engine";
-import { GrpcStatusError, type ToStatus } from "@sigmaserve/proto";
+import { GrpcStatusError, setBadRequest, type ToStatus } from "@sigmaserve/proto";
 import { status } from "@grpc/grpc-js";
 import { DrainingError, DuplicateRequestError, InvalidRequestError } from "../errors.js";
 
 export const toGrpcStatus: ToStatus = (err) => {
-  if (err instanceof GrpcStatusError) return { code: err.code, details: err.details };
-  if (err instanceof InvalidRequestError || err instanceof SamplingParamsError) return { code: status.INVALID_ARGUMENT, details: err.message };
+  if (err instanceof GrpcStatusError) return { code: err.code, details: err.details, metadata: err.metadata };
+  if (err instanceof InvalidRequestError || err instanceof SamplingParamsError) {
+    const metadata = setBadRequest(status.INVALID_ARGUMENT, err.message, [{ field: err.field, description: err.rule }]);
+    return { code: status.INVALID_ARGUMENT, details: err.message, metadata };
+  }
   if (err instanceof DrainingError) return { code: status.UNAVAILABLE, details: err.message };
   if (err instanceof DuplicateRequestError) return { code: status.ALREADY_EXISTS, details: err.message };
   return { code: status.INTERNAL, details: err instanceof Error ? err.message : String(err) };

@@ -3,14 +3,14 @@
  * serving sigmaserve.testing.v1.EchoService through the adapter. It records
  * what the handlers saw, so tests can assert that a cancel reached the server.
  */
-import { Server, ServerCredentials, status, type ServerOptions } from "@grpc/grpc-js";
+import { Server, ServerCredentials, type ServerOptions } from "@grpc/grpc-js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EchoService } from "../../gen/sigmaserve/testing/v1/echo_pb.js";
+import { badRequestError } from "../bad-request.js";
 import { bindService, type BindOptions } from "../bind-service.js";
-import { GrpcStatusError } from "../grpc-status-error.js";
 import { grpcServiceDefinition } from "../service-definition.js";
 
-/** Largest Expand the fixture accepts; above it the handler answers INVALID_ARGUMENT. */
+/** Largest Expand the fixture accepts; above it the handler answers INVALID_ARGUMENT with a BadRequest naming `count`. */
 export const MAX_EXPAND_COUNT = 1_000_000;
 
 export interface EchoServerHandle {
@@ -35,7 +35,7 @@ export async function startEchoServer(options: { serverOptions?: ServerOptions; 
       },
       async *expand(request, context) {
         if (request.count > MAX_EXPAND_COUNT) {
-          throw new GrpcStatusError(status.INVALID_ARGUMENT, `count: must be at most ${MAX_EXPAND_COUNT}, got ${request.count}`);
+          throw badRequestError([{ field: "count", description: `must be at most ${MAX_EXPAND_COUNT}, got ${request.count}` }]);
         }
         let written = 0;
         try {

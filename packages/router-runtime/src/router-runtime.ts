@@ -1,7 +1,9 @@
 /**
- * A running router: worker discovery (bus or static list), the KV index and
- * selector, admission and keys, the gRPC InferenceService (with health and
- * reflection) and the OpenAI HTTP server.
+ * RouterRuntime: a running router, the only thing in this package called a
+ * router: worker discovery (bus or static list), the KV index and selector,
+ * the RequestPipeline (admission and keys), the gRPC InferenceService (with
+ * health and reflection) and the OpenAI HTTP server, started and stopped
+ * together.
  */
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { connectNatsCoordBus, type CoordBus } from "@sigmaserve/coord";
@@ -14,18 +16,18 @@ import { RouterConfigError } from "./errors.js";
 import type { RouterConfig } from "./config/router-config.js";
 import { BusDiscovery } from "./discovery/bus-discovery.js";
 import { StaticDiscovery } from "./discovery/static-discovery.js";
-import type { RouteDecision, RoutedRequest } from "./generate/generate-router.js";
+import type { RouteDecision, RoutedRequest } from "./generate/dispatcher.js";
 import { TokenizerRegistry } from "./generate/normalize-request.js";
 import { inferenceServiceImpl } from "./grpc/inference-service.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { startOpenAiServer, type OpenAiServer } from "./http/openai-server.js";
-import { RouterCore } from "./router-core.js";
+import { RequestPipeline } from "./request-pipeline.js";
 import { WorkerPool } from "./workers/worker-pool.js";
 
 const MIB = 2 ** 20;
 
 export interface RouterRuntime {
-  readonly core: RouterCore;
+  readonly pipeline: RequestPipeline;
   readonly grpcAddress: string;
   readonly httpAddress: string;
   stop(): Promise<void>;
@@ -43,7 +45,7 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
   const pool = new WorkerPool({ maxMessageMib: config.maxMessageMib });
   const index = new KvIndex();
   const apiKeys = await ApiKeys.load({ ...(config.apiKeysFile === undefined ? {} : { file: config.apiKeysFile }), ...(config.apiKeys === undefined ? {} : { inline: config.apiKeys }) });
-  const core = new RouterCore({
+  const pipeline = new RequestPipeline({
     pool,
     index,
     selector: createWorkerSelector(config.policy as RoutingPolicy),
@@ -63,16 +65,16 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
   await staticDiscovery?.start();
 
   const server = new Server(messageSizeOptions(config.maxMessageMib * MIB));
-  server.addService(grpcServiceDefinition(inferencev1.InferenceService), bindService(inferencev1.InferenceService, inferenceServiceImpl(core), { toStatus: toGrpcStatus }));
+  server.addService(grpcServiceDefinition(inferencev1.InferenceService), bindService(inferencev1.InferenceService, inferenceServiceImpl(pipeline), { toStatus: toGrpcStatus }));
   const health = addHealthService(server, [inferencev1.InferenceService]);
   addReflectionService(server, [inferencev1.InferenceService]);
   const grpcPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.grpcPort}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
-  const http: OpenAiServer = await startOpenAiServer(core, { host: config.host, port: config.httpPort, logger });
+  const http: OpenAiServer = await startOpenAiServer(pipeline, { host: config.host, port: config.httpPort, logger });
   health.setAll("SERVING");
   const runtime: RouterRuntime = {
-    core,
+    pipeline,
     grpcAddress: `${config.host}:${grpcPort}`,
     httpAddress: http.address,
     stop: async () => {

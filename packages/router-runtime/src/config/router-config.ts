@@ -7,7 +7,7 @@ import { DEFAULT_ROUTING_POLICY, ROUTING_POLICIES } from "@sigmaserve/kv-index";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { RouterConfigError } from "../errors.js";
-import { DEFAULT_MAX_REPLAYS } from "../generate/generate-router.js";
+import { DEFAULT_MAX_REPLAYS } from "../generate/dispatcher.js";
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 export const DEFAULT_MAX_QUEUED = 1024;

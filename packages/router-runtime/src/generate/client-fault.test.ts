@@ -12,14 +12,14 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { FakeWorker } from "../testing/fake-worker.js";
 import { startTestRouter, type TestRouter } from "../testing/test-router.js";
-import type { RoutedRequest } from "./generate-router.js";
+import type { RoutedRequest } from "./dispatcher.js";
 
 let router: TestRouter;
 let second: FakeWorker;
 before(async () => {
   router = await startTestRouter();
   second = await FakeWorker.start({ workerId: "fake-worker-2" });
-  router.core.pool.upsert(second.workerInfo());
+  router.pipeline.pool.upsert(second.workerInfo());
 });
 after(async () => {
   await router.close();
@@ -41,7 +41,7 @@ function routed(sampling: Parameters<typeof create<typeof inferencev1.SamplingPa
 }
 
 test("generate-router - a request that cannot be serialised is INVALID_ARGUMENT, never a worker failure", async () => {
-  const events = router.core.router.generate(routed({ temperature: 1e300 }), new AbortController().signal);
+  const events = router.pipeline.dispatcher.generate(routed({ temperature: 1e300 }), new AbortController().signal);
   await assert.rejects(events.next(), (err: unknown) => {
     assert.ok(err instanceof GrpcStatusError, String(err));
     assert.equal(err.code, status.INVALID_ARGUMENT);
@@ -49,9 +49,9 @@ test("generate-router - a request that cannot be serialised is INVALID_ARGUMENT,
     return true;
   });
   assert.deepEqual([router.worker!.calls.length, second.calls.length], [0, 0], "tried once, sent to nobody");
-  assert.deepEqual(router.core.pool.list().map((w) => w.quarantinedUntilMs), [0, 0]);
+  assert.deepEqual(router.pipeline.pool.list().map((w) => w.quarantinedUntilMs), [0, 0]);
   const tokens: number[] = [];
-  for await (const event of router.core.router.generate(routed({ temperature: 0 }), new AbortController().signal)) {
+  for await (const event of router.pipeline.dispatcher.generate(routed({ temperature: 0 }), new AbortController().signal)) {
     if (event.kind === "chunk") tokens.push(...event.chunk.tokenIds);
   }
   assert.equal(tokens.length, 4);

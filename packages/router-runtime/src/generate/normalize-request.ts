@@ -16,7 +16,7 @@ import { randomUUID } from "node:crypto";
 import type { Tenant } from "../auth/api-keys.js";
 import { InvalidRequestError, UnknownModelError } from "../errors.js";
 import type { WorkerPool } from "../workers/worker-pool.js";
-import type { RoutedRequest } from "./generate-router.js";
+import type { RoutedRequest } from "./dispatcher.js";
 import { randomSeed } from "./random-seed.js";
 import { contextViolations, requestViolations, type ModelLimits } from "./validate-request.js";
 

@@ -5,7 +5,7 @@
  * `text`, whose token positions it never saw). The status stays the worker's,
  * with its violations renamed, as the router's InvalidRequestError, so both
  * doors map it once like their own refusals. It is never retried elsewhere
- * (generate-router.ts): the same request fails the same way on any worker.
+ * (dispatcher.ts): the same request fails the same way on any worker.
  */
 import { status } from "@grpc/grpc-js";
 import { fieldViolationsOf, isGrpcStatusError, type inferencev1 } from "@sigmaserve/proto";

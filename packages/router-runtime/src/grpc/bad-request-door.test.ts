@@ -22,7 +22,7 @@ describe("grpc door - field violations as BadRequest details", () => {
   before(async () => {
     router = await startTestRouter();
     server = new Server();
-    server.addService(grpcServiceDefinition(inferencev1.InferenceService), bindService(inferencev1.InferenceService, inferenceServiceImpl(router.core), { toStatus: toGrpcStatus }));
+    server.addService(grpcServiceDefinition(inferencev1.InferenceService), bindService(inferencev1.InferenceService, inferenceServiceImpl(router.pipeline), { toStatus: toGrpcStatus }));
     const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
     client = createGrpcClient(inferencev1.InferenceService, `127.0.0.1:${port}`);
   });
@@ -56,7 +56,7 @@ describe("grpc door - field violations as BadRequest details", () => {
     ]);
     assert.equal(got.details, "sampling.temperature: must be a finite number, got Infinity; sampling.top_p: must be in (0, 1], got 0; sampling.stop[1]: must not be empty");
     assert.equal(router.worker!.calls.length, 0);
-    assert.deepEqual(router.core.pool.list().map((w) => w.quarantinedUntilMs), [0]);
+    assert.deepEqual(router.pipeline.pool.list().map((w) => w.quarantinedUntilMs), [0]);
     const chunks: number[] = [];
     for await (const message of client.generate({ model: "sigma-tiny", prompt: { case: "text", value: "Hi" }, sampling: { maxTokens: 5, temperature: 0 } })) {
       if (message.event.case === "chunk") chunks.push(...message.event.value.tokenIds);
@@ -79,6 +79,6 @@ describe("grpc door - field violations as BadRequest details", () => {
     assert.deepEqual((await refusal({ model: "sigma-tiny", prompt: { case: "tokenIds", value: { ids: [5, 6] } } })).violations, [{ field: "token_ids.ids[1]", description: "nope" }]);
     assert.deepEqual((await refusal({ model: "sigma-tiny", prompt: { case: "text", value: "Hi" } })).violations, [{ field: "text", description: "nope" }]);
     assert.equal(router.worker!.calls.length, 2, "never retried");
-    assert.deepEqual(router.core.pool.list().map((w) => w.quarantinedUntilMs), [0]);
+    assert.deepEqual(router.pipeline.pool.list().map((w) => w.quarantinedUntilMs), [0]);
   });
 });

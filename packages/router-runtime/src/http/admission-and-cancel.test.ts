@@ -52,12 +52,12 @@ test("http cancel - a client that disconnects mid-stream cancels the worker call
   const controller = new AbortController();
   try {
     await startSlowStream(router, controller);
-    assert.equal(router.core.admission.stats.inFlight, 1);
+    assert.equal(router.pipeline.admission.stats.inFlight, 1);
     controller.abort();
     const ended = await router.worker!.calls[0]!.ended;
     assert.equal(ended.aborted, true, "the worker saw its call cancelled");
     assert.ok(ended.sentTokens < 400, `the worker stopped early, after ${ended.sentTokens} tokens`);
-    await until(() => router.core.admission.stats.inFlight === 0 && router.core.pool.list()[0]!.inFlight === 0, "the slot is released");
+    await until(() => router.pipeline.admission.stats.inFlight === 0 && router.pipeline.pool.list()[0]!.inFlight === 0, "the slot is released");
   } finally {
     await router.close();
   }
@@ -74,7 +74,7 @@ test("http cancel - a client that gives up on a non-streaming request cancels th
     await assert.rejects(pending, { name: "AbortError" });
     const ended = await router.worker!.calls[0]!.ended;
     assert.equal(ended.aborted, true);
-    await until(() => router.core.admission.stats.inFlight === 0, "the slot is released");
+    await until(() => router.pipeline.admission.stats.inFlight === 0, "the slot is released");
   } finally {
     await router.close();
   }

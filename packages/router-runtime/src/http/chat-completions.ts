@@ -72,13 +72,13 @@ export async function handleChatCompletions(ctx: RequestContext): Promise<void> 
   const renameField = chatRenameField(body);
   let generation: Generation;
   try {
-    generation = await Generation.open(ctx.core.generate(request, tenant, ctx.signal));
+    generation = await Generation.open(ctx.pipeline.generate(request, tenant, ctx.signal));
   } catch (err) {
     throw toHttpError(err, renameField);
   }
 
   const created = nowSeconds();
-  const tokenizer = wantLogprobs ? tokenizerFor(ctx.core, body.model) : undefined;
+  const tokenizer = wantLogprobs ? tokenizerFor(ctx.pipeline, body.model) : undefined;
   const logprobsOf = (entries: readonly inferencev1.TokenLogprob[]) => (wantLogprobs ? chatLogprobs(tokenizer, entries) : null);
   try {
     if (body.stream === true) {

@@ -19,7 +19,7 @@ import { kvComponentFromProto, kvTierFromProto } from "@sigmaserve/coord";
 import { kvPressure } from "@sigmaserve/kv-index";
 import type { coordv1 } from "@sigmaserve/proto";
 import { workerLoadOf } from "../generate/route-candidates.js";
-import type { RouterCore } from "../router-core.js";
+import type { RequestPipeline } from "../request-pipeline.js";
 import type { PooledWorker } from "../workers/worker-pool.js";
 
 const STATES: Readonly<Record<number, string>> = { 0: "unspecified", 1: "starting", 2: "ready", 3: "draining", 4: "drained" };
@@ -99,13 +99,13 @@ function workerStatus(worker: PooledWorker, nowMs: number): WorkerStatus {
   };
 }
 
-export function clusterStatus(core: RouterCore, nowMs: number = Date.now()): ClusterStatus {
-  const workers = core.pool.list();
-  const admission = core.admission.stats;
+export function clusterStatus(pipeline: RequestPipeline, nowMs: number = Date.now()): ClusterStatus {
+  const workers = pipeline.pool.list();
+  const admission = pipeline.admission.stats;
   return {
     object: "cluster",
     workers: workers.map((w) => workerStatus(w, nowMs)),
     router: { in_flight: workers.reduce((sum, w) => sum + w.inFlight, 0), admission: { in_flight: admission.inFlight, queued: admission.queued } },
-    index: snakeCaseKeys(core.index.stats()),
+    index: snakeCaseKeys(pipeline.index.stats()),
   };
 }

@@ -201,7 +201,7 @@ describe("http completions - against a fake worker over gRPC", () => {
       });
     }
     assert.equal(router.worker!.calls.length, 2, "one call per request: a client fault is never retried");
-    assert.deepEqual(router.core.pool.list().map((w) => w.quarantinedUntilMs), [0], "nor held against the worker");
+    assert.deepEqual(router.pipeline.pool.list().map((w) => w.quarantinedUntilMs), [0], "nor held against the worker");
   });
 
   test("http completions - the worker's refusal of a token-id prompt names the client's index", async () => {
@@ -224,7 +224,7 @@ describe("http completions - against a fake worker over gRPC", () => {
     assert.equal(code, 503);
     assert.equal(body.error.code, "no_worker");
     // The failed worker is quarantined for a moment; let the next tests use it again.
-    for (const worker of router.core.pool.list()) worker.quarantinedUntilMs = 0;
+    for (const worker of router.pipeline.pool.list()) worker.quarantinedUntilMs = 0;
   });
 
   test("http completions - a failure after the stream began is an error frame, then [DONE]", async () => {
@@ -235,12 +235,12 @@ describe("http completions - against a fake worker over gRPC", () => {
     assert.deepEqual(Object.keys(frames[1]), ["error"]);
     assert.equal(frames[1].error.code, "generation_failed");
     assert.match(frames[1].error.message, /^generation failed after 4 tokens: every worker that could continue the stream failed/);
-    for (const worker of router.core.pool.list()) worker.quarantinedUntilMs = 0;
+    for (const worker of router.pipeline.pool.list()) worker.quarantinedUntilMs = 0;
 
     // Without streaming the same failure is a 503.
     const { status: code, body } = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi" }));
     assert.equal(code, 503);
     assert.equal(body.error.code, "generation_failed");
-    for (const worker of router.core.pool.list()) worker.quarantinedUntilMs = 0;
+    for (const worker of router.pipeline.pool.list()) worker.quarantinedUntilMs = 0;
   });
 });

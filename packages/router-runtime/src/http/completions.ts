@@ -57,13 +57,13 @@ export async function handleCompletions(ctx: RequestContext): Promise<void> {
   const renameField = defaultRenameField;
   let generation: Generation;
   try {
-    generation = await Generation.open(ctx.core.generate(request, tenant, ctx.signal));
+    generation = await Generation.open(ctx.pipeline.generate(request, tenant, ctx.signal));
   } catch (err) {
     throw toHttpError(err, renameField);
   }
 
   const head = { id, object: "text_completion", created: nowSeconds(), model: body.model };
-  const logprobs = body.logprobs == null ? undefined : new CompletionLogprobsBuilder(tokenizerFor(ctx.core, body.model));
+  const logprobs = body.logprobs == null ? undefined : new CompletionLogprobsBuilder(tokenizerFor(ctx.pipeline, body.model));
   try {
     if (body.stream === true) {
       await streamGeneration(ctx, generation, completionFrames(head, logprobs), { includeUsage: body.stream_options?.include_usage === true, renameField });

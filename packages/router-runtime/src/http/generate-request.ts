@@ -1,7 +1,7 @@
 /**
  * OpenAI request fields → the cluster's `inferencev1.GenerateRequest`, the
  * same message the gRPC door receives, so both doors share normalization,
- * admission and routing in RouterCore. Each endpoint supplies the prompt
+ * admission and routing in RequestPipeline. Each endpoint supplies the prompt
  * (text or token ids), its max-tokens field and its logprobs count; the
  * rest of sampling maps one to one:
  *

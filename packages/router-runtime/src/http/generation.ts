@@ -10,13 +10,13 @@
  * OpenAI's, which both endpoints share.
  */
 import { inferencev1 } from "@sigmaserve/proto";
-import type { RouterEvent } from "../generate/generate-router.js";
+import type { DispatchEvent } from "../generate/dispatcher.js";
 import { OpenAiError } from "./openai-error.js";
 
-export class Generation implements AsyncIterable<RouterEvent> {
+export class Generation implements AsyncIterable<DispatchEvent> {
   private constructor(
-    private readonly first: RouterEvent | undefined,
-    private readonly events: AsyncGenerator<RouterEvent>,
+    private readonly first: DispatchEvent | undefined,
+    private readonly events: AsyncGenerator<DispatchEvent>,
   ) {}
 
   /**
@@ -24,7 +24,7 @@ export class Generation implements AsyncIterable<RouterEvent> {
    * a FINISH_REASON_ERROR that arrives before any token as its OpenAiError
    * (nothing has been sent yet, so it can still be a plain HTTP status).
    */
-  static async open(events: AsyncGenerator<RouterEvent>): Promise<Generation> {
+  static async open(events: AsyncGenerator<DispatchEvent>): Promise<Generation> {
     const first = await events.next();
     if (first.done !== true && first.value.kind === "finish") {
       const error = finishError(first.value.finish);
@@ -36,7 +36,7 @@ export class Generation implements AsyncIterable<RouterEvent> {
     return new Generation(first.done === true ? undefined : first.value, events);
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<RouterEvent> {
+  async *[Symbol.asyncIterator](): AsyncGenerator<DispatchEvent> {
     if (this.first !== undefined) yield this.first;
     for (;;) {
       const next = await this.events.next();

@@ -6,7 +6,7 @@
  */
 import type { inferencev1 } from "@sigmaserve/proto";
 import { UnknownModelError } from "../errors.js";
-import type { RouterCore } from "../router-core.js";
+import type { RequestPipeline } from "../request-pipeline.js";
 import { nowSeconds } from "./generation.js";
 
 export interface OpenAiModel {
@@ -20,8 +20,8 @@ export interface OpenAiModel {
   ready_workers: number;
 }
 
-function modelOf(core: RouterCore, summary: inferencev1.ModelSummary): OpenAiModel {
-  const starts = core.pool
+function modelOf(pipeline: RequestPipeline, summary: inferencev1.ModelSummary): OpenAiModel {
+  const starts = pipeline.pool
     .list()
     .filter((w) => w.info.model?.id === summary.id && w.info.startedAtUnixMs > 0n)
     .map((w) => Number(w.info.startedAtUnixMs));
@@ -37,14 +37,14 @@ function modelOf(core: RouterCore, summary: inferencev1.ModelSummary): OpenAiMod
   };
 }
 
-export function listModels(core: RouterCore): { object: "list"; data: OpenAiModel[] } {
-  return { object: "list", data: core.listModels().map((summary) => modelOf(core, summary)) };
+export function listModels(pipeline: RequestPipeline): { object: "list"; data: OpenAiModel[] } {
+  return { object: "list", data: pipeline.listModels().map((summary) => modelOf(pipeline, summary)) };
 }
 
 /** One model; an id no worker serves is UnknownModelError (404 model_not_found). */
-export function getModel(core: RouterCore, id: string): OpenAiModel {
-  const summaries = core.listModels();
+export function getModel(pipeline: RequestPipeline, id: string): OpenAiModel {
+  const summaries = pipeline.listModels();
   const summary = summaries.find((m) => m.id === id);
   if (summary === undefined) throw new UnknownModelError(id, summaries.map((m) => m.id));
-  return modelOf(core, summary);
+  return modelOf(pipeline, summary);
 }

@@ -33,7 +33,7 @@ describe("http server - models, probes, cluster status and routing", () => {
 
   test("http server - /v1/cluster shows workers with K and V usage per tier, router load, admission and the index", async () => {
     const worker = router.worker!;
-    router.core.pool.updateLoad(worker.workerLoad());
+    router.pipeline.pool.updateLoad(worker.workerLoad());
     const { status, body } = await jsonOf(await fetch(`${router.baseUrl}/v1/cluster`));
     assert.equal(status, 200);
     assert.deepEqual(body.workers, [

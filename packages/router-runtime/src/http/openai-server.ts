@@ -15,11 +15,11 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import type { RouterCore } from "../router-core.js";
+import type { RequestPipeline } from "../request-pipeline.js";
 import { handleChatCompletions } from "./chat-completions.js";
 import { clusterStatus } from "./cluster-status.js";
 import { handleCompletions } from "./completions.js";
-import { HttpRouter } from "./http-router.js";
+import { EndpointTable } from "./endpoint-table.js";
 import { getModel, listModels } from "./models.js";
 import { DEFAULT_MAX_BODY_BYTES } from "./parse-json-body.js";
 import { readiness } from "./probes.js";
@@ -49,30 +49,30 @@ export interface OpenAiServerOptions {
 
 type Handler = (ctx: RequestContext) => Promise<void>;
 
-export function openAiRoutes(): HttpRouter<Handler> {
-  return new HttpRouter<Handler>()
+export function openAiRoutes(): EndpointTable<Handler> {
+  return new EndpointTable<Handler>()
     .on("GET", "/healthz", async (ctx) => sendJson(ctx.res, 200, { status: "ok" }))
     .on("GET", "/readyz", async (ctx) => {
-      const ready = readiness(ctx.core);
+      const ready = readiness(ctx.pipeline);
       sendJson(ctx.res, ready.ready ? 200 : 503, { status: ready.ready ? "ready" : "not_ready", ...ready });
     })
     .on("GET", "/v1/models", async (ctx) => {
       ctx.authenticate();
-      sendJson(ctx.res, 200, listModels(ctx.core));
+      sendJson(ctx.res, 200, listModels(ctx.pipeline));
     })
     .on("GET", "/v1/models/:model", async (ctx) => {
       ctx.authenticate();
-      sendJson(ctx.res, 200, getModel(ctx.core, ctx.params.model!));
+      sendJson(ctx.res, 200, getModel(ctx.pipeline, ctx.params.model!));
     })
     .on("POST", "/v1/completions", handleCompletions)
     .on("POST", "/v1/chat/completions", handleChatCompletions)
     .on("GET", "/v1/cluster", async (ctx) => {
       ctx.authenticate();
-      sendJson(ctx.res, 200, clusterStatus(ctx.core));
+      sendJson(ctx.res, 200, clusterStatus(ctx.pipeline));
     });
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, core: RouterCore, routes: HttpRouter<Handler>, options: OpenAiServerOptions): Promise<void> {
+async function serve(req: IncomingMessage, res: ServerResponse, pipeline: RequestPipeline, routes: EndpointTable<Handler>, options: OpenAiServerOptions): Promise<void> {
   const startedAtMs = Date.now();
   const url = new URL(req.url ?? "/", "http://router.invalid");
   const logger = options.logger;
@@ -80,7 +80,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, core: RouterCore
   res.on("error", (err) => logger.debug({ err: err.message, path: url.pathname }, "response error"));
   try {
     const { handler, params } = routes.match(req.method ?? "GET", url.pathname);
-    ctx = createRequestContext(req, res, { url, params, core, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
+    ctx = createRequestContext(req, res, { url, params, pipeline, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
     await handler(ctx);
   } catch (err) {
     if (ctx?.signal.aborted === true) {
@@ -97,10 +97,10 @@ async function serve(req: IncomingMessage, res: ServerResponse, core: RouterCore
   }
 }
 
-export async function startOpenAiServer(core: RouterCore, options: OpenAiServerOptions): Promise<OpenAiServer> {
+export async function startOpenAiServer(pipeline: RequestPipeline, options: OpenAiServerOptions): Promise<OpenAiServer> {
   const routes = openAiRoutes();
   const server = createServer((req, res) => {
-    void serve(req, res, core, routes, options);
+    void serve(req, res, pipeline, routes, options);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -6,7 +6,7 @@
  * quarantined) for some model, else 503 with the reason, so a router with an
  * empty pool is taken out of rotation rather than answering 503 per request.
  */
-import type { RouterCore } from "../router-core.js";
+import type { RequestPipeline } from "../request-pipeline.js";
 
 export interface Readiness {
   ready: boolean;
@@ -15,9 +15,9 @@ export interface Readiness {
   reason?: string;
 }
 
-export function readiness(core: RouterCore, nowMs: number = Date.now()): Readiness {
-  const registered = core.pool.list().length;
-  const routable = core.pool.models().reduce((sum, model) => sum + core.pool.routable(model, nowMs).length, 0);
+export function readiness(pipeline: RequestPipeline, nowMs: number = Date.now()): Readiness {
+  const registered = pipeline.pool.list().length;
+  const routable = pipeline.pool.models().reduce((sum, model) => sum + pipeline.pool.routable(model, nowMs).length, 0);
   if (routable > 0) return { ready: true, routable_workers: routable, registered_workers: registered };
   const reason = registered === 0 ? "no worker is registered" : `none of the ${registered} registered workers is ready (starting, draining or quarantined after a failure)`;
   return { ready: false, routable_workers: 0, registered_workers: registered, reason };

@@ -1,14 +1,14 @@
 /**
  * What a handler of the HTTP door gets: the request and response, the
- * RouterCore, path parameters, and an AbortSignal that aborts when the client
+ * RequestPipeline, path parameters, and an AbortSignal that aborts when the client
  * goes away before the response has ended (the response's 'close' without a
- * finished write). Handlers pass the signal to `core.generate`, which cancels
+ * finished write). Handlers pass the signal to `pipeline.generate`, which cancels
  * the worker call, so a closed browser tab frees its KV blocks at once.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { Tenant } from "../auth/api-keys.js";
-import type { RouterCore } from "../router-core.js";
+import type { RequestPipeline } from "../request-pipeline.js";
 import { readJsonBody } from "./parse-json-body.js";
 
 export interface RequestContext {
@@ -16,7 +16,7 @@ export interface RequestContext {
   readonly res: ServerResponse;
   readonly url: URL;
   readonly params: Readonly<Record<string, string>>;
-  readonly core: RouterCore;
+  readonly pipeline: RequestPipeline;
   readonly logger: Logger;
   /** Aborted when the client disconnects before the response ended. */
   readonly signal: AbortSignal;
@@ -29,7 +29,7 @@ export interface RequestContext {
 export function createRequestContext(
   req: IncomingMessage,
   res: ServerResponse,
-  init: { url: URL; params: Record<string, string>; core: RouterCore; logger: Logger; maxBodyBytes: number },
+  init: { url: URL; params: Record<string, string>; pipeline: RequestPipeline; logger: Logger; maxBodyBytes: number },
 ): RequestContext {
   const controller = new AbortController();
   res.once("close", () => {
@@ -40,10 +40,10 @@ export function createRequestContext(
     res,
     url: init.url,
     params: init.params,
-    core: init.core,
+    pipeline: init.pipeline,
     logger: init.logger,
     signal: controller.signal,
-    authenticate: () => init.core.apiKeys.authenticate(req.headers.authorization),
+    authenticate: () => init.pipeline.apiKeys.authenticate(req.headers.authorization),
     readJson: () => readJsonBody(req, init.maxBodyBytes),
   };
 }

@@ -19,7 +19,7 @@ describe("http - a request's own fault never quarantines a worker", () => {
   before(async () => {
     router = await startTestRouter();
     second = await FakeWorker.start({ workerId: "fake-worker-2" });
-    router.core.pool.upsert(second.workerInfo());
+    router.pipeline.pool.upsert(second.workerInfo());
   });
   after(async () => {
     await router.close();
@@ -54,7 +54,7 @@ describe("http - a request's own fault never quarantines a worker", () => {
         "refused before routing",
       );
       assert.deepEqual(
-        router.core.pool.list().map((w) => w.quarantinedUntilMs),
+        router.pipeline.pool.list().map((w) => w.quarantinedUntilMs),
         [0, 0],
         "no worker quarantined",
       );

@@ -1,10 +1,10 @@
 /** The model's tokenizer for display purposes (logprob token texts), or undefined when the router has none. */
 import type { Tokenizer } from "@sigmaserve/model/tokenizer";
-import type { RouterCore } from "../router-core.js";
+import type { RequestPipeline } from "../request-pipeline.js";
 
-export function tokenizerFor(core: RouterCore, model: string): Tokenizer | undefined {
+export function tokenizerFor(pipeline: RequestPipeline, model: string): Tokenizer | undefined {
   try {
-    return core.tokenizers.get(model, core.pool);
+    return pipeline.tokenizers.get(model, pipeline.pool);
   } catch {
     return undefined;
   }

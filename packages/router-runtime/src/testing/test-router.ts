@@ -1,5 +1,5 @@
 /**
- * Test fixture: a real RouterCore (pool, KV index, round-robin selector,
+ * Test fixture: a real RequestPipeline (pool, KV index, round-robin selector,
  * admission, API keys, tokenizers) with the OpenAI HTTP server on
  * 127.0.0.1:0 and, unless asked otherwise, one FakeWorker (a test double,
  * see fake-worker.ts) registered in the pool.
@@ -10,12 +10,12 @@ import { AdmissionController } from "../admission/admission-controller.js";
 import { ApiKeys } from "../auth/api-keys.js";
 import { TokenizerRegistry } from "../generate/normalize-request.js";
 import { startOpenAiServer, type OpenAiServer } from "../http/openai-server.js";
-import { RouterCore } from "../router-core.js";
+import { RequestPipeline } from "../request-pipeline.js";
 import { WorkerPool } from "../workers/worker-pool.js";
 import { FakeWorker, type FakeWorkerBehaviour } from "./fake-worker.js";
 
 export interface TestRouter {
-  core: RouterCore;
+  pipeline: RequestPipeline;
   http: OpenAiServer;
   /** http://127.0.0.1:PORT */
   baseUrl: string;
@@ -37,7 +37,7 @@ export interface TestRouterOptions {
 export async function startTestRouter(options: TestRouterOptions = {}): Promise<TestRouter> {
   const logger = pino({ level: "silent" });
   const pool = new WorkerPool({ maxMessageMib: 16 });
-  const core = new RouterCore({
+  const pipeline = new RequestPipeline({
     pool,
     index: new KvIndex(),
     selector: createWorkerSelector("round_robin"),
@@ -48,7 +48,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
   });
   const worker = options.worker === false ? undefined : await FakeWorker.start(options.behaviour === undefined ? {} : { behaviour: options.behaviour });
   if (worker !== undefined) pool.upsert(worker.workerInfo());
-  const http = await startOpenAiServer(core, {
+  const http = await startOpenAiServer(pipeline, {
     host: "127.0.0.1",
     port: 0,
     logger,
@@ -56,7 +56,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
   });
   return {
-    core,
+    pipeline,
     http,
     baseUrl: `http://${http.address}`,
     worker,

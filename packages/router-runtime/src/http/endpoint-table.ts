@@ -1,5 +1,7 @@
 /**
- * A small method + path router over node:http. Paths are literal segments
+ * EndpointTable: a small method + path table over node:http (what web
+ * frameworks call a router; named apart so "router" means the sigmaserve
+ * router only). Paths are literal segments
  * or `:name` parameters (`/v1/models/:model`); there are no wildcards and no
  * trailing-slash folding, so each endpoint has exactly one spelling. An
  * unknown path is a 404 and a known path with another method a 405 with an
@@ -19,7 +21,7 @@ export interface RouteMatch<H> {
   params: Record<string, string>;
 }
 
-export class HttpRouter<H> {
+export class EndpointTable<H> {
   private readonly routes: Route<H>[] = [];
 
   on(method: HttpMethod, path: string, handler: H): this {

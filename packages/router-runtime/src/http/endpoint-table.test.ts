@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { HttpRouter } from "./http-router.js";
+import { EndpointTable } from "./endpoint-table.js";
 import { OpenAiError } from "./openai-error.js";
 
 test("http router - literal paths, :params, HEAD as GET, 404 and 405 with Allow", () => {
-  const router = new HttpRouter<string>().on("GET", "/v1/models", "list").on("GET", "/v1/models/:model", "one").on("POST", "/v1/completions", "complete");
+  const router = new EndpointTable<string>().on("GET", "/v1/models", "list").on("GET", "/v1/models/:model", "one").on("POST", "/v1/completions", "complete");
   assert.deepEqual(router.match("GET", "/v1/models"), { handler: "list", params: {} });
   assert.deepEqual(router.match("HEAD", "/v1/models/sigma%2Dtiny"), { handler: "one", params: { model: "sigma-tiny" } });
   const statusOf = (method: string, path: string) => {

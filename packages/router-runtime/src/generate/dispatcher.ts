@@ -1,6 +1,10 @@
 /**
- * One generation through the cluster: pick a worker, relay its stream, and
- * fail over when it breaks.
+ * Dispatcher: one admitted generation through the cluster: pick a worker,
+ * relay its stream, and fail over when it breaks. Why a class of its own: it
+ * is the one place that holds per-dispatch state across attempts (tokens
+ * already sent, workers tried, replays) and the worker bookkeeping (in-flight
+ * requests and blocks, quarantine); admission and parsing are upstream in
+ * RequestPipeline, and the choice itself is the selector's (route-candidates.ts).
  *
  * Data flows one way: block hashes of the prompt → overlap from the KV index
  * → the selector's choice → the worker's stream → the client. If the worker
@@ -46,7 +50,7 @@ export interface RoutedRequest {
   arrivedAtPerfMs: number;
 }
 
-export type RouterEvent = { kind: "chunk"; chunk: inferencev1.TokenChunk } | { kind: "finish"; finish: inferencev1.GenerateFinish };
+export type DispatchEvent = { kind: "chunk"; chunk: inferencev1.TokenChunk } | { kind: "finish"; finish: inferencev1.GenerateFinish };
 
 export interface RouteDecision {
   workerId: string;
@@ -54,7 +58,7 @@ export interface RouteDecision {
   matchedBlocks: number;
 }
 
-export interface GenerateRouterOptions {
+export interface DispatcherOptions {
   pool: WorkerPool;
   index: KvIndex;
   selector: WorkerSelector;
@@ -68,8 +72,8 @@ function blocksFor(tokens: number, blockSize: number): number {
   return Math.ceil(tokens / blockSize);
 }
 
-export class GenerateRouter {
-  constructor(private readonly options: GenerateRouterOptions) {}
+export class Dispatcher {
+  constructor(private readonly options: DispatcherOptions) {}
 
   /** Picks a worker for the request among those not excluded; null when none is routable. */
   pick(request: RoutedRequest, exclude: ReadonlySet<string>): { worker: PooledWorker; hashes: bigint[]; decision: RouteDecision } | null {
@@ -84,7 +88,7 @@ export class GenerateRouter {
     return { worker, hashes, decision: { workerId: worker.id, policy: selection.policy, matchedBlocks: overlap.matchedBlocks } };
   }
 
-  async *generate(request: RoutedRequest, signal: AbortSignal): AsyncGenerator<RouterEvent> {
+  async *generate(request: RoutedRequest, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
     const maxReplays = this.options.maxReplays ?? DEFAULT_MAX_REPLAYS;
     const sentTokens: number[] = [];
     let sentText = "";

@@ -1,20 +1,25 @@
 /**
- * What both front doors (gRPC and OpenAI HTTP) share: the worker pool, the
- * KV index and selector, admission, API keys and tokenizers, and one
- * `generate` that authenticates nothing (the door did) but admits,
- * normalizes and routes.
+ * RequestPipeline: what both front doors (gRPC and OpenAI HTTP) share: the
+ * worker pool, the KV index and selector, admission, API keys and
+ * tokenizers, and one `generate` that authenticates nothing (the door did)
+ * but validates, admits, normalizes and hands the request to the Dispatcher.
+ *
+ * Why a class of its own: the doors differ only in how a request is parsed
+ * and answered, so everything between "a request arrived" and "a stream of
+ * events" lives here once. It is not the router (RouterRuntime is: it also
+ * owns discovery and the servers) and it does not pick workers (Dispatcher).
  */
 import type { KvIndex, WorkerSelector } from "@sigmaserve/kv-index";
 import { coordv1, type inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import type { AdmissionController } from "./admission/admission-controller.js";
 import type { ApiKeys, Tenant } from "./auth/api-keys.js";
-import { GenerateRouter, type RouteDecision, type RoutedRequest, type RouterEvent } from "./generate/generate-router.js";
+import { Dispatcher, type RouteDecision, type RoutedRequest, type DispatchEvent } from "./generate/dispatcher.js";
 import { normalizeGenerate, type TokenizerRegistry } from "./generate/normalize-request.js";
 import { publicFault } from "./generate/worker-fault.js";
 import type { WorkerPool } from "./workers/worker-pool.js";
 
-export interface RouterCoreOptions {
+export interface RequestPipelineOptions {
   pool: WorkerPool;
   index: KvIndex;
   selector: WorkerSelector;
@@ -26,21 +31,21 @@ export interface RouterCoreOptions {
   onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
 }
 
-export class RouterCore {
+export class RequestPipeline {
   readonly pool: WorkerPool;
   readonly index: KvIndex;
   readonly apiKeys: ApiKeys;
   readonly tokenizers: TokenizerRegistry;
   readonly admission: AdmissionController;
-  readonly router: GenerateRouter;
+  readonly dispatcher: Dispatcher;
 
-  constructor(readonly options: RouterCoreOptions) {
+  constructor(readonly options: RequestPipelineOptions) {
     this.pool = options.pool;
     this.index = options.index;
     this.apiKeys = options.apiKeys;
     this.tokenizers = options.tokenizers;
     this.admission = options.admission;
-    this.router = new GenerateRouter({
+    this.dispatcher = new Dispatcher({
       pool: options.pool,
       index: options.index,
       selector: options.selector,
@@ -55,11 +60,11 @@ export class RouterCore {
    * is released when the stream ends. A bad field is refused before admission;
    * a worker's refusal comes back in the public request's field names.
    */
-  async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal): AsyncGenerator<RouterEvent> {
+  async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
     const routed = normalizeGenerate(request, tenant, this.pool, this.tokenizers);
     const release = await this.admission.acquire(signal);
     try {
-      yield* this.router.generate(routed, signal);
+      yield* this.dispatcher.generate(routed, signal);
     } catch (err) {
       throw publicFault(err, request);
     } finally {

@@ -117,7 +117,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
           component: u.component === "k" ? kvv1.KvComponent.K : kvv1.KvComponent.V,
           tier: u.tier === "device" ? kvv1.KvTier.DEVICE : kvv1.KvTier.HOST,
           numBlocks: u.totalBlocks,
-          blockBytes: BigInt(kv.pool.blockBytes[u.component]),
+          blockBytes: BigInt(kv.blockBytes[u.component]),
         })),
         selectiveVTopk: config.selectiveVTopk,
         maxBatchTokens: config.maxBatchTokens,

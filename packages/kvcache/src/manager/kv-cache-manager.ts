@@ -81,7 +81,8 @@ export class KvCacheManager {
   /** Bytes of V rows read through readVRows, per tier (the attention kernel counts its own reads). */
   readonly vBytesRead: Record<KvTier, number> = { device: 0, host: 0 };
 
-  readonly pool: BlockPool;
+  /** Private: the single door. Tests inside this package reach it through `testing/pool-of.ts`. */
+  private readonly pool: BlockPool;
   /** Built on first use (it needs storage that exposes arenas); the arenas never move. */
   private view: KvAttentionView | null = null;
 

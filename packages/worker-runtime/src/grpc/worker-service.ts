@@ -4,7 +4,7 @@
  * its deadline passing) cancels the request, which frees its blocks.
  */
 import { create } from "@bufbuild/protobuf";
-import { exportCachedBlocks, importCachedBlocks, type KvComponent } from "@sigmaserve/kvcache";
+import type { KvComponent } from "@sigmaserve/kvcache";
 import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { DrainingError, DuplicateRequestError, InvalidRequestError } from "../errors.js";
 import type { RequestFinish, TokenChunk } from "../scheduler/engine-request.js";
@@ -99,7 +99,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         throw new InvalidRequestError("expected_epoch", `is ${request.expectedEpoch}, but this worker's epoch is ${runtime.eventLog.epoch}: the blocks it advertised are gone`);
       }
       const wireDtype = request.wireDtype === kvv1.KvDtype.F16 ? "f16" : "f32";
-      const { frames, exported, missing } = exportCachedBlocks(runtime.kv.pool, request.blockHashes, wireDtype);
+      const { frames, exported, missing } = runtime.kv.exportBlocks(request.blockHashes, wireDtype);
       const wanted = request.components.length === 0 ? (["k", "v"] as const) : (["k", "v"] as const).filter((c) => request.components.includes(COMPONENTS[c]));
       let bytesSent = 0n;
       for (const component of wanted) {
@@ -139,7 +139,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         }
       }
       if (frames.k === undefined || frames.v === undefined) throw new InvalidRequestError("frame", "both a K frame and a V frame are needed");
-      const result = importCachedBlocks(runtime.kv.pool, { k: frames.k, v: frames.v }, parents);
+      const result = runtime.kv.importBlocks({ k: frames.k, v: frames.v }, parents);
       return {
         blocksImported: result.imported.length,
         refusedBlockHashes: [...result.refused.map((r) => r.hash), ...result.noRoom],

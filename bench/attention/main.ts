@@ -5,7 +5,8 @@
  *
  * A step reads batch·ctx·layers·(n_k+n_v)·d·4 bytes of K and V, so DiffQKV
  * reads 20/32 of GQA's bytes; a kernel that streams at memory speed shows
- * that as time. The pools are real kvcache BlockPools (HostArenaStorage),
+ * that as time. The pools are real kvcache pools (HostArenaStorage), read
+ * through a KvCacheManager's attention view as the model runner reads them,
  * with each sequence's blocks taken in shuffled order, as a pool looks after
  * churn. Before every timed step the L3 (260 MiB) is flushed by copying
  * 256 MiB (512 MiB of traffic), because in a real model the other layers'
@@ -18,7 +19,7 @@
  * Needs `npm run build` first: it imports @sigmaserve/engine's dist and the
  * native addon, and refuses to run on the JS fallback.
  */
-import { BlockPool, type KvModelShape } from "@sigmaserve/kvcache";
+import { KvCacheManager, type KvModelShape } from "@sigmaserve/kvcache";
 import { JsPagedAttention, NativePagedAttention, loadNativeAttention, type AttentionArenas, type AttentionBatch, type AttentionKernel, type AttentionShape } from "@sigmaserve/engine";
 import type { BenchResult, Row } from "../lib/bench-result.js";
 import { mulberry32 } from "../lib/mulberry32.js";
@@ -50,12 +51,9 @@ function buildPool(shape: AttentionShape, numBlocks: number, random: () => numbe
   const kvShape: KvModelShape = { num_hidden_layers: shape.numLayers, num_key_heads: shape.numKeyHeads, num_value_heads: shape.numValueHeads, head_dim: shape.headDim };
   const kBlockBytes = shape.numLayers * shape.numKeyHeads * shape.blockSizeTokens * shape.headDim * 4;
   const vBlockBytes = shape.numLayers * shape.numValueHeads * shape.blockSizeTokens * shape.headDim * 4;
-  const pool = new BlockPool({ shape: kvShape, blockSizeTokens: shape.blockSizeTokens, bytes: { k: { device: numBlocks * kBlockBytes, host: 0 }, v: { device: numBlocks * vBlockBytes, host: 0 } } });
-  const arenas: AttentionArenas = {
-    kDevice: pool.storageOf("k", "device")!.arenaView!(),
-    vDevice: pool.storageOf("v", "device")!.arenaView!(),
-    vHost: new Float32Array(0),
-  };
+  const kv = new KvCacheManager({ shape: kvShape, blockSizeTokens: shape.blockSizeTokens, modelId: "bench", bytes: { k: { device: numBlocks * kBlockBytes, host: 0 }, v: { device: numBlocks * vBlockBytes, host: 0 } } });
+  const view = kv.attentionView();
+  const arenas: AttentionArenas = { kDevice: view.kDevice, vDevice: view.vDevice, vHost: view.vHost };
   // Fill from a random 16 MiB pattern at shifting offsets (a JS random per float would take a minute).
   const pattern = Float32Array.from({ length: 4 * MIB + 7 }, () => random() * 2 - 1);
   for (const arena of [arenas.kDevice, arenas.vDevice]) {
@@ -63,13 +61,17 @@ function buildPool(shape: AttentionShape, numBlocks: number, random: () => numbe
       arena.set(pattern.subarray(shift, shift + Math.min(4 * MIB, arena.length - at)), at);
     }
   }
-  const ids = Array.from({ length: numBlocks }, () => pool.allocate()!);
-  for (let i = ids.length - 1; i > 0; i--) {
+  // One request holds every block; its table, shuffled, stands for the tables of a pool after churn.
+  if (kv.allocate("all", { promptTokens: [], numNewTokens: numBlocks * shape.blockSizeTokens }) === null) throw new Error("bench pool too small");
+  const slots = { kSlot: new Int32Array(numBlocks), vSlot: new Int32Array(numBlocks), vTier: new Uint8Array(numBlocks) };
+  view.fillBlockSlots("all", slots, 0);
+  const order = Array.from({ length: numBlocks }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
-    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  const kSlot = Int32Array.from(ids, (id) => pool.residency(id, "k")!.slot);
-  const vSlot = Int32Array.from(ids, (id) => pool.residency(id, "v")!.slot);
+  const kSlot = Int32Array.from(order, (entry) => slots.kSlot[entry]!);
+  const vSlot = Int32Array.from(order, (entry) => slots.vSlot[entry]!);
   return { arenas, kSlot, vSlot, bytes: numBlocks * (kBlockBytes + vBlockBytes) };
 }
 

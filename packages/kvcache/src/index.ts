@@ -6,10 +6,13 @@
 export * from "./kv-types.js";
 export * from "./hash/index.js";
 export * from "./events/index.js";
-export { BlockPool, type BlockPoolOptions, type PoolBytes, type Residency } from "./pool/block-pool.js";
+// NOTE: the block pool itself (BlockPool, residency, the pool-level transfer functions) is not exported:
+// the manager is the only door to the cache, and the type checker enforces it.
+export type { PoolBytes } from "./pool/block-pool.js";
 export { KvCacheConfigError, KvCacheInvariantError } from "./pool/errors.js";
 export { HostArenaStorage, type TierStorage } from "./pool/tier-storage.js";
-export { exportCachedBlocks, importCachedBlocks, type ImportResult } from "./pool/block-transfer.js";
+export type { KvBlockExport, KvBlockImport } from "./pool/block-transfer.js";
 export { DEFAULT_RECENT_WINDOW_BLOCKS, KvCacheManager, type Admission, type KvCacheManagerOptions, type KvCacheMode } from "./manager/kv-cache-manager.js";
+export type { KvAttentionView, KvBlockSlots } from "./manager/kv-attention-view.js";
 export * from "./planner/index.js";
 export * from "./transfer/index.js";

@@ -84,7 +84,7 @@ test("scheduler - selective-V mode with a top-k covering the context gives the t
     assert.equal(runtime.kv.mode, "selective-v");
     const selective = await collect(client, "selective", longPrompt);
     assert.deepEqual(selective.tokens, full);
-    assert.ok(runtime.kv.pool.bytesMoved.v.demoted > 0, "old V blocks lived on the host");
-    assert.equal(runtime.kv.pool.bytesMoved.k.demoted, 0, "K never left the device");
+    assert.ok(runtime.kv.bytesMoved.v.demoted > 0, "old V blocks lived on the host");
+    assert.equal(runtime.kv.bytesMoved.k.demoted, 0, "K never left the device");
   });
 });

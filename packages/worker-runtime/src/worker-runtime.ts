@@ -119,7 +119,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
           component: kvComponentToProto(u.component),
           tier: kvTierToProto(u.tier),
           numBlocks: u.totalBlocks,
-          blockBytes: BigInt(kv.pool.blockBytes[u.component]),
+          blockBytes: BigInt(kv.blockBytes[u.component]),
         })),
         selectiveVTopk: config.selectiveVTopk,
         maxBatchTokens: config.maxBatchTokens,

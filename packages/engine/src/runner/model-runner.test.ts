@@ -81,14 +81,20 @@ for (const preset of ["sigma-tiny", "sigma-tiny-gqa"] as const) {
       const { kv } = await runChunked(5);
       const c = model.config;
       const table = kv.blockTable("r");
+      // Read back through the same door the kernel uses: the attention view's arenas and block slots.
+      const view = kv.attentionView();
+      const slots = { kSlot: new Int32Array(table.length), vSlot: new Int32Array(table.length), vTier: new Uint8Array(table.length) };
+      view.fillBlockSlots("r", slots, 0);
       for (let layer = 0; layer < c.num_hidden_layers; layer++) {
         for (const position of [0, 13, 32]) {
-          const block = table[Math.floor(position / BLOCK)]!;
+          const entry = Math.floor(position / BLOCK);
           for (const [component, heads, expected] of [
             ["k", c.num_key_heads, reference.keys![layer]!],
             ["v", c.num_value_heads, reference.values![layer]!],
           ] as const) {
-            const slot = kv.pool.storageOf(component, "device")!.view!(kv.pool.residency(block, component)!.slot);
+            const arena = component === "k" ? view.kDevice : view.vDevice;
+            const slotNumber = component === "k" ? slots.kSlot[entry]! : slots.vSlot[entry]!;
+            const slot = arena.subarray(slotNumber * view.slotFloats[component], (slotNumber + 1) * view.slotFloats[component]);
             for (let head = 0; head < heads; head++) {
               const stored = slot.subarray(((layer * heads + head) * BLOCK + (position % BLOCK)) * c.head_dim, ((layer * heads + head) * BLOCK + (position % BLOCK) + 1) * c.head_dim);
               const want = expected.subarray((position * heads + head) * c.head_dim, (position * heads + head + 1) * c.head_dim);

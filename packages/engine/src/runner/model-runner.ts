@@ -10,12 +10,17 @@
  * prefill row sees the rows of its own chunk that precede it). Logits are
  * computed only for the rows that end a sequence's known tokens.
  *
+ * K and V are read through the manager's attention view (the pool's arenas,
+ * zero-copy, and each block's slots and V tier); the runner never touches the
+ * block pool. K is always on the device; in selective-V mode a block's V may
+ * be on the host, and the kernel reads those rows in place.
+ *
  * Rows never influence each other: ORT's dense ops give a row the same bits
  * whatever N is (checked in the tests), and the kernel computes each row on
  * its own. So a position's logits do not depend on the batch or the chunking,
  * which is what makes failover by token replay exact.
  */
-import type { KvCacheManager } from "@sigmaserve/kvcache";
+import type { KvAttentionView, KvBlockSlots, KvCacheManager } from "@sigmaserve/kvcache";
 import type { ModelConfig } from "@sigmaserve/model/config";
 import type { OrtDenseModel } from "@sigmaserve/model/runtime";
 import type { AttentionArenas, AttentionKernel, AttentionReadStats, AttentionShape } from "../attention/attention-kernel.js";
@@ -53,27 +58,21 @@ export interface ModelRunnerOptions {
 export class ModelRunner {
   private readonly config: ModelConfig;
   private readonly shape: AttentionShape;
+  private readonly view: KvAttentionView;
   private readonly arenas: AttentionArenas;
 
   constructor(private readonly options: ModelRunnerOptions) {
     this.config = options.config;
-    const pool = options.kv.pool;
+    this.view = options.kv.attentionView();
     this.shape = {
       numLayers: this.config.num_hidden_layers,
       numQueryHeads: this.config.num_attention_heads,
       numKeyHeads: this.config.num_key_heads,
       numValueHeads: this.config.num_value_heads,
       headDim: this.config.head_dim,
-      blockSizeTokens: pool.blockSizeTokens,
+      blockSizeTokens: this.view.blockSizeTokens,
     };
-    const arena = (component: "k" | "v", tier: "device" | "host"): Float32Array => {
-      const storage = pool.storageOf(component, tier);
-      if (storage === undefined) return new Float32Array(0);
-      const view = storage.arenaView?.();
-      if (view === undefined) throw new Error(`model runner: the ${component}/${tier} pool does not expose its arena`);
-      return view;
-    };
-    this.arenas = { kDevice: arena("k", "device"), vDevice: arena("v", "device"), vHost: arena("v", "host") };
+    this.arenas = { kDevice: this.view.kDevice, vDevice: this.view.vDevice, vHost: this.view.vHost };
   }
 
   async step(sequences: readonly StepSequence[]): Promise<StepResult> {
@@ -101,14 +100,12 @@ export class ModelRunner {
         logitOwners.push(sequence.requestId);
       }
     });
-    // Block tables do not change during a step: gather them once.
+    // Block tables do not change during a step: their lengths lay out the block arrays once.
     const tables = sequences.map((sequence) => kv.blockTable(sequence.requestId));
     const seqBlockStart = new Int32Array(sequences.length + 1);
     tables.forEach((table, s) => (seqBlockStart[s + 1] = seqBlockStart[s]! + table.length));
     const totalBlocks = seqBlockStart[sequences.length]!;
-    const blockKSlot = new Int32Array(totalBlocks);
-    const blockVSlot = new Int32Array(totalBlocks);
-    const blockVTier = new Uint8Array(totalBlocks);
+    const blockSlots: KvBlockSlots = { kSlot: new Int32Array(totalBlocks), vSlot: new Int32Array(totalBlocks), vTier: new Uint8Array(totalBlocks) };
     const reads: AttentionReadStats = { vBytesDevice: 0, vBytesHost: 0, kBytes: 0 };
     const out = new Float32Array(numRows * nQ * d);
 
@@ -119,7 +116,7 @@ export class ModelRunner {
         kv.writeTokenKv(sequence.requestId, rowPos[r]!, layer, stage.k.subarray(r * nK * d, (r + 1) * nK * d), stage.v.subarray(r * nV * d, (r + 1) * nV * d));
       }
       // Residency can change only between steps, but read it after the writes of the first layer to be safe.
-      if (layer === 0) this.fillBlockArrays(tables, seqBlockStart, blockKSlot, blockVSlot, blockVTier);
+      if (layer === 0) sequences.forEach((sequence, s) => this.view.fillBlockSlots(sequence.requestId, blockSlots, seqBlockStart[s]!));
       const stats = kernel.attend(this.shape, this.arenas, {
         layer,
         q: stage.q,
@@ -127,9 +124,9 @@ export class ModelRunner {
         rowSeq,
         rowPos,
         seqBlockStart,
-        blockKSlot,
-        blockVSlot,
-        blockVTier,
+        blockKSlot: blockSlots.kSlot,
+        blockVSlot: blockSlots.vSlot,
+        blockVTier: blockSlots.vTier,
         topk: this.options.selectiveVTopk ?? 0,
       });
       reads.vBytesDevice += stats.vBytesDevice;
@@ -145,20 +142,5 @@ export class ModelRunner {
       }
     }
     throw new Error("unreachable: a model has at least one layer");
-  }
-
-  private fillBlockArrays(tables: readonly (readonly number[])[], seqBlockStart: Int32Array, kSlot: Int32Array, vSlot: Int32Array, vTier: Uint8Array): void {
-    const pool = this.options.kv.pool;
-    tables.forEach((table, s) => {
-      table.forEach((blockId, j) => {
-        const entry = seqBlockStart[s]! + j;
-        const k = pool.residency(blockId, "k")!;
-        if (k.tier !== "device") throw new Error(`model runner: block ${blockId} has K on ${k.tier}; K must be on the device to attend`);
-        const v = pool.residency(blockId, "v")!;
-        kSlot[entry] = k.slot;
-        vSlot[entry] = v.slot;
-        vTier[entry] = v.tier === "device" ? 0 : 1;
-      });
-    });
   }
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KvComponent, KvModelShape } from "../kv-types.js";
 import { KvCacheManager, type KvCacheMode } from "./kv-cache-manager.js";
+import { poolOf } from "./testing/pool-of.js";
 
 const SHAPE: KvModelShape = { num_hidden_layers: 1, num_key_heads: 1, num_value_heads: 2, head_dim: 1 };
 const BLOCK = 2;
@@ -29,11 +30,11 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 function checkAfterEach(m: KvCacheManager, live: Set<string>, step: string): void {
-  assert.deepEqual(m.pool.checkInvariants(), [], step);
+  assert.deepEqual(poolOf(m).checkInvariants(), [], step);
   let references = 0;
   for (const id of live) references += m.blockTable(id).length;
   let refCounts = 0;
-  for (let b = 0; b < m.pool.numBlocks; b++) refCounts += m.pool.refCount(b);
+  for (let b = 0; b < poolOf(m).numBlocks; b++) refCounts += poolOf(m).refCount(b);
   assert.equal(refCounts, references, `${step}: refCounts sum to the block-table entries`);
 }
 
@@ -81,17 +82,17 @@ for (const mode of ["full", "selective-v"] as KvCacheMode[]) {
               break;
             case "demote":
             case "promote":
-              if (op.block < m.pool.numBlocks && m.pool.residency(op.block, op.component) !== null) m.pool[op.op](op.block, op.component);
+              if (op.block < poolOf(m).numBlocks && poolOf(m).residency(op.block, op.component) !== null) poolOf(m)[op.op](op.block, op.component);
               break;
           }
           checkAfterEach(m, live, step);
         });
         for (const id of live) m.free(id);
-        assert.deepEqual(m.pool.checkInvariants(), []);
+        assert.deepEqual(poolOf(m).checkInvariants(), []);
         assert.ok(m.usage().every((u) => u.usedBlocks === 0), "after every free, only cached blocks remain");
-        for (let b = 0; b < m.pool.numBlocks; b++) {
-          const resident = m.pool.residency(b, "k") !== null;
-          assert.equal(resident, m.pool.hashOf(b) !== null, `block ${b}: resident iff cached`);
+        for (let b = 0; b < poolOf(m).numBlocks; b++) {
+          const resident = poolOf(m).residency(b, "k") !== null;
+          assert.equal(resident, poolOf(m).hashOf(b) !== null, `block ${b}: resident iff cached`);
         }
       }),
       { numRuns: 300 },

@@ -3,6 +3,7 @@ import { test } from "node:test";
 import type { KvEventBody } from "../events/kv-event.js";
 import type { KvModelShape } from "../kv-types.js";
 import { KvCacheManager, type KvCacheMode } from "./kv-cache-manager.js";
+import { poolOf } from "./testing/pool-of.js";
 
 // One layer, n_k 1, n_v 4, head_dim 2, 4 tokens per block: K block 32 bytes, V block 128 bytes.
 const SHAPE: KvModelShape = { num_hidden_layers: 1, num_key_heads: 1, num_value_heads: 4, head_dim: 2 };
@@ -38,7 +39,7 @@ test("kvcache manager - two requests share a prefix without copying it", () => {
   assert.deepEqual(a, { blockIds: [0, 1, 2], numCachedTokens: 0 });
   const b = run(m, "b", [...range(1, 9), 20, 21, 22]); // same first 8 tokens
   assert.deepEqual(b, { blockIds: [0, 1, 3], numCachedTokens: 8 });
-  assert.deepEqual([0, 1, 2, 3].map((id) => m.pool.refCount(id)), [2, 2, 1, 1]);
+  assert.deepEqual([0, 1, 2, 3].map((id) => poolOf(m).refCount(id)), [2, 2, 1, 1]);
 });
 
 test("kvcache manager - a freed prefix stays cached in LRU order and is reused", () => {
@@ -47,14 +48,14 @@ test("kvcache manager - a freed prefix stays cached in LRU order and is reused",
   run(m, "b", [...range(1, 9), 20, 21, 22]);
   m.free("a"); // releases 2 (partial: freed at once), then 1 and 0 (still used by b)
   m.free("b"); // releases 3 (partial), then 1, then 0: the tail is evicted before the head
-  assert.deepEqual(m.pool.cachedFreeBlocks(), [1, 0]);
+  assert.deepEqual(poolOf(m).cachedFreeBlocks(), [1, 0]);
   assert.deepEqual(m.usage().map((u) => [u.component, u.usedBlocks, u.cachedFreeBlocks]), [
     ["k", 0, 2],
     ["v", 0, 2],
   ]);
   const c = run(m, "c", [...range(1, 9), 30]);
   assert.deepEqual(c, { blockIds: [0, 1, 3], numCachedTokens: 8 });
-  assert.deepEqual(m.pool.cachedFreeBlocks(), []);
+  assert.deepEqual(poolOf(m).cachedFreeBlocks(), []);
 });
 
 test("kvcache manager - the last prompt token is always computed, even on a full hit", () => {
@@ -96,7 +97,7 @@ test("kvcache manager - no room is null, with nothing held, and works after a fr
   assert.deepEqual(m.usage().map((u) => u.usedBlocks), [2, 2]);
   m.free("a");
   assert.ok(m.allocate("b", { promptTokens: range(100, 109) }));
-  assert.deepEqual(m.pool.checkInvariants(), []);
+  assert.deepEqual(poolOf(m).checkInvariants(), []);
 });
 
 test("kvcache manager - selective V keeps K on the device and reads old V rows from the host", () => {
@@ -116,7 +117,7 @@ test("kvcache manager - selective V keeps K on the device and reads old V rows f
   assert.deepEqual(m.appendSlots("r", 8), [0, 1, 2, 3]);
   write(8, 16);
   m.commitTokens("r", range(8, 16));
-  assert.deepEqual([0, 1, 2, 3].map((id) => `${m.pool.residency(id, "k")!.tier}/${m.pool.residency(id, "v")!.tier}`), [
+  assert.deepEqual([0, 1, 2, 3].map((id) => `${poolOf(m).residency(id, "k")!.tier}/${poolOf(m).residency(id, "v")!.tier}`), [
     "device/host",
     "device/host",
     "device/device",
@@ -136,7 +137,7 @@ test("kvcache manager - full mode never demotes a running request's V", () => {
   assert.ok(m.allocate("r", { promptTokens: range(0, 8) }));
   m.commitTokens("r", range(0, 8));
   assert.equal(m.appendSlots("r", 4), null);
-  assert.deepEqual([0, 1].map((id) => m.pool.residency(id, "v")!.tier), ["device", "device"]);
+  assert.deepEqual([0, 1].map((id) => poolOf(m).residency(id, "v")!.tier), ["device", "device"]);
 });
 
 test("kvcache manager - a snapshot equals the residency the events describe, as of the log's last seq", async () => {

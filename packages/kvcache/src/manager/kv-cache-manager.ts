@@ -17,7 +17,12 @@
  * the device. "selective-v": only K must stay on the device; V of blocks older
  * than the last `recentWindowBlocks` of every request using them may be
  * demoted to host to make room, and the attention kernel reads the V rows it
- * chooses from wherever they are, through `readVRows` (which counts bytes per tier).
+ * chooses in place, from the device or the host arena (see `attentionView`).
+ *
+ * One door. The block pool is private: the model runner reads K and V through
+ * `attentionView()` and writes them through `writeTokenKv`; migration moves
+ * blocks through `exportBlocks` / `importBlocks`. Nothing outside this package
+ * can reach a slot, a residency or the prefix map except through here.
  */
 import { buildSnapshot } from "../events/build-snapshot.js";
 import type { KvSnapshot } from "../events/kv-event.js";
@@ -25,7 +30,10 @@ import type { KvEventLog } from "../events/kv-event-log.js";
 import { PrefixHasher, prefixBlockHashes } from "../hash/index.js";
 import { KV_COMPONENTS, type BlockHash, type KvComponent, type KvTier } from "../kv-types.js";
 import { BlockPool, type BlockPoolOptions } from "../pool/block-pool.js";
+import { exportCachedBlocks, importCachedBlocks, type KvBlockExport, type KvBlockImport } from "../pool/block-transfer.js";
 import { KvCacheConfigError, KvCacheInvariantError } from "../pool/errors.js";
+import type { KvWireDtype } from "../transfer/kv-frame-layout.js";
+import { createKvAttentionView, type KvAttentionView } from "./kv-attention-view.js";
 
 export type KvCacheMode = "full" | "selective-v";
 
@@ -65,12 +73,18 @@ export interface Admission {
 }
 
 export class KvCacheManager {
-  readonly pool: BlockPool;
   readonly mode: KvCacheMode;
   readonly recentWindowBlocks: number;
   readonly blockSizeTokens: number;
-  /** Bytes of V rows read through readVRows, per tier. */
+  /** Bytes of one block of each component (f32 in the pools). */
+  readonly blockBytes: Readonly<Record<KvComponent, number>>;
+  /** Bytes of V rows read through readVRows, per tier (the attention kernel counts its own reads). */
   readonly vBytesRead: Record<KvTier, number> = { device: 0, host: 0 };
+
+  /** Private: the single door. Tests inside this package reach it through `testing/pool-of.ts`. */
+  private readonly pool: BlockPool;
+  /** Built on first use (it needs storage that exposes arenas); the arenas never move. */
+  private view: KvAttentionView | null = null;
 
   private readonly requests = new Map<string, RequestState>();
   /** The table being built by an allocate/appendSlots call in progress, so the selective-V policy can see it. */
@@ -103,6 +117,7 @@ export class KvCacheManager {
       pickUsedVictim: (component) => this.pickUsedVictim(component),
     });
     this.vRowBytes = options.shape.head_dim * 4;
+    this.blockBytes = this.pool.blockBytes;
   }
 
   // ---- queries --------------------------------------------------------------
@@ -148,6 +163,16 @@ export class KvCacheManager {
 
   usage(): ReturnType<BlockPool["usage"]> {
     return this.pool.usage();
+  }
+
+  /** Bytes copied between tiers since start, per component and direction (demoted: device → host). */
+  get bytesMoved(): Readonly<Record<KvComponent, Readonly<{ demoted: number; promoted: number }>>> {
+    return this.pool.bytesMoved;
+  }
+
+  /** Every broken invariant of the pool, as text (empty when sound). For tests, benches and debug endpoints: O(blocks + slots). */
+  checkInvariants(): string[] {
+    return this.pool.checkInvariants();
   }
 
   /**
@@ -274,6 +299,39 @@ export class KvCacheManager {
       this.pool.storageOf("v", where.tier)!.read(where.slot, offset, d, out, i * d);
       this.vBytesRead[where.tier] += this.vRowBytes;
     }
+  }
+
+  /**
+   * The arenas the attention kernel reads and, per request, where its blocks
+   * live (see KvAttentionView for units and the residency contract). The same
+   * object on every call.
+   */
+  attentionView(): KvAttentionView {
+    this.view ??= createKvAttentionView(this.pool, (requestId) => this.request(requestId).blockIds);
+    return this.view;
+  }
+
+  // ---- moving blocks between workers --------------------------------------------
+
+  /**
+   * Frames (one per component) of the cached blocks named by `hashes`, read
+   * from whichever tier each half is on. Hashes not held are listed as
+   * missing, never an error. Takes no references and leaves the LRU order as it was.
+   */
+  exportBlocks(hashes: readonly BlockHash[], wireDtype: KvWireDtype): KvBlockExport {
+    return exportCachedBlocks(this.pool, hashes, wireDtype);
+  }
+
+  /**
+   * Imports a K frame and a V frame into fresh device slots. A block is
+   * registered (and reported stored) only once both halves passed their
+   * checksums; a refused block is freed unregistered and the caller recomputes
+   * it. Imported blocks end cached with no reference, at the most recently
+   * used end of the LRU, in frame order. `parents` gives each block's parent
+   * hash (null for a chain root), reported in the stored events.
+   */
+  importBlocks(frames: Readonly<Record<KvComponent, Uint8Array>>, parents: ReadonlyMap<BlockHash, BlockHash | null>): KvBlockImport {
+    return importCachedBlocks(this.pool, frames, parents);
   }
 
   // ---- internals --------------------------------------------------------------

@@ -7,6 +7,9 @@
  * Import is all-or-nothing per block: a block whose K or V fails its checksum
  * (or is missing from the frames) is released unregistered, so a corrupt block
  * is never stored or served, and the caller recomputes it.
+ *
+ * These work on the pool, so only the manager calls them (its exportBlocks /
+ * importBlocks); the package does not export them.
  */
 import { KV_COMPONENTS, type BlockHash, type KvComponent } from "../kv-types.js";
 import { decodeKvFrameInto } from "../transfer/decode-kv-frame-into.js";
@@ -14,8 +17,17 @@ import { encodeKvFrame } from "../transfer/encode-kv-frame.js";
 import { formatBlockHash, kvFrameShape, type KvWireDtype } from "../transfer/kv-frame-layout.js";
 import type { BlockPool } from "./block-pool.js";
 
+export interface KvBlockExport {
+  /** One frame per component, holding the exported blocks in `exported` order. */
+  frames: Record<KvComponent, Uint8Array>;
+  /** Hashes found and framed, in request order. */
+  exported: BlockHash[];
+  /** Hashes this cache does not hold (never cached, or evicted), in request order. */
+  missing: BlockHash[];
+}
+
 /** Frames of the cached blocks named by `hashes`, in order; hashes not held are listed as missing. */
-export function exportCachedBlocks(pool: BlockPool, hashes: readonly BlockHash[], wireDtype: KvWireDtype): { frames: Record<KvComponent, Uint8Array>; exported: BlockHash[]; missing: BlockHash[] } {
+export function exportCachedBlocks(pool: BlockPool, hashes: readonly BlockHash[], wireDtype: KvWireDtype): KvBlockExport {
   const exported: BlockHash[] = [];
   const missing: BlockHash[] = [];
   const ids: number[] = [];
@@ -44,7 +56,7 @@ export function exportCachedBlocks(pool: BlockPool, hashes: readonly BlockHash[]
   return { frames, exported, missing };
 }
 
-export interface ImportResult {
+export interface KvBlockImport {
   /** Blocks verified in both halves and registered. */
   imported: BlockHash[];
   /** Blocks already cached here (skipped). */
@@ -59,8 +71,8 @@ export interface ImportResult {
  * Imports blocks from a K frame and a V frame. `parents` gives each block's
  * parent hash (null for a chain root), which is reported in the stored events.
  */
-export function importCachedBlocks(pool: BlockPool, frames: Record<KvComponent, Uint8Array>, parents: ReadonlyMap<BlockHash, BlockHash | null>): ImportResult {
-  const result: ImportResult = { imported: [], present: [], refused: [], noRoom: [] };
+export function importCachedBlocks(pool: BlockPool, frames: Readonly<Record<KvComponent, Uint8Array>>, parents: ReadonlyMap<BlockHash, BlockHash | null>): KvBlockImport {
+  const result: KvBlockImport = { imported: [], present: [], refused: [], noRoom: [] };
   const allocated = new Map<BlockHash, number>();
   const written: Record<KvComponent, Set<BlockHash>> = { k: new Set(), v: new Set() };
   const reasons = new Map<BlockHash, string>();

@@ -5,7 +5,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { kvComponentFromProto, kvComponentToProto } from "@sigmaserve/coord";
-import { exportCachedBlocks, importCachedBlocks, type KvComponent } from "@sigmaserve/kvcache";
+import type { KvComponent } from "@sigmaserve/kvcache";
 import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { DrainingError, DuplicateRequestError, InvalidRequestError } from "../errors.js";
 import type { RequestFinish, TokenChunk } from "../scheduler/engine-request.js";
@@ -98,7 +98,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         throw new InvalidRequestError("expected_epoch", `is ${request.expectedEpoch}, but this worker's epoch is ${runtime.eventLog.epoch}: the blocks it advertised are gone`);
       }
       const wireDtype = request.wireDtype === kvv1.KvDtype.F16 ? "f16" : "f32";
-      const { frames, exported, missing } = exportCachedBlocks(runtime.kv.pool, request.blockHashes, wireDtype);
+      const { frames, exported, missing } = runtime.kv.exportBlocks(request.blockHashes, wireDtype);
       const wanted = request.components.length === 0 ? (["k", "v"] as const) : (["k", "v"] as const).filter((c) => request.components.includes(kvComponentToProto(c)));
       let bytesSent = 0n;
       for (const component of wanted) {
@@ -138,7 +138,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         }
       }
       if (frames.k === undefined || frames.v === undefined) throw new InvalidRequestError("frame", "both a K frame and a V frame are needed");
-      const result = importCachedBlocks(runtime.kv.pool, { k: frames.k, v: frames.v }, parents);
+      const result = runtime.kv.importBlocks({ k: frames.k, v: frames.v }, parents);
       return {
         blocksImported: result.imported.length,
         refusedBlockHashes: [...result.refused.map((r) => r.hash), ...result.noRoom],

@@ -1,0 +1,90 @@
+/**
+ * ExportKv / ImportKv between two real workers over gRPC on loopback: the
+ * blocks one worker computed become a prefix hit on the other, a corrupt
+ * block is refused by hash and never used, and hashes not held come back as
+ * missing. The oracle for the imported K and V is the source worker's own
+ * greedy tokens for the same prompt, computed without any import.
+ */
+import { KV_FRAME_HEADER_BYTES, KV_FRAME_TABLE_CRC_BYTES, KV_FRAME_TABLE_ENTRY_BYTES, readKvFrameHeader } from "@sigmaserve/kvcache";
+import { createGrpcClient, kvv1, workerv1, type ServiceClient } from "@sigmaserve/proto";
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pino } from "pino";
+import { loadWorkerConfig } from "../config/worker-config.js";
+import { startWorker, type WorkerRuntime } from "../worker-runtime.js";
+
+const logger = pino({ level: "silent" });
+type Client = ServiceClient<typeof workerv1.WorkerService>;
+
+async function start(): Promise<{ runtime: WorkerRuntime; client: Client }> {
+  const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", "4"], {}), logger);
+  return { runtime, client: createGrpcClient(workerv1.WorkerService, runtime.address) };
+}
+
+async function generate(client: Client, requestId: string, prompt: number[]) {
+  const tokens: number[] = [];
+  let cachedPromptTokens = -1;
+  for await (const m of client.generate({ requestId, model: "sigma-tiny", promptTokenIds: prompt, sampling: { temperature: 0, maxTokens: 8, ignoreEos: true } })) {
+    if (m.event.case === "chunk") tokens.push(...m.event.value.tokenIds);
+    else if (m.event.case === "finish") cachedPromptTokens = m.event.value.usage!.cachedPromptTokens;
+  }
+  return { tokens, cachedPromptTokens };
+}
+
+/** Flips one payload byte of block `index` in a frame's payload. */
+function corrupt(payload: Uint8Array, index: number): void {
+  const header = readKvFrameHeader(payload);
+  const payloadStart = KV_FRAME_HEADER_BYTES + header.blockCount * KV_FRAME_TABLE_ENTRY_BYTES + KV_FRAME_TABLE_CRC_BYTES;
+  payload[payloadStart + index * header.payloadBytesPerBlock + 3]! ^= 0x10;
+}
+
+const importStream = (frames: readonly kvv1.KvTransferFrame[]): workerv1.ImportKvRequest[] =>
+  [{ event: { case: "header", value: { model: "sigma-tiny" } } }, ...frames.map((frame) => ({ event: { case: "frame", value: frame } }))] as workerv1.ImportKvRequest[];
+
+test("worker - blocks exported from one worker and imported into another are a prefix hit there, with the same tokens", async () => {
+  const source = await start();
+  const target = await start();
+  try {
+    const prompt = Array.from({ length: 37 }, (_, i) => (i * 41 + 3) % 256); // 9 full blocks of 4, and one token more
+    const computed = await generate(source.client, "cold", prompt);
+    assert.equal(computed.cachedPromptTokens, 0);
+    const hashes = source.runtime.kv.promptBlockHashes(prompt);
+    assert.equal(hashes.length, 9);
+
+    const messages: workerv1.ExportKvResponse[] = [];
+    for await (const m of source.client.exportKv({ blockHashes: [...hashes, 0xdeadn] })) messages.push(m);
+    const frames = messages.flatMap((m) => (m.event.case === "frame" ? [m.event.value] : []));
+    const summary = messages.at(-1)!.event;
+    assert.deepEqual(frames.map((f) => f.component), [kvv1.KvComponent.K, kvv1.KvComponent.V]);
+    for (const frame of frames) assert.deepEqual(frame.blocks.map((b) => b.blockHash), hashes);
+    const payloadBytes = BigInt(frames.reduce((sum, f) => sum + f.payload.byteLength, 0));
+    assert.equal(summary.case, "summary");
+    assert.deepEqual(summary.value!.missingBlockHashes, [0xdeadn]);
+    assert.equal(summary.value!.bytesSent, payloadBytes);
+
+    // A V byte of block 4 flipped on the way: that block is refused by hash, the other 8 are stored.
+    const damaged = frames.map((f) => ({ ...f, payload: Uint8Array.from(f.payload) }));
+    corrupt(damaged[1]!.payload, 4);
+    const first = await target.client.importKv(importStream(damaged));
+    assert.equal(first.blocksImported, 8);
+    assert.deepEqual(first.refusedBlockHashes, [hashes[4]]);
+    assert.equal(first.bytesReceived, payloadBytes);
+    // With the chain broken at block 4, only the first 4 blocks are a hit.
+    assert.deepEqual(target.runtime.kv.findCachedPrefix(prompt).hashes, hashes.slice(0, 4));
+
+    // The sound frames again: the 8 held blocks are skipped, block 4 is stored.
+    const second = await target.client.importKv(importStream(frames));
+    assert.equal(second.blocksImported, 1);
+    assert.deepEqual(second.refusedBlockHashes, []);
+
+    const warm = await generate(target.client, "warm", prompt);
+    assert.equal(warm.cachedPromptTokens, 36);
+    assert.deepEqual(warm.tokens, computed.tokens);
+    assert.deepEqual(target.runtime.kv.checkInvariants(), []);
+  } finally {
+    source.client.close();
+    target.client.close();
+    await source.runtime.stop();
+    await target.runtime.stop();
+  }
+});

@@ -22,7 +22,7 @@ export interface HandlerContext {
   readonly signal: AbortSignal;
   /** The call's deadline as a Unix time in milliseconds, or Infinity when none was set. */
   readonly deadlineUnixMs: number;
-  /** Request metadata (headers), e.g. `traceparent` or `authorization`. */
+  /** Request metadata (headers), e.g. `authorization`. */
   readonly metadata: Metadata;
   /** The peer's address, for logs. */
   readonly peer: string;

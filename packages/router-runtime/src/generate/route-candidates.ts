@@ -34,9 +34,23 @@ export interface HashSpecGroup {
   workers: PooledWorker[];
 }
 
+/**
+ * Specs by registry entry: a WorkerInfo is replaced, never mutated, so its spec
+ * is read once instead of on every routing decision (a hot path).
+ */
+const specs = new WeakMap<object, KvHashSpec | null>();
+
 /** The worker's spec when the router implements it; null otherwise. */
 export function hashSpecOf(worker: PooledWorker): KvHashSpec | null {
-  const published = worker.info.kvHash;
+  let spec = specs.get(worker.info);
+  if (spec === undefined) {
+    spec = readHashSpec(worker.info.kvHash);
+    specs.set(worker.info, spec);
+  }
+  return spec;
+}
+
+function readHashSpec(published: PooledWorker["info"]["kvHash"]): KvHashSpec | null {
   if (published === undefined || published.algorithm !== KV_HASH_ALGORITHM) return null;
   try {
     return describeHashSpec({ blockSizeTokens: published.blockSizeTokens, seed: published.seed });
@@ -125,8 +139,7 @@ export function selectWorker(selector: WorkerSelector, index: KvIndex, candidate
     const worker = group.workers.find((w) => w.id === selection.workerId)!;
     // Cost in this worker's blocks → tokens, the one unit every group shares.
     const costTokens = (selection.costs.find((line) => line.workerId === worker.id)?.cost ?? 0) * group.blockSizeTokens;
-    const groupHashes = hashSpecOf(worker) === null ? [] : hashes;
-    const choice: RouteChoice = { worker, hashes: groupHashes, selection, overlap: overlap.get(worker.id) ?? NO_OVERLAP };
+    const choice: RouteChoice = { worker, hashes, selection, overlap: overlap.get(worker.id) ?? NO_OVERLAP };
     if (best === null || costTokens < best.costTokens || (costTokens === best.costTokens && worker.id < best.choice.worker.id)) best = { choice, costTokens };
   }
   if (best === null) return null;

@@ -5,60 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { KvEventBody } from "../events/kv-event.js";
-import type { KvModelShape } from "../kv-types.js";
-import { KV_FRAME_HEADER_BYTES, KV_FRAME_TABLE_CRC_BYTES, KV_FRAME_TABLE_ENTRY_BYTES } from "../transfer/kv-frame-layout.js";
 import { readKvFrameHeader } from "../transfer/read-kv-frame-header.js";
-import { KvCacheManager } from "./kv-cache-manager.js";
 import { poolOf } from "./testing/pool-of.js";
-
-// Two layers, n_k 1, n_v 2, head_dim 4, 2 tokens per block: K block 64 bytes, V block 128 bytes.
-const SHAPE: KvModelShape = { num_hidden_layers: 2, num_key_heads: 1, num_value_heads: 2, head_dim: 4 };
-const K_BLOCK = 64;
-const V_BLOCK = 128;
-const bytes = { k: { device: 1 << 16, host: 0 }, v: { device: 1 << 16, host: 0 } };
-const PROMPT = [1, 2, 3, 4, 5, 6, 7];
-
-function sourceWithThreeCachedBlocks(options: { vHostBlocks?: number } = {}) {
-  const m = new KvCacheManager({ shape: SHAPE, blockSizeTokens: 2, modelId: "m", bytes: { k: bytes.k, v: { device: bytes.v.device, host: (options.vHostBlocks ?? 0) * V_BLOCK } } });
-  m.allocate("a", { promptTokens: PROMPT });
-  for (let p = 0; p < PROMPT.length; p++) {
-    for (let layer = 0; layer < 2; layer++) {
-      m.writeTokenKv("a", p, layer, Float32Array.from({ length: 4 }, (_, i) => p * 10 + layer + i / 10), Float32Array.from({ length: 8 }, (_, i) => -(p * 10 + layer) - i / 10));
-    }
-  }
-  m.commitTokens("a", PROMPT);
-  m.free("a");
-  const hashes = m.promptBlockHashes(PROMPT);
-  return { m, hashes, parents: new Map(hashes.map((h, i) => [h, i === 0 ? null : hashes[i - 1]!])) };
-}
-
-function target(blocks?: number) {
-  const events: KvEventBody[] = [];
-  const sized = blocks === undefined ? bytes : { k: { device: blocks * K_BLOCK, host: 0 }, v: { device: blocks * V_BLOCK, host: 0 } };
-  const m = new KvCacheManager({ shape: SHAPE, blockSizeTokens: 2, modelId: "m", bytes: sized, onEvent: (e) => events.push(e) });
-  return { m, events };
-}
-
-/** A block's slot, read from whichever tier it is on. */
-function slotData(m: KvCacheManager, hash: bigint, component: "k" | "v"): number[] {
-  const pool = poolOf(m);
-  const id = pool.lookup(hash)!;
-  const where = pool.residency(id, component)!;
-  return Array.from(pool.storageOf(component, where.tier)!.view!(where.slot));
-}
-
-/** Flips one payload byte of block `index` in a frame. */
-function corrupt(frame: Uint8Array, index: number): void {
-  const header = readKvFrameHeader(frame);
-  const payloadStart = KV_FRAME_HEADER_BYTES + header.blockCount * KV_FRAME_TABLE_ENTRY_BYTES + KV_FRAME_TABLE_CRC_BYTES;
-  frame[payloadStart + index * header.payloadBytesPerBlock + 5]! ^= 0x40;
-}
-
-const stored = (hash: bigint, parent: bigint | null): KvEventBody[] =>
-  (["k", "v"] as const).map((component) => ({ kind: "stored", component, tier: "device", blockHashes: [hash], ...(parent === null ? {} : { parentBlockHash: parent }) }) as KvEventBody);
-
-const removed = (hash: bigint): KvEventBody[] => (["k", "v"] as const).map((component) => ({ kind: "removed", component, tier: "device", blockHashes: [hash] }));
+import { PROMPT, corrupt, removed, slotData, sourceWithThreeCachedBlocks, stored, target } from "./testing/transfer-fixtures.js";
 
 test("kvcache transfer - exported blocks import into another pool bit for bit and are cached there", () => {
   const source = sourceWithThreeCachedBlocks();
@@ -172,10 +121,10 @@ test("kvcache manager - importBlocks skips blocks already held and reports them 
   assert.deepEqual(poolOf(into).cachedFreeBlocks(), [0, 1, 2]);
 });
 
-test("kvcache manager - exportBlocks lists hashes it does not hold as missing, frames only the held ones, and takes no reference", () => {
+test("kvcache manager - exportBlocks lists hashes it does not hold as missing, frames only the held ones, and keeps no reference", () => {
   const source = sourceWithThreeCachedBlocks();
   const other = source.m.promptBlockHashes([40, 41, 42])[0]!; // a real hash this cache never computed
-  const lruBefore = poolOf(source.m).cachedFreeBlocks();
+  assert.deepEqual(poolOf(source.m).cachedFreeBlocks(), [2, 1, 0]); // freed tail first
   const { frames, exported, missing } = source.m.exportBlocks([source.hashes[2]!, other, source.hashes[0]!, 0xdeadn], "f16");
   assert.deepEqual(exported, [source.hashes[2], source.hashes[0]]);
   assert.deepEqual(missing, [other, 0xdeadn]);
@@ -184,7 +133,8 @@ test("kvcache manager - exportBlocks lists hashes it does not hold as missing, f
     assert.deepEqual(header.hashes, [source.hashes[2], source.hashes[0]]);
     assert.equal(header.wireDtype, "f16");
   }
-  assert.deepEqual(poolOf(source.m).cachedFreeBlocks(), lruBefore);
+  // Pinned while framed, then released in export order: an exported block was just used.
+  assert.deepEqual(poolOf(source.m).cachedFreeBlocks(), [1, 2, 0]);
   assert.deepEqual([0, 1, 2].map((id) => poolOf(source.m).refCount(id)), [0, 0, 0]);
 });
 

@@ -30,6 +30,9 @@ import type { KvEventLog } from "../events/kv-event-log.js";
 import { PrefixHasher, prefixBlockHashes } from "../hash/index.js";
 import { KV_COMPONENTS, type BlockHash, type KvComponent, type KvTier } from "../kv-types.js";
 import { BlockPool, type BlockPoolOptions } from "../pool/block-pool.js";
+import { exportBlockFrames, type KvExportOptions, type KvFrameExport } from "../pool/block-export.js";
+import { BlockImportSession, type KvImportSessionOptions } from "../pool/block-import-session.js";
+import { leaseCachedBlocks, type KvBlockLease } from "../pool/block-lease.js";
 import { exportCachedBlocks, importCachedBlocks, type KvBlockExport, type KvBlockImport } from "../pool/block-transfer.js";
 import { KvCacheConfigError, KvCacheInvariantError } from "../pool/errors.js";
 import type { KvWireDtype } from "../transfer/kv-frame-layout.js";
@@ -316,7 +319,8 @@ export class KvCacheManager {
   /**
    * Frames (one per component) of the cached blocks named by `hashes`, read
    * from whichever tier each half is on. Hashes not held are listed as
-   * missing, never an error. Takes no references and leaves the LRU order as it was.
+   * missing, never an error. The blocks are pinned while they are framed and
+   * released in export order, so they end at the most recently used end of the LRU.
    */
   exportBlocks(hashes: readonly BlockHash[], wireDtype: KvWireDtype): KvBlockExport {
     return exportCachedBlocks(this.pool, hashes, wireDtype);
@@ -332,6 +336,29 @@ export class KvCacheManager {
    */
   importBlocks(frames: Readonly<Record<KvComponent, Uint8Array>>, parents: ReadonlyMap<BlockHash, BlockHash | null>): KvBlockImport {
     return importCachedBlocks(this.pool, frames, parents);
+  }
+
+  /**
+   * The cached blocks named by `hashes` as a sequence of frames, K first, each
+   * at most `maxFrameBytes` (whole blocks). The blocks are pinned until the
+   * frames are consumed or the export is closed (see block-export.ts).
+   */
+  exportFrames(hashes: readonly BlockHash[], options: KvExportOptions): KvFrameExport {
+    return exportBlockFrames(this.pool, hashes, options);
+  }
+
+  /**
+   * An import that takes frames one at a time as they arrive (see
+   * block-import-session.ts): a block is registered once both of its halves
+   * passed their checksums; finish() frees whatever is incomplete.
+   */
+  beginImport(options: KvImportSessionOptions): BlockImportSession {
+    return new BlockImportSession(this.pool, options);
+  }
+
+  /** Pins the cached blocks named by `hashes` until the lease is released (a migration offer stands meanwhile). */
+  leaseBlocks(hashes: readonly BlockHash[]): KvBlockLease {
+    return leaseCachedBlocks(this.pool, hashes);
   }
 
   // ---- internals --------------------------------------------------------------

@@ -122,6 +122,11 @@ export class BlockPool {
     return this.block(blockId).hash;
   }
 
+  /** The parent hash a hashed block was registered with (null for a chain root or an unhashed block). */
+  parentOf(blockId: number): BlockHash | null {
+    return this.block(blockId).parentHash;
+  }
+
   residency(blockId: number, component: KvComponent): Residency | null {
     const found = this.block(blockId)[component];
     return found === null ? null : { ...found };

@@ -1,16 +1,16 @@
 /**
  * Imports a KV frame straight into the caller's memory (its pool slots), with
  * no intermediate copy. The header and table are checked first (a broken frame
- * throws before anything is written). Then, block by block: the CRC-32 of the
+ * throws before anything is written). Then, block by block: the checksum of the
  * block's wire bytes is computed and compared with the table; a mismatch
  * refuses the block (it is listed, the destination is never asked for, nothing
  * is written) and the next block goes on. Only a verified block asks the
  * caller for its destination; `null` skips it (e.g. the importer has it
  * already). A refused block must be recomputed, never used.
  */
-import { crc32 } from "node:zlib";
 import type { BlockHash, KvComponent } from "../kv-types.js";
 import { KvTransferError } from "./errors.js";
+import { frameChecksum } from "./frame-checksum.js";
 import { formatBlockHash, formatCrc, type KvFrameExpectation, type KvFrameShape, type KvRefusedBlock, type KvWireDtype } from "./kv-frame-layout.js";
 import { readPayload } from "./payload-codec.js";
 import { readKvFrameHeader, type KvFrameHeader } from "./read-kv-frame-header.js";
@@ -43,7 +43,7 @@ export function importFrameBlocks(bytes: Uint8Array, header: KvFrameHeader, dest
     const stored = header.payloadCrcs[index] ?? 0;
     const offset = header.payloadOffset + index * payloadBytesPerBlock;
     const wire = bytes.subarray(offset, offset + payloadBytesPerBlock);
-    const computed = crc32(wire);
+    const computed = frameChecksum(header.version, wire);
     if (computed !== stored) {
       result.refused.push({ index, hash, reason: `block ${formatBlockHash(hash)} checksum mismatch (stored ${formatCrc(stored)}, computed ${formatCrc(computed)})` });
       continue;

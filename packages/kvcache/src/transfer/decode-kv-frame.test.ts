@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { crc32 } from "node:zlib";
 import { decodeKvFrame } from "./decode-kv-frame.js";
 import { encodeKvFrame } from "./encode-kv-frame.js";
 import { KvTransferError, type KvTransferErrorReason } from "./errors.js";
-import { HASHES, SMALL_SHAPE, bitsOf, flipByte, makeBlocks, resealTable } from "./testing/frame-fixtures.js";
+import { HASHES, SMALL_SHAPE, bitsOf, flipByte, makeBlocks, referenceCrc32c, resealTable } from "./testing/frame-fixtures.js";
 
 const PAYLOAD_BYTES = 512; // SMALL_SHAPE in f32
 const blocks = makeBlocks(SMALL_SHAPE, 3);
@@ -25,8 +24,8 @@ function assertBroken(decode: () => unknown, reason: KvTransferErrorReason, mess
 test("transfer - a flipped byte in one block's payload refuses that block by hash; the other blocks decode", () => {
   const offset = FIRST_PAYLOAD + PAYLOAD_BYTES + 100; // inside block 1
   const corrupt = flipByte(frame, offset);
-  const stored = crc32(frame.subarray(FIRST_PAYLOAD + PAYLOAD_BYTES, FIRST_PAYLOAD + 2 * PAYLOAD_BYTES));
-  const computed = crc32(corrupt.subarray(FIRST_PAYLOAD + PAYLOAD_BYTES, FIRST_PAYLOAD + 2 * PAYLOAD_BYTES));
+  const stored = referenceCrc32c(frame.subarray(FIRST_PAYLOAD + PAYLOAD_BYTES, FIRST_PAYLOAD + 2 * PAYLOAD_BYTES));
+  const computed = referenceCrc32c(corrupt.subarray(FIRST_PAYLOAD + PAYLOAD_BYTES, FIRST_PAYLOAD + 2 * PAYLOAD_BYTES));
   const hex = (crc: number) => `0x${crc.toString(16).padStart(8, "0")}`;
   const decoded = decodeKvFrame(corrupt);
   assert.deepEqual(decoded.refused, [{ index: 1, hash: 0xffff_ffff_ffff_ffffn, reason: `block 0xffffffffffffffff checksum mismatch (stored ${hex(stored)}, computed ${hex(computed)})` }]);
@@ -50,9 +49,9 @@ test("transfer - a flipped byte anywhere in the header or block table rejects th
   for (let offset = 0; offset < FIRST_PAYLOAD; offset++) {
     const corrupt = flipByte(frame, offset);
     if (offset < 4) assertBroken(() => decodeKvFrame(corrupt), "bad-magic", /^not a KV frame: magic is [0-9a-f ]+, expected 53 4b 56 31 \("SKV1"\)$/);
-    else if (offset < 6) assertBroken(() => decodeKvFrame(corrupt), "unsupported-version", /^KV frame version \d+ is not supported \(this reader knows version 1\)$/);
+    else if (offset < 6) assertBroken(() => decodeKvFrame(corrupt), "unsupported-version", /^KV frame version \d+ is not supported \(this reader knows versions 1 and 2\)$/);
     else if (offset >= 24 && offset < 28) assertBroken(() => decodeKvFrame(corrupt), "truncated", /^KV frame is truncated: its header says \d+ blocks, whose table needs \d+ bytes, and the frame has 1608$/);
-    else assertBroken(() => decodeKvFrame(corrupt), "table-checksum", /^KV frame header or block table is corrupt: table checksum mismatch \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)$/);
+    else assertBroken(() => decodeKvFrame(corrupt), "table-checksum", /^KV frame header or block table is corrupt: table CRC-32C mismatch \(stored 0x[0-9a-f]{8}, computed 0x[0-9a-f]{8}\)$/);
   }
 });
 
@@ -78,8 +77,8 @@ test("transfer - a sealed header with unknown codes or inconsistent lengths is a
   assertBroken(() => decodeKvFrame(edit((v) => v.setUint8(7, 1))), "inconsistent-lengths", "KV frame lengths are inconsistent: payload bytes per block is 512, but 2×2×4×8 f16 values need 256");
   assertBroken(() => decodeKvFrame(edit((v) => v.setUint32(12, 0, true))), "inconsistent-lengths", "KV frame shape has heads 0");
   const unknownVersion = Uint8Array.from(frame);
-  unknownVersion[4] = 2;
-  assertBroken(() => decodeKvFrame(unknownVersion), "unsupported-version", "KV frame version 2 is not supported (this reader knows version 1)");
+  unknownVersion[4] = 3;
+  assertBroken(() => decodeKvFrame(unknownVersion), "unsupported-version", "KV frame version 3 is not supported (this reader knows versions 1 and 2)");
 });
 
 test("transfer - a header that claims gigabytes fails as truncated, before any array is made", () => {

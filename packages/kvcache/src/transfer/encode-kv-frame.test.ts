@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { crc32 } from "node:zlib";
 import fc from "fast-check";
 import { decodeKvFrame } from "./decode-kv-frame.js";
 import { encodeKvFrame } from "./encode-kv-frame.js";
 import { KvTransferError } from "./errors.js";
 import { frameShapeElements, type KvFrameShape, type KvWireDtype } from "./kv-frame-layout.js";
-import { HASHES, SMALL_SHAPE, bitsOf, makeBlocks } from "./testing/frame-fixtures.js";
+import { HASHES, SMALL_SHAPE, bitsOf, makeBlocks, referenceCrc32c } from "./testing/frame-fixtures.js";
 import { oracleRoundF16 } from "./testing/f16-oracle.js";
 
 test("transfer - a frame is laid out byte for byte as kv-frame-layout.ts documents", () => {
@@ -15,15 +14,15 @@ test("transfer - a frame is laid out byte for byte as kv-frame-layout.ts documen
   const payloadBytes = 128 * 2;
   assert.equal(frame.byteLength, 36 + 12 * 2 + 2 * payloadBytes);
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  assert.deepEqual(Array.from(frame.subarray(0, 8)), [0x53, 0x4b, 0x56, 0x31, 1, 0, 1, 1]);
+  assert.deepEqual(Array.from(frame.subarray(0, 8)), [0x53, 0x4b, 0x56, 0x31, 2, 0, 1, 1]);
   assert.deepEqual([8, 12, 16, 20, 24, 28].map((offset) => view.getUint32(offset, true)), [2, 2, 4, 8, 2, payloadBytes]);
   const firstPayload = 36 + 24;
   for (const [i, block] of blocks.entries()) {
     assert.equal(view.getBigUint64(32 + 12 * i, true), block.hash);
     const payload = frame.subarray(firstPayload + i * payloadBytes, firstPayload + (i + 1) * payloadBytes);
-    assert.equal(view.getUint32(40 + 12 * i, true), crc32(payload));
+    assert.equal(view.getUint32(40 + 12 * i, true), referenceCrc32c(payload));
   }
-  assert.equal(view.getUint32(56, true), crc32(frame.subarray(0, 56)));
+  assert.equal(view.getUint32(56, true), referenceCrc32c(frame.subarray(0, 56)));
   assert.equal(view.getUint16(firstPayload, true), 0x0000, "block 0 value 0 is sin(0) = 0");
   assert.equal(view.getUint16(firstPayload + 2, true), 0x26bb, "block 0 value 1 is sin(1) × 2^-5 = 0.0262959… → f16 0x26bb (2^-6 × 1723/1024)");
 });

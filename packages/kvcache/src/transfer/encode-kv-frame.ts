@@ -1,15 +1,15 @@
 /**
  * Encodes the blocks of one component into one KV frame (layout in
  * kv-frame-layout.ts). The whole frame is sized up front and written into one
- * buffer: the header, then each payload converted into place and its CRC-32
+ * buffer: the header, then each payload converted into place and its checksum
  * taken over the bytes just written (so the checksum is of exactly what goes on
- * the wire), then the table CRC. Nothing is allocated per block beyond views;
+ * the wire), then the table checksum. Nothing is allocated per block beyond views;
  * on little-endian hosts an f32 payload is a plain byte copy.
  */
 import { Buffer, constants as bufferConstants } from "node:buffer";
-import { crc32 } from "node:zlib";
 import type { KvComponent } from "../kv-types.js";
 import { KvTransferError } from "./errors.js";
+import { KV_FRAME_VERSIONS_READ, frameChecksum, type KvFrameVersion } from "./frame-checksum.js";
 import {
   BLOCK_HASH_MAX,
   COMPONENT_CODES,
@@ -48,10 +48,17 @@ export interface EncodeKvFrameOptions {
    * reuses one buffer skips the page faults of fresh memory on every frame.
    */
   into?: Uint8Array;
+  /**
+   * The format version to write; default KV_FRAME_VERSION. Version 1 (CRC-32)
+   * is for a reader that predates version 2 and for compatibility tests.
+   */
+  version?: KvFrameVersion;
 }
 
 export function encodeKvFrame(input: KvFrameInput, options: EncodeKvFrameOptions = {}): Uint8Array {
   const { component, wireDtype, shape, blocks } = input;
+  const version = options.version ?? KV_FRAME_VERSION;
+  if (!KV_FRAME_VERSIONS_READ.includes(version)) throw invalid(`version must be one of ${KV_FRAME_VERSIONS_READ.join(", ")}, got ${String(version)}`);
   const componentCode = COMPONENT_CODES.indexOf(component);
   if (componentCode < 0) throw invalid(`component must be one of ${COMPONENT_CODES.join(", ")}, got ${String(component)}`);
   const dtypeCode = WIRE_DTYPE_CODES.indexOf(wireDtype);
@@ -75,7 +82,7 @@ export function encodeKvFrame(input: KvFrameInput, options: EncodeKvFrameOptions
   if (out.byteLength < totalBytes) throw invalid(`the frame needs ${totalBytes} bytes, the buffer given has ${out.byteLength}`);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   out.set(KV_FRAME_MAGIC, HEADER_OFFSET.magic);
-  view.setUint16(HEADER_OFFSET.version, KV_FRAME_VERSION, true);
+  view.setUint16(HEADER_OFFSET.version, version, true);
   view.setUint8(HEADER_OFFSET.component, componentCode);
   view.setUint8(HEADER_OFFSET.wireDtype, dtypeCode);
   for (const field of SHAPE_FIELDS) view.setUint32(HEADER_OFFSET[field], shape[field], true);
@@ -88,10 +95,10 @@ export function encodeKvFrame(input: KvFrameInput, options: EncodeKvFrameOptions
     writePayload(wireDtype, block.data, out, offset);
     const entry = KV_FRAME_HEADER_BYTES + index * KV_FRAME_TABLE_ENTRY_BYTES;
     view.setBigUint64(entry, block.hash, true);
-    view.setUint32(entry + 8, crc32(out.subarray(offset, offset + payloadBytes)), true);
+    view.setUint32(entry + 8, frameChecksum(version, out.subarray(offset, offset + payloadBytes)), true);
   });
   const tableEnd = firstPayload - KV_FRAME_TABLE_CRC_BYTES;
-  view.setUint32(tableEnd, crc32(out.subarray(0, tableEnd)), true);
+  view.setUint32(tableEnd, frameChecksum(version, out.subarray(0, tableEnd)), true);
   return out;
 }
 

@@ -20,7 +20,7 @@ export type KvTransferErrorReason =
   | "truncated"
   /** Bytes after the last payload. */
   | "trailing-bytes"
-  /** The header or the block table fails its CRC-32: no offset or hash in it can be trusted. */
+  /** The header or the block table fails its checksum: no offset or hash in it can be trusted. */
   | "table-checksum"
   /** A shape dimension is zero, or the stored payload size disagrees with shape × dtype width. */
   | "inconsistent-lengths"

@@ -1,15 +1,17 @@
 /**
  * The KV transfer frame: the blocks of one component (K or V) of one model
  * shape, as they move between workers. A frame is self-describing (magic,
- * version, component, wire dtype, shape, block count), carries a CRC-32 per
+ * version, component, wire dtype, shape, block count), carries a checksum per
  * block over that block's wire bytes so an importer verifies each block before
- * it writes it, and a CRC-32 over the header and block table so a corrupt
- * hash or length is never trusted. All integers are little-endian:
+ * it writes it, and a checksum over the header and block table so a corrupt
+ * hash or length is never trusted. The checksum is the version's
+ * (frame-checksum.ts): CRC-32C in version 2, which writers emit, zlib's CRC-32
+ * in version 1, which readers still accept. All integers are little-endian:
  *
  * | offset       | bytes | field                                                          |
  * |--------------|-------|----------------------------------------------------------------|
  * | 0            | 4     | magic, ASCII "SKV1" (0x53 0x4b 0x56 0x31)                       |
- * | 4            | 2     | format version, u16, = 1                                        |
+ * | 4            | 2     | format version, u16: 2 (CRC-32C), or 1 (CRC-32)                 |
  * | 6            | 1     | component, u8: 0 = K, 1 = V                                     |
  * | 7            | 1     | wire dtype, u8: 0 = f32 (4 bytes), 1 = f16 (2 bytes, IEEE binary16) |
  * | 8            | 4     | layers, u32                                                     |
@@ -19,8 +21,8 @@
  * | 24           | 4     | block count N, u32                                              |
  * | 28           | 4     | payload bytes per block P, u32 (= layers·heads·block size·head_dim·dtype width) |
  * | 32 + 12i     | 8     | block i's hash, u64                                             |
- * | 40 + 12i     | 4     | block i's payload CRC-32 (zlib crc32 of its P wire bytes)       |
- * | 32 + 12N     | 4     | table CRC-32: zlib crc32 of bytes [0, 32 + 12N)                  |
+ * | 40 + 12i     | 4     | block i's payload checksum (of its P wire bytes)                |
+ * | 32 + 12N     | 4     | table checksum: of bytes [0, 32 + 12N)                          |
  * | 36 + 12N + iP | P    | block i's payload: [layer][head][token][dim] elements          |
  *
  * The frame is exactly 36 + 12N + N·P bytes. Payloads start 4-aligned, so a
@@ -33,12 +35,13 @@ import type { BlockHash, KvComponent, KvModelShape } from "../kv-types.js";
 
 /** "SKV1" as bytes. */
 export const KV_FRAME_MAGIC: readonly number[] = [0x53, 0x4b, 0x56, 0x31];
-export const KV_FRAME_VERSION = 1;
+/** The version writers emit. */
+export const KV_FRAME_VERSION = 2;
 /** Bytes before the block table. */
 export const KV_FRAME_HEADER_BYTES = 32;
-/** Bytes of one block-table entry: u64 hash + u32 payload CRC-32. */
+/** Bytes of one block-table entry: u64 hash + u32 payload checksum. */
 export const KV_FRAME_TABLE_ENTRY_BYTES = 12;
-/** Bytes of the table CRC-32 that follows the block table. */
+/** Bytes of the table checksum that follows the block table. */
 export const KV_FRAME_TABLE_CRC_BYTES = 4;
 
 /** Byte offsets of the header fields. */
@@ -119,7 +122,7 @@ export function kvFrameByteLength(blockCount: number, payloadBytesPerBlock: numb
   return payloadOffset(blockCount) + blockCount * payloadBytesPerBlock;
 }
 
-/** Offset of the first payload: header, table and table CRC. */
+/** Offset of the first payload: header, table and table checksum. */
 export function payloadOffset(blockCount: number): number {
   return KV_FRAME_HEADER_BYTES + blockCount * KV_FRAME_TABLE_ENTRY_BYTES + KV_FRAME_TABLE_CRC_BYTES;
 }
@@ -129,7 +132,7 @@ export function formatBlockHash(hash: BlockHash): string {
   return `0x${hash.toString(16).padStart(16, "0")}`;
 }
 
-/** A CRC-32 as 0x and 8 hex digits. */
+/** A 32-bit checksum as 0x and 8 hex digits. */
 export function formatCrc(crc: number): string {
   return `0x${(crc >>> 0).toString(16).padStart(8, "0")}`;
 }

@@ -1,18 +1,18 @@
 /**
  * Reads and checks everything in a KV frame except the payloads: magic,
- * version, the table CRC (so no hash, code or length is trusted before it
+ * version, the table checksum (so no hash, code or length is trusted before it
  * passes), codes, shape, and that the frame is exactly as long as its header
  * says. Every length is checked as a plain number before any typed array is
  * made over it, so a lying header gives a KvTransferError, never a RangeError.
  * A caller's expectation (component, shape) is checked last, on a sound frame.
- * NOTE: a flipped byte in the header or the block table fails the table CRC
+ * NOTE: a flipped byte in the header or the block table fails the table checksum
  * and rejects the whole frame (unless it hits the magic or the version, which
  * are reported as such first): offsets and hashes can no longer be trusted,
  * so no block of that frame can be attributed.
  */
-import { crc32 } from "node:zlib";
 import type { BlockHash, KvComponent } from "../kv-types.js";
 import { KvTransferError, type KvTransferErrorReason } from "./errors.js";
+import { KV_FRAME_VERSIONS_READ, frameChecksum, frameChecksumName, type KvFrameVersion } from "./frame-checksum.js";
 import {
   COMPONENT_CODES,
   HEADER_OFFSET,
@@ -20,7 +20,6 @@ import {
   KV_FRAME_MAGIC,
   KV_FRAME_TABLE_CRC_BYTES,
   KV_FRAME_TABLE_ENTRY_BYTES,
-  KV_FRAME_VERSION,
   SHAPE_FIELDS,
   U32_MAX,
   WIRE_DTYPE_BYTES,
@@ -36,6 +35,8 @@ import {
 
 /** A checked frame header and block table. */
 export interface KvFrameHeader {
+  /** The format version, which names the checksum. */
+  version: KvFrameVersion;
   component: KvComponent;
   wireDtype: KvWireDtype;
   shape: KvFrameShape;
@@ -48,7 +49,7 @@ export interface KvFrameHeader {
   payloadOffset: number;
   /** Block i's hash. */
   hashes: BlockHash[];
-  /** Block i's stored payload CRC-32. */
+  /** Block i's stored payload checksum. */
   payloadCrcs: number[];
 }
 
@@ -61,8 +62,11 @@ export function readKvFrameHeader(bytes: Uint8Array, expected: KvFrameExpectatio
     const found = Array.from(bytes.subarray(0, KV_FRAME_MAGIC.length), (b) => b.toString(16).padStart(2, "0")).join(" ");
     throw broken(`not a KV frame: magic is ${found}, expected 53 4b 56 31 ("SKV1")`, "bad-magic");
   }
-  const version = view.getUint16(HEADER_OFFSET.version, true);
-  if (version !== KV_FRAME_VERSION) throw broken(`KV frame version ${version} is not supported (this reader knows version ${KV_FRAME_VERSION})`, "unsupported-version");
+  const rawVersion = view.getUint16(HEADER_OFFSET.version, true);
+  if (!(KV_FRAME_VERSIONS_READ as readonly number[]).includes(rawVersion)) {
+    throw broken(`KV frame version ${rawVersion} is not supported (this reader knows versions ${KV_FRAME_VERSIONS_READ.join(" and ")})`, "unsupported-version");
+  }
+  const version = rawVersion as KvFrameVersion;
 
   const blockCount = view.getUint32(HEADER_OFFSET.blockCount, true);
   const firstPayload = payloadOffset(blockCount);
@@ -71,9 +75,12 @@ export function readKvFrameHeader(bytes: Uint8Array, expected: KvFrameExpectatio
   }
   const tableEnd = firstPayload - KV_FRAME_TABLE_CRC_BYTES;
   const storedTableCrc = view.getUint32(tableEnd, true);
-  const computedTableCrc = crc32(bytes.subarray(0, tableEnd));
+  const computedTableCrc = frameChecksum(version, bytes.subarray(0, tableEnd));
   if (storedTableCrc !== computedTableCrc) {
-    throw broken(`KV frame header or block table is corrupt: table checksum mismatch (stored ${formatCrc(storedTableCrc)}, computed ${formatCrc(computedTableCrc)})`, "table-checksum");
+    throw broken(
+      `KV frame header or block table is corrupt: table ${frameChecksumName(version)} mismatch (stored ${formatCrc(storedTableCrc)}, computed ${formatCrc(computedTableCrc)})`,
+      "table-checksum",
+    );
   }
 
   const componentCode = view.getUint8(HEADER_OFFSET.component);
@@ -121,7 +128,7 @@ export function readKvFrameHeader(bytes: Uint8Array, expected: KvFrameExpectatio
     hashes.push(view.getBigUint64(entry, true));
     payloadCrcs.push(view.getUint32(entry + 8, true));
   }
-  return { component, wireDtype, shape, blockCount, elementsPerBlock, payloadBytesPerBlock, payloadOffset: firstPayload, hashes, payloadCrcs };
+  return { version, component, wireDtype, shape, blockCount, elementsPerBlock, payloadBytesPerBlock, payloadOffset: firstPayload, hashes, payloadCrcs };
 }
 
 function broken(message: string, reason: KvTransferErrorReason): KvTransferError {

@@ -17,11 +17,29 @@ export function makeBlocks(shape: KvFrameShape, count: number): KvFrameBlock[] {
   });
 }
 
-/** Recomputes the table CRC after a test edited the header, so the edit is seen by the later checks. */
+/**
+ * CRC-32C (Castagnoli, reflected polynomial 0x82f63b78), bit by bit: an oracle
+ * for the hardware CRC that version 2 frames carry, sharing no code with it.
+ */
+export function referenceCrc32c(bytes: Uint8Array): number {
+  let crc = 0xffff_ffff;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f6_3b78 : crc >>> 1;
+  }
+  return (crc ^ 0xffff_ffff) >>> 0;
+}
+
+/** The checksum a frame of this version carries, from the oracles (zlib's CRC-32 is the definition of version 1). */
+export function referenceChecksum(version: number, bytes: Uint8Array): number {
+  return version === 1 ? crc32(bytes) : referenceCrc32c(bytes);
+}
+
+/** Recomputes the table checksum after a test edited the header, so the edit is seen by the later checks. */
 export function resealTable(bytes: Uint8Array): Uint8Array {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tableEnd = KV_FRAME_HEADER_BYTES + view.getUint32(24, true) * KV_FRAME_TABLE_ENTRY_BYTES;
-  view.setUint32(tableEnd, crc32(bytes.subarray(0, tableEnd)), true);
+  view.setUint32(tableEnd, referenceChecksum(view.getUint16(4, true), bytes.subarray(0, tableEnd)), true);
   return bytes;
 }
 

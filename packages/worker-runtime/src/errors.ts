@@ -33,6 +33,31 @@ export class DuplicateRequestError extends Error {
   }
 }
 
+/** Why an export for a migration cannot be served (source side). */
+export type MigrationLeaseProblem =
+  /** No offer of that id was made here (or this worker restarted since: a new epoch voids its offers). */
+  | "unknown"
+  /** The offer's lease ran out (or its pull finished) before this export. */
+  | "expired"
+  /** The export asks for a block the offer did not name. */
+  | "not-offered";
+
+/**
+ * ExportKv for a migration that this worker cannot serve: NOT_FOUND for an
+ * unknown migration id, FAILED_PRECONDITION for an expired lease or a block
+ * outside the offer. The message names the migration and the problem.
+ */
+export class MigrationLeaseError extends Error {
+  override readonly name = "MigrationLeaseError";
+  constructor(
+    readonly migrationId: string,
+    readonly problem: MigrationLeaseProblem,
+    detail: string,
+  ) {
+    super(`migration_id: "${migrationId}" ${detail}`);
+  }
+}
+
 /** A worker setting that breaks a rule, found at start-up. The message names the flag or variable. */
 export class WorkerConfigError extends Error {
   override readonly name = "WorkerConfigError";

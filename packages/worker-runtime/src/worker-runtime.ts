@@ -18,6 +18,7 @@ import type { WorkerConfig } from "./config/worker-config.js";
 import { joinBus, type BusMembership } from "./coord/join-bus.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { workerServiceImpl } from "./grpc/worker-service.js";
+import { WorkerMigration, type WorkerMigrationDeps } from "./migration/worker-migration.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 
 const MIB = 2 ** 20;
@@ -29,6 +30,8 @@ export interface WorkerRuntime {
   readonly kv: KvCacheManager;
   readonly eventLog: KvEventLog;
   readonly scheduler: Scheduler;
+  /** Offers, leases and pulls of KV migration; undefined without a coordination bus (nothing to offer over). */
+  readonly migration: WorkerMigration | undefined;
   /** host:port the server listens on. */
   readonly address: string;
   workerInfo(): coordv1.WorkerInfo;
@@ -36,6 +39,12 @@ export interface WorkerRuntime {
   /** Stops admitting, waits for running requests (cancelling them after graceMs > 0). */
   drain(graceMs: number): Promise<void>;
   stop(options?: { graceMs?: number }): Promise<void>;
+  /**
+   * Stops at once, as a crash looks to peers: every call in flight is cut
+   * (UNAVAILABLE / CANCELLED on the other side), standing migration offers
+   * end, nothing drains. For tests of failure handling and for fatal errors.
+   */
+  kill(): Promise<void>;
 }
 
 /**
@@ -57,6 +66,8 @@ export function poolBytes(config: WorkerConfig, model: LoadedModel): PoolBytes {
 export interface StartWorkerOptions {
   /** A bus to join instead of connecting to --nats (the single-process memory bus). */
   bus?: CoordBus;
+  /** Test hook: sees (and may damage) each migrated frame as it arrives, before it is verified. */
+  onMigrationFrame?: WorkerMigrationDeps["onFrameReceived"];
 }
 
 export async function startWorker(config: WorkerConfig, logger: Logger, options: StartWorkerOptions = {}): Promise<WorkerRuntime> {
@@ -94,6 +105,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     kv,
     eventLog,
     scheduler,
+    migration: undefined,
     address: "",
     workerInfo: () =>
       create(coordv1.WorkerInfoSchema, {
@@ -160,9 +172,21 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     },
     stop: async (stopOptions = {}) => {
       await runtime.drain(stopOptions.graceMs ?? 0);
+      await runtime.migration?.close();
       await membership?.stop();
       if (ownsBus) await bus?.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await dense.release();
+    },
+    kill: async () => {
+      server.forceShutdown();
+      health.setAll("NOT_SERVING");
+      scheduler.cancelAll();
+      runtime.migration?.leases.close();
+      await membership?.stop();
+      if (ownsBus) await bus?.close();
+      // The step in flight finishes before ORT is released under it.
+      await scheduler.drain();
       await dense.release();
     },
   };
@@ -177,6 +201,22 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
   health.setAll("SERVING");
   const ownsBus = options.bus === undefined && config.nats !== undefined;
   const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: `sigmaserve-worker-${config.workerId}` }) : undefined);
+  if (bus !== undefined) {
+    (runtime as { migration: WorkerMigration }).migration = new WorkerMigration({
+      workerId: config.workerId,
+      epoch: eventLog.epoch,
+      grpcAddress: () => runtime.address,
+      modelId: model.id,
+      kvHash: { algorithm: KV_HASH_ALGORITHM, seed: 0n, blockSizeTokens: config.blockSize },
+      kv,
+      bus,
+      leaseMs: config.migrationLeaseMs,
+      isDraining: () => scheduler.isDraining,
+      logger,
+      maxMessageBytes: config.maxMessageMib * MIB,
+      ...(options.onMigrationFrame === undefined ? {} : { onFrameReceived: options.onMigrationFrame }),
+    });
+  }
   const membership: BusMembership | undefined = bus === undefined ? undefined : await joinBus(runtime, bus, logger);
   logger.info({ address: runtime.address, model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
   return runtime;

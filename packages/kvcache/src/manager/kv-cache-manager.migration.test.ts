@@ -147,9 +147,20 @@ test("kvcache migration - a lease pins what it names until released; the pinned 
   assert.notEqual(source.m.allocate("filler", { promptTokens: filler }), null);
   assert.equal(poolOf(source.m).lookup(source.hashes[2]!), undefined, "the unleased block was evicted");
   assert.equal(source.m.allocate("more", { promptTokens: [1, 1, 1] }), null, "leased blocks are never taken");
+  assert.deepEqual([...lease.parents], [[source.hashes[0], null], [source.hashes[1], source.hashes[0]]]);
   lease.release();
   lease.release();
   assert.equal(lease.active, false);
   assert.deepEqual(refCounts(source.m, ids.slice(0, 2)), [0, 0]);
   assert.deepEqual(source.m.checkInvariants(), []);
+});
+
+test("kvcache migration - a chain lease pins only the longest held prefix", () => {
+  const source = sourceWithThreeCachedBlocks();
+  const lease = source.m.leaseBlocks([source.hashes[0]!, 0xdeadn, source.hashes[2]!], { chain: true });
+  assert.deepEqual([lease.held, lease.missing], [[source.hashes[0]], [0xdeadn, source.hashes[2]]]);
+  assert.deepEqual(refCounts(source.m, source.hashes.map((h) => poolOf(source.m).lookup(h)!)), [1, 0, 0]);
+  assert.equal(source.m.holds(source.hashes[2]!), true);
+  assert.equal(source.m.holds(0xdeadn), false);
+  lease.release();
 });

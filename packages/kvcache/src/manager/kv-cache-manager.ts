@@ -164,6 +164,11 @@ export class KvCacheManager {
     return { blockIds, hashes: hashes.slice(0, blockIds.length) };
   }
 
+  /** Whether a block of this hash is cached here (on any tier). */
+  holds(hash: BlockHash): boolean {
+    return this.pool.lookup(hash) !== undefined;
+  }
+
   usage(): ReturnType<BlockPool["usage"]> {
     return this.pool.usage();
   }
@@ -356,9 +361,13 @@ export class KvCacheManager {
     return new BlockImportSession(this.pool, options);
   }
 
-  /** Pins the cached blocks named by `hashes` until the lease is released (a migration offer stands meanwhile). */
-  leaseBlocks(hashes: readonly BlockHash[]): KvBlockLease {
-    return leaseCachedBlocks(this.pool, hashes);
+  /**
+   * Pins the cached blocks named by `hashes` until the lease is released (a
+   * migration offer stands meanwhile); with `chain`, only the longest held
+   * prefix of the chain.
+   */
+  leaseBlocks(hashes: readonly BlockHash[], options: { chain?: boolean } = {}): KvBlockLease {
+    return leaseCachedBlocks(this.pool, hashes, options);
   }
 
   // ---- internals --------------------------------------------------------------

@@ -15,6 +15,8 @@ export const DEFAULT_MAX_NUM_SEQS = 64;
 export const DEFAULT_MAX_TOKENS_LIMIT = 2048;
 /** gRPC message limit, MiB: KV transfer frames exceed grpc-js's 4 MiB default. */
 export const DEFAULT_MAX_MESSAGE_MIB = 64;
+/** How long a migration source keeps offered blocks pinned for the target's pull, ms. */
+export const DEFAULT_MIGRATION_LEASE_MS = 60_000;
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
@@ -37,6 +39,7 @@ export const WorkerConfigSchema = z
     maxTokensLimit: int(1).default(DEFAULT_MAX_TOKENS_LIMIT),
     intraOpThreads: int(1).max(64).default(1),
     maxMessageMib: z.coerce.number().positive().default(DEFAULT_MAX_MESSAGE_MIB),
+    migrationLeaseMs: int(1).default(DEFAULT_MIGRATION_LEASE_MS),
     /** NATS URL of the coordination bus; without it the worker is reachable only by address. */
     nats: z.string().min(1).optional(),
     /** The address to register (host:port) when it differs from the listening one (containers, NAT). */
@@ -62,6 +65,7 @@ const FLAGS = {
   "max-tokens-limit": "maxTokensLimit",
   "intra-op-threads": "intraOpThreads",
   "max-message-mib": "maxMessageMib",
+  "migration-lease-ms": "migrationLeaseMs",
   nats: "nats",
   advertise: "advertise",
 } as const;
@@ -69,7 +73,7 @@ const FLAGS = {
 export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [--port N] [--host H] [--worker-id ID]
                          [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
                          [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
-                         [--nats URL] [--advertise host:port]
+                         [--migration-lease-ms MS] [--nats URL] [--advertise host:port]
 Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
 
 /** Parses argv and env into a frozen config; throws WorkerConfigError naming the flag. */

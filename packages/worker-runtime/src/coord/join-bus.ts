@@ -4,8 +4,9 @@
  * epoch and per-event seq, so the router can spot a lost batch), and answers
  * control requests: snapshots of its cache residency (paged from one snapshot
  * taken on the first request; see snapshot-sessions.ts for how long the rest
- * waits) and drain. Batches and pages go to the bus as kvcache types; the bus
- * owns the codec.
+ * waits), drain, and the two verbs of KV migration (migrate.offer on the
+ * target, migrate.done on the source; see migration/). Batches and pages go
+ * to the bus as kvcache types; the bus owns the codec.
  *
  * A batch that fails to publish during an outage is dropped, not retried: the
  * seqs reveal the hole, and the router asks for a snapshot.
@@ -30,6 +31,8 @@ export interface BusMember {
   workerInfo(): coordv1.WorkerInfo;
   workerLoad(): coordv1.WorkerLoad;
   drain(graceMs: number): Promise<void>;
+  /** Its migration roles, when it has them: migrate.offer and migrate.done are served only then. */
+  readonly migration?: { target: { onOffer(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply> }; source: { onDone(done: coordv1.MigrationDone): void } } | undefined;
 }
 
 export interface JoinBusOptions {
@@ -86,6 +89,12 @@ export async function joinBus(runtime: BusMember, bus: CoordBus, logger: Logger,
       const load = runtime.workerLoad();
       return create(coordv1.DrainStatusSchema, { workerId, state: load.state, runningRequests: load.runningRequests, waitingRequests: load.waitingRequests });
     },
+    ...(runtime.migration === undefined
+      ? {}
+      : {
+          migrateOffer: (offer: coordv1.MigrationOffer) => runtime.migration!.target.onOffer(offer),
+          migrateDone: async (done: coordv1.MigrationDone) => runtime.migration!.source.onDone(done),
+        }),
   });
   logger.info({ workerId }, "joined the coordination bus");
   return {

@@ -7,11 +7,14 @@ import { create } from "@bufbuild/protobuf";
 import { kvComponentFromProto, kvComponentToProto } from "@sigmaserve/coord";
 import type { KvComponent } from "@sigmaserve/kvcache";
 import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
-import { DrainingError, DuplicateRequestError, InvalidRequestError } from "../errors.js";
+import { DrainingError, DuplicateRequestError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
 import type { RequestFinish, TokenChunk } from "../scheduler/engine-request.js";
 import type { WorkerRuntime } from "../worker-runtime.js";
 import { AsyncQueue } from "./async-queue.js";
 import { validateGenerate } from "./validate-generate.js";
+
+/** Largest ExportKv frame when the request sets no max_frame_bytes, bytes (as worker.proto documents). */
+export const DEFAULT_EXPORT_FRAME_BYTES = 4 * 2 ** 20;
 
 const FINISH_REASONS: Record<RequestFinish["reason"], inferencev1.FinishReason> = {
   stop: inferencev1.FinishReason.STOP,
@@ -95,27 +98,39 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
 
     async *exportKv(request) {
       if (request.expectedEpoch !== 0n && request.expectedEpoch !== runtime.eventLog.epoch) {
-        throw new InvalidRequestError("expected_epoch", `is ${request.expectedEpoch}, but this worker's epoch is ${runtime.eventLog.epoch}: the blocks it advertised are gone`);
+        throw new MigrationLeaseError(request.migrationId, "unknown", `expected this worker at epoch ${request.expectedEpoch}, but it is at ${runtime.eventLog.epoch}: it restarted, and the blocks it offered are gone`);
+      }
+      // An export for a migration is served only while its offer stands, and only for the blocks it named.
+      if (request.migrationId !== "") {
+        if (runtime.migration === undefined) throw new MigrationLeaseError(request.migrationId, "unknown", "names no offer: this worker makes none (it has no coordination bus)");
+        runtime.migration.leases.check(request.migrationId, request.blockHashes);
       }
       const wireDtype = request.wireDtype === kvv1.KvDtype.F16 ? "f16" : "f32";
-      const { frames, exported, missing } = runtime.kv.exportBlocks(request.blockHashes, wireDtype);
-      const wanted = request.components.length === 0 ? (["k", "v"] as const) : (["k", "v"] as const).filter((c) => request.components.includes(kvComponentToProto(c)));
+      const components = (["k", "v"] as const).filter((c) => request.components.length === 0 || request.components.includes(kvComponentToProto(c)));
+      const plan = runtime.kv.exportFrames(request.blockHashes, { wireDtype, components, maxFrameBytes: request.maxFrameBytes > 0 ? request.maxFrameBytes : DEFAULT_EXPORT_FRAME_BYTES });
       let bytesSent = 0n;
-      for (const component of wanted) {
-        bytesSent += BigInt(frames[component].byteLength);
-        yield {
-          event: {
-            case: "frame",
-            value: {
-              component: kvComponentToProto(component),
-              dtype: wireDtype === "f16" ? kvv1.KvDtype.F16 : kvv1.KvDtype.F32,
-              blocks: exported.map((hash) => ({ blockHash: hash })),
-              payload: frames[component],
+      try {
+        for (const frame of plan.frames()) {
+          bytesSent += BigInt(frame.bytes.byteLength);
+          yield {
+            event: {
+              case: "frame",
+              value: {
+                component: kvComponentToProto(frame.component),
+                dtype: wireDtype === "f16" ? kvv1.KvDtype.F16 : kvv1.KvDtype.F32,
+                blocks: frame.hashes.map((blockHash) => {
+                  const parent = plan.parents.get(blockHash) ?? null;
+                  return parent === null ? { blockHash } : { blockHash, parentBlockHash: parent };
+                }),
+                payload: frame.bytes,
+              },
             },
-          },
-        };
+          };
+        }
+      } finally {
+        plan.close();
       }
-      yield { event: { case: "summary", value: { missingBlockHashes: missing, bytesSent } } };
+      yield { event: { case: "summary", value: { missingBlockHashes: plan.missing, bytesSent } } };
     },
 
     async importKv(requests) {

@@ -1,0 +1,162 @@
+/**
+ * The target side of a migration. An offer (migrate.offer) is checked (model,
+ * hash spec, components, room, draining) and answered with the offered hashes
+ * this worker lacks; then the target pulls exactly those from the source with
+ * ExportKv (K frames first), imports each frame as it lands (a block is
+ * registered, and announced to the router through the KV events, once both of
+ * its halves passed their checksums), and reports migrate.done to the source.
+ *
+ * Nothing unverified is kept: a refused block (bad checksum, not asked for,
+ * wrong shape) is counted and logged with the migration id, and if the pull
+ * breaks half-way (the source died, its lease expired) every block allocated
+ * for it and not complete is freed; the complete ones stay as valid cache.
+ */
+import { create } from "@bufbuild/protobuf";
+import { kvComponentFromProto, type CoordBus } from "@sigmaserve/coord";
+import { KvTransferError, type BlockHash, type KvCacheManager, type KvComponent } from "@sigmaserve/kvcache";
+import { coordv1, createGrpcClient, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
+import type { Logger } from "pino";
+
+/** Largest ExportKv frame a target asks for, bytes (the gRPC channel's message limit must exceed it). */
+export const DEFAULT_MIGRATION_FRAME_BYTES = 4 * 2 ** 20;
+
+export interface MigrationTargetDeps {
+  workerId: string;
+  modelId: string;
+  kvHash: { algorithm: string; seed: bigint; blockSizeTokens: number };
+  kv: Pick<KvCacheManager, "holds" | "beginImport" | "usage">;
+  bus: Pick<CoordBus, "reportMigrationDone">;
+  isDraining: () => boolean;
+  logger: Logger;
+  maxFrameBytes?: number;
+  /** gRPC message limit of the client to the source, bytes. */
+  maxMessageBytes?: number;
+  /** Test hook: sees (and may damage) each frame's payload as it arrives, before it is verified. */
+  onFrameReceived?: (payload: Uint8Array, migrationId: string) => void;
+}
+
+/** Counters of the migrations this worker pulled (exported as metrics by the worker). */
+export interface MigrationTargetStats {
+  offersAccepted: number;
+  offersRefused: number;
+  pullsCompleted: number;
+  pullsFailed: number;
+  blocksImported: number;
+  blocksRefused: number;
+  bytesReceived: number;
+}
+
+export class MigrationTarget {
+  readonly stats: MigrationTargetStats = { offersAccepted: 0, offersRefused: 0, pullsCompleted: 0, pullsFailed: 0, blocksImported: 0, blocksRefused: 0, bytesReceived: 0 };
+  /** Pulls under way, so a test or a drain can wait for them. */
+  private readonly pulls = new Set<Promise<void>>();
+
+  constructor(private readonly deps: MigrationTargetDeps) {}
+
+  /** migrate.offer: refuse with a reason, or accept with the hashes wanted (and start pulling them). */
+  async onOffer(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply> {
+    const reason = this.refusal(offer);
+    if (reason !== null) {
+      this.stats.offersRefused++;
+      this.deps.logger.info({ migrationId: offer.migrationId, source: offer.sourceWorkerId, reason }, "migration offer refused");
+      return create(coordv1.MigrationReplySchema, { migrationId: offer.migrationId, accepted: false, reason });
+    }
+    // A block this worker already holds is skipped; so is everything after a block it can never link to.
+    const wanted = offer.blocks.map((b) => b.blockHash).filter((hash) => !this.deps.kv.holds(hash));
+    this.stats.offersAccepted++;
+    if (wanted.length > 0) {
+      const pull = this.pull(offer, wanted).finally(() => this.pulls.delete(pull));
+      this.pulls.add(pull);
+    }
+    return create(coordv1.MigrationReplySchema, { migrationId: offer.migrationId, accepted: true, wantedBlockHashes: wanted });
+  }
+
+  /** Resolves when every pull under way has ended. */
+  async idle(): Promise<void> {
+    while (this.pulls.size > 0) await Promise.allSettled([...this.pulls]);
+  }
+
+  private refusal(offer: coordv1.MigrationOffer): string | null {
+    const { deps } = this;
+    if (offer.migrationId === "") return "migration_id is empty";
+    if (offer.model !== deps.modelId) return `model mismatch: the offer is for "${offer.model}", this worker serves "${deps.modelId}"`;
+    const spec = offer.kvHash;
+    if (spec === undefined) return "kv_hash is missing: the blocks' hash spec must match this worker's";
+    if (spec.algorithm !== deps.kvHash.algorithm || spec.seed !== deps.kvHash.seed) {
+      return `hash spec mismatch: the offer uses ${spec.algorithm} seed ${spec.seed}, this worker ${deps.kvHash.algorithm} seed ${deps.kvHash.seed}`;
+    }
+    if (spec.blockSizeTokens !== deps.kvHash.blockSizeTokens) return `block size mismatch: the offer's blocks hold ${spec.blockSizeTokens} tokens, this worker's ${deps.kvHash.blockSizeTokens}`;
+    if (offer.sourceWorkerId === deps.workerId) return "the offer comes from this worker itself";
+    if (offer.sourceGrpcAddress === "") return "source_grpc_address is empty: nowhere to pull from";
+    if (offer.blocks.length === 0) return "the offer names no blocks";
+    const components = new Set(offer.components.map(kvComponentFromProto));
+    if (!components.has("k") || !components.has("v") || components.size !== 2) return "components must be K and V: this worker imports both halves of every block";
+    if (deps.isDraining()) return "this worker is draining";
+    const lacking = offer.blocks.filter((b) => !deps.kv.holds(b.blockHash)).length;
+    const room = Math.min(...deps.kv.usage().filter((u) => u.tier === "device").map((u) => u.totalBlocks - u.usedBlocks));
+    if (lacking > room) return `no room: the offer needs ${lacking} blocks, at most ${room} can be made free here`;
+    return null;
+  }
+
+  private async pull(offer: coordv1.MigrationOffer, wanted: BlockHash[]): Promise<void> {
+    const { deps } = this;
+    const startedMs = performance.now();
+    const log = deps.logger.child({ migrationId: offer.migrationId, source: offer.sourceWorkerId });
+    const parents = new Map<BlockHash, BlockHash | null>(offer.blocks.map((b) => [b.blockHash, b.parentBlockHash ?? null]));
+    const session = deps.kv.beginImport({ parents, expected: new Set(wanted) });
+    const client = createGrpcClient(workerv1.WorkerService, offer.sourceGrpcAddress, deps.maxMessageBytes === undefined ? {} : { channelOptions: messageSizeOptions(deps.maxMessageBytes) });
+    let bytesReceived = 0;
+    let frameRefusals = 0;
+    let error = "";
+    try {
+      const stream = client.exportKv(
+        {
+          migrationId: offer.migrationId,
+          blockHashes: wanted,
+          components: [kvv1.KvComponent.K, kvv1.KvComponent.V],
+          wireDtype: kvv1.KvDtype.F32,
+          maxFrameBytes: deps.maxFrameBytes ?? DEFAULT_MIGRATION_FRAME_BYTES,
+          expectedEpoch: offer.sourceEpoch,
+        },
+        offer.leaseMs > 0 ? { timeoutMs: offer.leaseMs } : {},
+      );
+      for await (const message of stream) {
+        if (message.event.case !== "frame") continue;
+        const frame = message.event.value;
+        bytesReceived += frame.payload.byteLength;
+        deps.onFrameReceived?.(frame.payload, offer.migrationId);
+        const component: KvComponent | undefined = kvComponentFromProto(frame.component);
+        try {
+          const accepted = session.acceptFrame(frame.payload, component);
+          for (const { hash, reason } of accepted.refused) log.warn({ block: `0x${hash.toString(16).padStart(16, "0")}`, reason }, "migrated block refused; it will be recomputed");
+        } catch (err) {
+          if (!(err instanceof KvTransferError)) throw err;
+          frameRefusals += frame.blocks.length;
+          log.warn({ blocks: frame.blocks.length, reason: err.message }, "migrated frame refused; its blocks will be recomputed");
+        }
+      }
+    } catch (err) {
+      error = (err as Error).message;
+      log.warn({ err: error }, "migration pull failed; what arrived complete is kept, the rest freed");
+    } finally {
+      client.close();
+    }
+    const totals = session.finish();
+    const refused = totals.refused.length + frameRefusals;
+    this.stats.blocksImported += totals.imported.length;
+    this.stats.blocksRefused += refused;
+    this.stats.bytesReceived += bytesReceived;
+    if (error === "") this.stats.pullsCompleted++;
+    else this.stats.pullsFailed++;
+    const done = create(coordv1.MigrationDoneSchema, {
+      migrationId: offer.migrationId,
+      blocksImported: totals.imported.length,
+      blocksRefused: refused,
+      bytesReceived: BigInt(bytesReceived),
+      durationMs: performance.now() - startedMs,
+      error,
+    });
+    log.info({ imported: totals.imported.length, refused, present: totals.present.length, noRoom: totals.noRoom.length, bytes: bytesReceived, ms: Math.round(done.durationMs), error: error || undefined }, "migration pull ended");
+    await deps.bus.reportMigrationDone(offer.sourceWorkerId, done).catch((err: unknown) => log.warn({ err: (err as Error).message }, "migrate.done could not be delivered; the source's lease will time out"));
+  }
+}

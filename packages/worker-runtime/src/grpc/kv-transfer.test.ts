@@ -5,8 +5,9 @@
  * missing. The oracle for the imported K and V is the source worker's own
  * greedy tokens for the same prompt, computed without any import.
  */
-import { KV_FRAME_HEADER_BYTES, KV_FRAME_TABLE_CRC_BYTES, KV_FRAME_TABLE_ENTRY_BYTES, readKvFrameHeader } from "@sigmaserve/kvcache";
-import { createGrpcClient, kvv1, workerv1, type ServiceClient } from "@sigmaserve/proto";
+import { status } from "@grpc/grpc-js";
+import { KV_FRAME_HEADER_BYTES, KV_FRAME_TABLE_CRC_BYTES, KV_FRAME_TABLE_ENTRY_BYTES, KV_HASH_ALGORITHM, readKvFrameHeader } from "@sigmaserve/kvcache";
+import { GrpcStatusError, createGrpcClient, kvv1, workerv1, type ServiceClient } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
@@ -80,6 +81,39 @@ test("worker - blocks exported from one worker and imported into another are a p
     const warm = await generate(target.client, "warm", prompt);
     assert.equal(warm.cachedPromptTokens, 36);
     assert.deepEqual(warm.tokens, computed.tokens);
+    assert.deepEqual(target.runtime.kv.checkInvariants(), []);
+  } finally {
+    source.client.close();
+    target.client.close();
+    await source.runtime.stop();
+    await target.runtime.stop();
+  }
+});
+
+test("worker - ImportKv checks its header and frees blocks that arrive in one half only", async () => {
+  const source = await start();
+  const target = await start();
+  try {
+    const prompt = Array.from({ length: 17 }, (_, i) => (i * 7 + 1) % 256); // 4 full blocks of 4
+    await generate(source.client, "cold", prompt);
+    const hashes = source.runtime.kv.promptBlockHashes(prompt);
+    const frames: kvv1.KvTransferFrame[] = [];
+    for await (const m of source.client.exportKv({ blockHashes: hashes })) if (m.event.case === "frame") frames.push(m.event.value);
+    const invalid = (field: string, rule: RegExp) => (err: unknown) => err instanceof GrpcStatusError && err.code === status.INVALID_ARGUMENT && err.details.startsWith(`${field}: `) && rule.test(err.details);
+    const withHeader = (header: Partial<workerv1.ImportKvHeader>, rest = frames) =>
+      [{ event: { case: "header", value: { model: "sigma-tiny", ...header } } }, ...rest.map((frame) => ({ event: { case: "frame", value: frame } }))] as workerv1.ImportKvRequest[];
+    await assert.rejects(target.client.importKv(withHeader({ model: "other" })), invalid("header.model", /this worker serves "sigma-tiny"/));
+    await assert.rejects(
+      target.client.importKv(withHeader({ kvHash: { algorithm: KV_HASH_ALGORITHM, seed: 0n, blockSizeTokens: 16 } as kvv1.KvHashSpec })),
+      invalid("header.kv_hash.block_size_tokens", /is 16; this worker's blocks hold 4 tokens/),
+    );
+    await assert.rejects(target.client.importKv(importStream(frames).slice(1)), invalid("header", /must be the first message/));
+    const truncated = { ...frames[0]!, payload: frames[0]!.payload.subarray(0, 40) };
+    await assert.rejects(target.client.importKv(withHeader({}, [truncated])), invalid("frame.payload", /truncated/));
+    // K only: nothing can be registered, and nothing stays allocated.
+    const kOnly = await target.client.importKv(withHeader({}, frames.slice(0, 1)));
+    assert.deepEqual([kOnly.blocksImported, kOnly.refusedBlockHashes], [0, hashes]);
+    assert.deepEqual(target.runtime.kv.usage().map((u) => u.usedBlocks + u.cachedFreeBlocks), [0, 0]);
     assert.deepEqual(target.runtime.kv.checkInvariants(), []);
   } finally {
     source.client.close();

@@ -5,7 +5,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { kvComponentFromProto, kvComponentToProto } from "@sigmaserve/coord";
-import type { KvComponent } from "@sigmaserve/kvcache";
+import { KvTransferError } from "@sigmaserve/kvcache";
 import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { DrainingError, DuplicateRequestError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
 import type { RequestFinish, TokenChunk } from "../scheduler/engine-request.js";
@@ -53,6 +53,16 @@ function finishMessage(requestId: string, finish: RequestFinish): workerv1.Gener
       },
     },
   });
+}
+
+/** An import's header must name this worker's model and, when it names one, its hash spec. */
+function checkImportHeader(header: workerv1.ImportKvHeader, runtime: WorkerRuntime): void {
+  if (header.model !== runtime.model.id) throw new InvalidRequestError("header.model", `is "${header.model}"; this worker serves "${runtime.model.id}"`);
+  const spec = header.kvHash;
+  if (spec === undefined) return;
+  const own = runtime.workerInfo().kvHash!;
+  if (spec.algorithm !== own.algorithm || spec.seed !== own.seed) throw new InvalidRequestError("header.kv_hash", `is ${spec.algorithm} seed ${spec.seed}; this worker hashes with ${own.algorithm} seed ${own.seed}`);
+  if (spec.blockSizeTokens !== own.blockSizeTokens) throw new InvalidRequestError("header.kv_hash.block_size_tokens", `is ${spec.blockSizeTokens}; this worker's blocks hold ${own.blockSizeTokens} tokens`);
 }
 
 export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof workerv1.WorkerService> {
@@ -134,26 +144,37 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
     },
 
     async importKv(requests) {
-      const frames: Partial<Record<KvComponent, Uint8Array>> = {};
+      // Frames are imported as they arrive (K and V in either order): a block is registered once both
+      // of its halves passed their checksums; whatever is incomplete when the stream ends is freed.
+      let session: ReturnType<typeof runtime.kv.beginImport> | undefined;
       const parents = new Map<bigint, bigint | null>();
       let bytesReceived = 0n;
-      let sawHeader = false;
-      for await (const message of requests) {
-        if (message.event.case === "header") {
-          if (message.event.value.model !== runtime.model.id) throw new InvalidRequestError("header.model", `is "${message.event.value.model}"; this worker serves "${runtime.model.id}"`);
-          sawHeader = true;
-        } else if (message.event.case === "frame") {
-          if (!sawHeader) throw new InvalidRequestError("header", "must be the first message of the stream");
-          const frame = message.event.value;
-          const component = kvComponentFromProto(frame.component);
-          if (component === undefined) throw new InvalidRequestError("frame.component", "must be K or V");
-          frames[component] = frame.payload;
-          bytesReceived += BigInt(frame.payload.byteLength);
-          for (const block of frame.blocks) parents.set(block.blockHash, block.parentBlockHash ?? null);
+      try {
+        for await (const message of requests) {
+          if (message.event.case === "header") {
+            if (session !== undefined) throw new InvalidRequestError("header", "must be sent once, as the first message");
+            checkImportHeader(message.event.value, runtime);
+            session = runtime.kv.beginImport({ parents });
+          } else if (message.event.case === "frame") {
+            if (session === undefined) throw new InvalidRequestError("header", "must be the first message of the stream");
+            const frame = message.event.value;
+            const component = kvComponentFromProto(frame.component);
+            if (component === undefined) throw new InvalidRequestError("frame.component", "must be K or V");
+            bytesReceived += BigInt(frame.payload.byteLength);
+            for (const block of frame.blocks) parents.set(block.blockHash, block.parentBlockHash ?? null);
+            try {
+              session.acceptFrame(frame.payload, component);
+            } catch (err) {
+              if (!(err instanceof KvTransferError)) throw err;
+              throw new InvalidRequestError("frame.payload", err.message, { cause: err });
+            }
+          }
         }
+        if (session === undefined) throw new InvalidRequestError("header", "is missing: the stream carried no header");
+      } finally {
+        session?.finish();
       }
-      if (frames.k === undefined || frames.v === undefined) throw new InvalidRequestError("frame", "both a K frame and a V frame are needed");
-      const result = runtime.kv.importBlocks({ k: frames.k, v: frames.v }, parents);
+      const result = session.finish();
       return {
         blocksImported: result.imported.length,
         refusedBlockHashes: [...result.refused.map((r) => r.hash), ...result.noRoom],

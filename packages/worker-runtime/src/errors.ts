@@ -25,6 +25,25 @@ export class DrainingError extends Error {
   }
 }
 
+/** Metadata key of the worker a handed-over request continues on (a trailer of the UNAVAILABLE status). */
+export const HANDOVER_TARGET_METADATA = "sigmaserve-handover-to";
+
+/**
+ * A request left this worker unfinished, handed over to another (a drain
+ * with migration): UNAVAILABLE, so the router continues it elsewhere by
+ * replaying the tokens sent so far, with trailer `sigmaserve-handover-to`
+ * naming the worker that received its KV (absent when the migration failed).
+ */
+export class HandedOverError extends Error {
+  override readonly name = "HandedOverError";
+  constructor(
+    readonly requestId: string,
+    readonly targetWorkerId: string | null,
+  ) {
+    super(`request ${requestId} was handed over ${targetWorkerId === null ? "(its KV did not move: replay it anywhere)" : `to worker ${targetWorkerId}, which holds its KV`}`);
+  }
+}
+
 /** A request id that is already running here: ALREADY_EXISTS. */
 export class DuplicateRequestError extends Error {
   override readonly name = "DuplicateRequestError";

@@ -18,6 +18,7 @@ import type { WorkerConfig } from "./config/worker-config.js";
 import { joinBus, type BusMembership } from "./coord/join-bus.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { workerServiceImpl } from "./grpc/worker-service.js";
+import { HandoverBoard } from "./migration/handover-board.js";
 import { WorkerMigration, type WorkerMigrationDeps } from "./migration/worker-migration.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 
@@ -30,15 +31,22 @@ export interface WorkerRuntime {
   readonly kv: KvCacheManager;
   readonly eventLog: KvEventLog;
   readonly scheduler: Scheduler;
+  /** Where handed-over requests went (a drain with migration); their streams wait on it. */
+  readonly handovers: HandoverBoard;
   /** Offers, leases and pulls of KV migration; undefined without a coordination bus (nothing to offer over). */
   readonly migration: WorkerMigration | undefined;
   /** host:port the server listens on. */
   readonly address: string;
   workerInfo(): coordv1.WorkerInfo;
   workerLoad(): coordv1.WorkerLoad;
-  /** Stops admitting, waits for running requests (cancelling them after graceMs > 0). */
-  drain(graceMs: number): Promise<void>;
-  stop(options?: { graceMs?: number }): Promise<void>;
+  /**
+   * Stops admitting and leaves the routable set at once. Then, with
+   * `migrate` (and peers on the bus), hands every request over with its KV
+   * and offers the hot prefix chains to peers; otherwise waits for running
+   * requests (cancelling them after graceMs > 0).
+   */
+  drain(graceMs: number, options?: { migrate?: boolean }): Promise<void>;
+  stop(options?: { graceMs?: number; migrate?: boolean }): Promise<void>;
   /**
    * Stops at once, as a crash looks to peers: every call in flight is cut
    * (UNAVAILABLE / CANCELLED on the other side), standing migration offers
@@ -96,6 +104,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
   });
   const startedAtMs = Date.now();
   let state = coordv1.WorkerState.STARTING;
+  let draining: Promise<void> = Promise.resolve();
 
   const server = new Server(messageSizeOptions(config.maxMessageMib * MIB));
   const health = addHealthService(server, [workerv1.WorkerService]);
@@ -105,6 +114,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     kv,
     eventLog,
     scheduler,
+    handovers: new HandoverBoard(),
     migration: undefined,
     address: "",
     workerInfo: () =>
@@ -158,20 +168,28 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
         measuredAtUnixMs: BigInt(Date.now()),
       });
     },
-    drain: async (graceMs) => {
+    drain: async (graceMs, drainOptions = {}) => {
       if (state === coordv1.WorkerState.DRAINED) return;
+      if (state === coordv1.WorkerState.DRAINING) return draining;
       state = coordv1.WorkerState.DRAINING;
       health.setAll("NOT_SERVING");
       const drained = scheduler.drain();
-      if (graceMs > 0) {
-        const timer = setTimeout(() => scheduler.cancelAll(), graceMs);
-        await drained;
-        clearTimeout(timer);
-      } else await drained;
-      state = coordv1.WorkerState.DRAINED;
+      // The router learns it from this heartbeat rather than the next one.
+      void membership?.announce();
+      draining = (async () => {
+        if (drainOptions.migrate === true && runtime.migration !== undefined) await runtime.migration.migrateAway(scheduler, runtime.handovers);
+        if (graceMs > 0) {
+          const timer = setTimeout(() => scheduler.cancelAll(), graceMs);
+          await drained;
+          clearTimeout(timer);
+        } else await drained;
+        state = coordv1.WorkerState.DRAINED;
+        void membership?.announce();
+      })();
+      return draining;
     },
     stop: async (stopOptions = {}) => {
-      await runtime.drain(stopOptions.graceMs ?? 0);
+      await runtime.drain(stopOptions.graceMs ?? 0, { migrate: stopOptions.migrate ?? false });
       await runtime.migration?.close();
       await membership?.stop();
       if (ownsBus) await bus?.close();
@@ -202,7 +220,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
   const ownsBus = options.bus === undefined && config.nats !== undefined;
   const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: `sigmaserve-worker-${config.workerId}` }) : undefined);
   if (bus !== undefined) {
-    (runtime as { migration: WorkerMigration }).migration = new WorkerMigration({
+    const migration = new WorkerMigration({
       workerId: config.workerId,
       epoch: eventLog.epoch,
       grpcAddress: () => runtime.address,
@@ -216,6 +234,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       maxMessageBytes: config.maxMessageMib * MIB,
       ...(options.onMigrationFrame === undefined ? {} : { onFrameReceived: options.onMigrationFrame }),
     });
+    await migration.start();
+    (runtime as { migration: WorkerMigration }).migration = migration;
   }
   const membership: BusMembership | undefined = bus === undefined ? undefined : await joinBus(runtime, bus, logger);
   logger.info({ address: runtime.address, model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");

@@ -164,3 +164,21 @@ test("kvcache migration - a chain lease pins only the longest held prefix", () =
   assert.equal(source.m.holds(0xdeadn), false);
   lease.release();
 });
+
+test("kvcache migration - hot chains: cached leaves most recently used first, each from its root; shared prefixes named in both", () => {
+  const { m } = target(32);
+  const run = (id: string, prompt: number[]) => {
+    const admission = m.allocate(id, { promptTokens: prompt })!;
+    m.commitTokens(id, prompt.slice(admission.numCachedTokens));
+    m.free(id);
+  };
+  run("a", [1, 1, 2, 2, 3, 3]); // blocks A1 A2 A3 (3 full blocks of 2)
+  run("b", [1, 1, 2, 2, 9, 9]); // shares A1 A2, then B3
+  run("c", [7, 7]); // a lone root C1, used last
+  const [a1, a2, a3] = m.promptBlockHashes([1, 1, 2, 2, 3, 3]) as [bigint, bigint, bigint];
+  const b3 = m.promptBlockHashes([1, 1, 2, 2, 9, 9])[2]!;
+  const c1 = m.promptBlockHashes([7, 7])[0]!;
+  assert.deepEqual(m.hotChains(100), [[c1], [a1, a2, b3], [a1, a2, a3]]);
+  assert.deepEqual(m.hotChains(4), [[c1], [a1, a2, b3]], "the next chain would name a fifth block");
+  assert.deepEqual(m.hotChains(0), []);
+});

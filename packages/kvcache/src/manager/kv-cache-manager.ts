@@ -33,6 +33,7 @@ import { BlockPool, type BlockPoolOptions } from "../pool/block-pool.js";
 import { exportBlockFrames, type KvExportOptions, type KvFrameExport } from "../pool/block-export.js";
 import { BlockImportSession, type KvImportSessionOptions } from "../pool/block-import-session.js";
 import { leaseCachedBlocks, type KvBlockLease } from "../pool/block-lease.js";
+import { hotChains } from "../pool/hot-chains.js";
 import { exportCachedBlocks, importCachedBlocks, type KvBlockExport, type KvBlockImport } from "../pool/block-transfer.js";
 import { KvCacheConfigError, KvCacheInvariantError } from "../pool/errors.js";
 import type { KvWireDtype } from "../transfer/kv-frame-layout.js";
@@ -359,6 +360,14 @@ export class KvCacheManager {
    */
   beginImport(options: KvImportSessionOptions): BlockImportSession {
     return new BlockImportSession(this.pool, options);
+  }
+
+  /**
+   * The cached prefix chains, hottest first, root first, at most `maxBlocks`
+   * distinct blocks (see hot-chains.ts): what a draining worker offers its peers.
+   */
+  hotChains(maxBlocks: number): BlockHash[][] {
+    return hotChains(this.pool, maxBlocks);
   }
 
   /**

@@ -30,7 +30,7 @@ export interface BusMember {
   readonly kv: { snapshot(): KvSnapshot };
   workerInfo(): coordv1.WorkerInfo;
   workerLoad(): coordv1.WorkerLoad;
-  drain(graceMs: number): Promise<void>;
+  drain(graceMs: number, options?: { migrate?: boolean }): Promise<void>;
   /** Its migration roles, when it has them: migrate.offer and migrate.done are served only then. */
   readonly migration?: { target: { onOffer(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply> }; source: { onDone(done: coordv1.MigrationDone): void } } | undefined;
 }
@@ -47,6 +47,8 @@ export interface JoinBusOptions {
 }
 
 export interface BusMembership {
+  /** Publishes the worker's load now (a state change the router should see before the next heartbeat). */
+  announce(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -85,7 +87,7 @@ export async function joinBus(runtime: BusMember, bus: CoordBus, logger: Logger,
       return sessions.open(pageSnapshot(runtime.kv.snapshot(), request.maxHashes > 0 ? request.maxHashes : undefined));
     },
     drain: async (command) => {
-      void runtime.drain(command.graceMs);
+      void runtime.drain(command.graceMs, { migrate: command.migrate });
       const load = runtime.workerLoad();
       return create(coordv1.DrainStatusSchema, { workerId, state: load.state, runningRequests: load.runningRequests, waitingRequests: load.waitingRequests });
     },
@@ -98,6 +100,9 @@ export async function joinBus(runtime: BusMember, bus: CoordBus, logger: Logger,
   });
   logger.info({ workerId }, "joined the coordination bus");
   return {
+    announce: async () => {
+      await registration.heartbeat(runtime.workerLoad()).catch((err: unknown) => logger.debug({ err: (err as Error).message }, "load announcement failed"));
+    },
     stop: async () => {
       clearInterval(flushTimer);
       await flush();

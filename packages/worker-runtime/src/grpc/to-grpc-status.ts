@@ -7,8 +7,8 @@
  */
 import { SamplingParamsError } from "@sigmaserve/engine";
 import { GrpcStatusError, setBadRequest, type ToStatus } from "@sigmaserve/proto";
-import { status } from "@grpc/grpc-js";
-import { DrainingError, DuplicateRequestError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
+import { Metadata, status } from "@grpc/grpc-js";
+import { DrainingError, DuplicateRequestError, HANDOVER_TARGET_METADATA, HandedOverError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
 
 export const toGrpcStatus: ToStatus = (err) => {
   if (err instanceof GrpcStatusError) return { code: err.code, details: err.details, metadata: err.metadata };
@@ -17,6 +17,11 @@ export const toGrpcStatus: ToStatus = (err) => {
     return { code: status.INVALID_ARGUMENT, details: err.message, metadata };
   }
   if (err instanceof DrainingError) return { code: status.UNAVAILABLE, details: err.message };
+  if (err instanceof HandedOverError) {
+    const metadata = new Metadata();
+    if (err.targetWorkerId !== null) metadata.set(HANDOVER_TARGET_METADATA, err.targetWorkerId);
+    return { code: status.UNAVAILABLE, details: err.message, metadata };
+  }
   if (err instanceof DuplicateRequestError) return { code: status.ALREADY_EXISTS, details: err.message };
   if (err instanceof MigrationLeaseError) return { code: err.problem === "unknown" ? status.NOT_FOUND : status.FAILED_PRECONDITION, details: err.message };
   return { code: status.INTERNAL, details: err instanceof Error ? err.message : String(err) };

@@ -7,7 +7,7 @@ import { create } from "@bufbuild/protobuf";
 import { kvComponentFromProto, kvComponentToProto } from "@sigmaserve/coord";
 import { KvTransferError } from "@sigmaserve/kvcache";
 import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
-import { DrainingError, DuplicateRequestError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
+import { DrainingError, DuplicateRequestError, HandedOverError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
 import type { RequestFinish, TokenChunk } from "../scheduler/engine-request.js";
 import type { WorkerRuntime } from "../worker-runtime.js";
 import { AsyncQueue } from "./async-queue.js";
@@ -16,7 +16,7 @@ import { validateGenerate } from "./validate-generate.js";
 /** Largest ExportKv frame when the request sets no max_frame_bytes, bytes (as worker.proto documents). */
 export const DEFAULT_EXPORT_FRAME_BYTES = 4 * 2 ** 20;
 
-const FINISH_REASONS: Record<RequestFinish["reason"], inferencev1.FinishReason> = {
+const FINISH_REASONS: Record<Exclude<RequestFinish["reason"], "handover">, inferencev1.FinishReason> = {
   stop: inferencev1.FinishReason.STOP,
   length: inferencev1.FinishReason.LENGTH,
   cancelled: inferencev1.FinishReason.CANCELLED,
@@ -37,7 +37,7 @@ function chunkMessage(chunk: TokenChunk): workerv1.GenerateResponse {
   });
 }
 
-function finishMessage(requestId: string, finish: RequestFinish): workerv1.GenerateResponse {
+function finishMessage(requestId: string, finish: RequestFinish & { reason: keyof typeof FINISH_REASONS }): workerv1.GenerateResponse {
   return create(workerv1.GenerateResponseSchema, {
     event: {
       case: "finish",
@@ -76,10 +76,13 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
       const submit = validateGenerate(request, { modelId: runtime.model.id, config: runtime.model.config, maxTokensLimit: runtime.config.maxTokensLimit });
       if (runtime.scheduler.has(submit.requestId)) throw new DuplicateRequestError(submit.requestId);
       const queue = new AsyncQueue<workerv1.GenerateResponse>();
+      let handedOverTo: Promise<string | null> | undefined;
       runtime.scheduler.submit(submit, {
         onChunk: (chunk) => queue.push(chunkMessage(chunk)),
         onFinish: (finish) => {
-          queue.push(finishMessage(submit.requestId, finish));
+          // A handed-over request ends without a finish: the router continues it where its KV went.
+          if (finish.reason === "handover") handedOverTo = runtime.handovers.outcome(submit.requestId);
+          else queue.push(finishMessage(submit.requestId, { ...finish, reason: finish.reason }));
           queue.end();
         },
       });
@@ -87,6 +90,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
       context.signal.addEventListener("abort", onAbort, { once: true });
       try {
         yield* queue;
+        if (handedOverTo !== undefined) throw new HandedOverError(submit.requestId, await handedOverTo);
       } finally {
         context.signal.removeEventListener("abort", onAbort);
         // A consumer that stopped early (or an aborted call) must not leave the request running.
@@ -99,7 +103,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
     },
 
     async drain(request) {
-      void runtime.drain(request.command?.graceMs ?? 0);
+      void runtime.drain(request.command?.graceMs ?? 0, { migrate: request.command?.migrate ?? false });
       const load = runtime.workerLoad();
       return {
         status: { workerId: runtime.config.workerId, state: load.state, runningRequests: load.runningRequests, waitingRequests: load.waitingRequests },

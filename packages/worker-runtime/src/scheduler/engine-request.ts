@@ -10,7 +10,12 @@
  */
 import type { SamplingParams } from "@sigmaserve/engine";
 
-export type FinishReason = "stop" | "length" | "cancelled" | "error";
+/**
+ * "handover": the request left this worker unfinished to go on elsewhere (a
+ * drain with migration); its stream ends without a finish message (see
+ * worker-service.ts), and the router continues it on another worker.
+ */
+export type FinishReason = "stop" | "length" | "cancelled" | "error" | "handover";
 
 export interface TokenChunk {
   tokenIds: number[];
@@ -67,6 +72,8 @@ export class EngineRequest {
   /** Prompt tokens served from the prefix cache at the first admission. */
   cachedPromptTokens: number | undefined;
   cancelled = false;
+  /** Leaving for another worker: finishes as "handover" (with the in-flight step's K and V kept) instead of "cancelled". */
+  handingOver = false;
   scheduledAtMs: number | undefined;
   firstTokenAtMs: number | undefined;
   lastTokenAtMs: number | undefined;

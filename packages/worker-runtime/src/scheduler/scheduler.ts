@@ -40,6 +40,8 @@ export class Scheduler {
   private loop: Promise<void> | null = null;
   private draining = false;
   private drainedWaiters: (() => void)[] = [];
+  /** Handovers waiting for their request to leave (after the step in flight). */
+  private readonly leaving = new Map<string, () => void>();
 
   constructor(private readonly options: SchedulerOptions) {
     this.policy = new StepScheduler({
@@ -48,7 +50,9 @@ export class Scheduler {
       eosTokenIds: options.eosTokenIds,
       maxBatchTokens: options.maxBatchTokens,
       maxNumSeqs: options.maxNumSeqs,
-      onRequestFinished: () => {
+      onRequestFinished: (requestId) => {
+        this.leaving.get(requestId)?.();
+        this.leaving.delete(requestId);
         if (this.draining && this.policy.size === 0) for (const resolve of this.drainedWaiters.splice(0)) resolve();
       },
     });
@@ -75,6 +79,27 @@ export class Scheduler {
   /** Cancels a request (client cancel, deadline). Its blocks are freed at once, or right after the step it is in. */
   cancel(requestId: string): void {
     this.policy.cancel(requestId);
+  }
+
+  /** Ids of the admitted requests: running, then waiting. */
+  activeIds(): string[] {
+    return this.policy.activeIds();
+  }
+
+  /**
+   * Takes a request off this worker to go on elsewhere (see StepScheduler.handover):
+   * resolves once it has left (its blocks freed, its full blocks cached) with
+   * the tokens it knows and its cache salt; undefined when it is not here.
+   */
+  async handover(requestId: string): Promise<{ tokens: number[]; cacheSalt: string } | undefined> {
+    const left = new Promise<void>((resolve) => this.leaving.set(requestId, resolve));
+    const known = this.policy.handover(requestId);
+    if (known === undefined) {
+      this.leaving.delete(requestId);
+      return undefined;
+    }
+    await left;
+    return known;
   }
 
   /** Cancels every request (the end of a drain's grace period). */

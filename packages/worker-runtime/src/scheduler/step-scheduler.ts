@@ -35,7 +35,7 @@ export interface StepSchedulerOptions {
   /** Running requests at most. */
   maxNumSeqs: number;
   /** Called after every finish (drain waits for the last one). */
-  onRequestFinished?: () => void;
+  onRequestFinished?: (requestId: string) => void;
 }
 
 /** A step's work, as `schedule()` chose it. */
@@ -87,6 +87,11 @@ export class StepScheduler {
     return this.byId.has(requestId);
   }
 
+  /** Ids of every admitted request not finished: running first (priority order), then waiting. */
+  activeIds(): string[] {
+    return [...this.running, ...this.waiting].map((r) => r.id);
+  }
+
   /** Ids of the running requests, in priority order as of the last schedule(). */
   runningIds(): string[] {
     return this.running.map((r) => r.id);
@@ -130,6 +135,23 @@ export class StepScheduler {
     if (request === undefined || request.status === "finished") return;
     request.cancelled = true;
     if (!this.inFlight.has(requestId)) this.finish(request, { reason: "cancelled" });
+  }
+
+  /**
+   * Takes a request off this worker to continue elsewhere: like a cancel, but
+   * it finishes as "handover", and a step in flight is committed first (its K
+   * and V stay in the cache for the migration; it samples nothing). Returns
+   * the tokens it knows (prompt, then what it generated) and its cache salt,
+   * or undefined when it is not here.
+   */
+  handover(requestId: string): { tokens: number[]; cacheSalt: string } | undefined {
+    const request = this.byId.get(requestId);
+    if (request === undefined || request.status === "finished") return undefined;
+    const known = { tokens: request.allKnown(), cacheSalt: request.cacheSalt };
+    request.cancelled = true;
+    request.handingOver = true;
+    if (!this.inFlight.has(requestId)) this.finish(request, { reason: "handover" });
+    return known;
   }
 
   /** Cancels every request, in submission order (the end of a drain's grace period). */
@@ -214,7 +236,8 @@ export class StepScheduler {
     for (const sequence of plan.sequences) {
       const request = inFlight.get(sequence.requestId)!;
       if (request.cancelled) {
-        this.finish(request, { reason: "cancelled" });
+        if (request.handingOver) this.options.kv.commitTokens(request.id, sequence.tokens);
+        this.finish(request, { reason: request.handingOver ? "handover" : "cancelled" });
         continue;
       }
       this.options.kv.commitTokens(request.id, sequence.tokens);
@@ -266,6 +289,6 @@ export class StepScheduler {
     this.outputs.delete(request.id);
     this.byId.delete(request.id);
     request.sink.onFinish(output.finishRecord(finish));
-    this.options.onRequestFinished?.();
+    this.options.onRequestFinished?.(request.id);
   }
 }

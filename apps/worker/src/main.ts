@@ -2,7 +2,8 @@
 /**
  * The worker process. Reads its config (flags, then SIGMASERVE_WORKER_*),
  * starts, prints one JSON log line with its address, and on SIGTERM or SIGINT
- * drains (finishing running requests) before it exits 0.
+ * drains before it exits 0: it finishes its running requests, or with
+ * --drain-migrate hands them and its hot prefixes over to its peers.
  */
 import { pino } from "pino";
 import { WORKER_USAGE, WorkerConfigError, loadWorkerConfig, startWorker } from "@sigmaserve/worker-runtime";
@@ -29,8 +30,8 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "draining before exit");
-    runtime.stop({ graceMs: SHUTDOWN_GRACE_MS }).then(
+    logger.info({ signal, migrate: config.drainMigrate }, "draining before exit");
+    runtime.stop({ graceMs: SHUTDOWN_GRACE_MS, migrate: config.drainMigrate }).then(
       () => {
         logger.info("drained; exiting");
         process.exit(0);

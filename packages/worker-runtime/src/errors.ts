@@ -25,9 +25,6 @@ export class DrainingError extends Error {
   }
 }
 
-/** Metadata key of the worker a handed-over request continues on (a trailer of the UNAVAILABLE status). */
-export const HANDOVER_TARGET_METADATA = "sigmaserve-handover-to";
-
 /**
  * A request left this worker unfinished, handed over to another (a drain
  * with migration): UNAVAILABLE, so the router continues it elsewhere by

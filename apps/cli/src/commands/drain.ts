@@ -1,4 +1,7 @@
-/** `sigmaserve drain <worker-address>`: stop a worker admitting; it finishes what runs (or cancels after --grace-ms). */
+/**
+ * `sigmaserve drain <worker-address>`: stop a worker admitting; it finishes what runs (or cancels after
+ * --grace-ms), or with --migrate hands its running requests and hot prefixes over to its peers with their KV.
+ */
 import { createGrpcClient, workerv1 } from "@sigmaserve/proto";
 import type { CommandIo } from "../command-io.js";
 import { integerFlag, parseCommand, type CommandSpec } from "../parse-command.js";
@@ -6,8 +9,8 @@ import { UsageError } from "../usage-error.js";
 
 const SPEC: CommandSpec = {
   name: "drain",
-  usage: `usage: sigmaserve drain WORKER_ADDRESS [--grace-ms N]   (the worker's host:port, as "sigmaserve status" lists it)`,
-  options: { "grace-ms": { type: "string" }, help: { type: "boolean" } },
+  usage: `usage: sigmaserve drain WORKER_ADDRESS [--grace-ms N] [--migrate]   (the worker's host:port, as "sigmaserve status" lists it)`,
+  options: { "grace-ms": { type: "string" }, migrate: { type: "boolean" }, help: { type: "boolean" } },
   maxPositionals: 1,
 };
 
@@ -21,8 +24,9 @@ export async function drain(argv: string[], io: CommandIo): Promise<void> {
   const graceMs = integerFlag(values["grace-ms"] as string | undefined, "--grace-ms", SPEC.usage, { min: 0, fallback: 0 })!;
   const client = createGrpcClient(workerv1.WorkerService, address);
   try {
-    const { status } = await client.drain({ command: { requesterId: "sigmaserve-cli", graceMs } }, { timeoutMs: 5_000 });
-    io.stdout(`${status!.workerId}: ${STATES[status!.state] ?? status!.state}, ${status!.runningRequests} running, ${status!.waitingRequests} waiting\n`);
+    const migrate = values.migrate === true;
+    const { status } = await client.drain({ command: { requesterId: "sigmaserve-cli", graceMs, migrate } }, { timeoutMs: 5_000 });
+    io.stdout(`${status!.workerId}: ${STATES[status!.state] ?? status!.state}${migrate ? ", migrating to its peers" : ""}, ${status!.runningRequests} running, ${status!.waitingRequests} waiting\n`);
   } finally {
     client.close();
   }

@@ -7,3 +7,4 @@ export { addHealthService, type HealthReporter, type ServingStatus } from "./hea
 export { GRPC_DEFAULT_MAX_MESSAGE_BYTES, messageSizeOptions } from "./message-size.js";
 export { addReflectionService, fileDescriptorProtos } from "./reflection.js";
 export { grpcMethodDefinition, grpcServiceDefinition, methodPath } from "./service-definition.js";
+export { HANDOVER_TARGET_METADATA, handoverTargetOf } from "./handover.js";

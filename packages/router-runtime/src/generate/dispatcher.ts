@@ -12,11 +12,15 @@
  * fails mid-stream, the prompt plus the tokens already sent are replayed on
  * another worker, which continues as if it had produced them (same seed, same
  * step numbering), so the client sees one gap-free stream. Replays are
- * limited; a client error (a bad field) is never retried.
+ * limited; a client error (a bad field) is never retried. A worker that
+ * drains with migration ends a stream handed over, naming the worker that
+ * received its KV (proto's handover.ts): the request continues there, by the
+ * same replay, as a cache hit; a handover is not a failure and is not counted
+ * as a replay.
  */
 import { status } from "@grpc/grpc-js";
 import { DEFAULT_SPECULATION_TTL_MS, type KvIndex, type WorkerSelector } from "@sigmaserve/kv-index";
-import { GrpcStatusError, inferencev1 } from "@sigmaserve/proto";
+import { GrpcStatusError, handoverTargetOf, inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { NoWorkerError } from "../errors.js";
 import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
@@ -75,17 +79,22 @@ function blocksFor(tokens: number, blockSize: number): number {
 export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {}
 
-  /** Picks a worker for the request among those not excluded; null when none is routable. */
-  pick(request: RoutedRequest, exclude: ReadonlySet<string>): { worker: PooledWorker; hashes: bigint[]; decision: RouteDecision } | null {
+  /**
+   * Picks a worker for the request among those not excluded; null when none
+   * is routable. `preferred` (a handover's target) wins when it is routable.
+   */
+  pick(request: RoutedRequest, exclude: ReadonlySet<string>, preferred?: string): { worker: PooledWorker; hashes: bigint[]; decision: RouteDecision } | null {
     const now = Date.now();
-    const candidates = this.options.pool.routable(request.model, now).filter((w) => !exclude.has(w.id));
+    const routable = this.options.pool.routable(request.model, now).filter((w) => !exclude.has(w.id));
+    const handoverTarget = preferred === undefined ? undefined : routable.find((w) => w.id === preferred);
+    const candidates = handoverTarget === undefined ? routable : [handoverTarget];
     if (candidates.length === 0) return null;
     const choice = selectWorker(this.options.selector, this.options.index, candidates, request, now);
     if (choice === null) return null;
     const { worker, hashes, selection, overlap } = choice;
     // Until the worker's stored events arrive, pretend it holds the prefix, so a burst sharing it sticks.
     if (hashes.length > 0) this.options.index.speculate(worker.id, hashes, DEFAULT_SPECULATION_TTL_MS, now);
-    return { worker, hashes, decision: { workerId: worker.id, policy: selection.policy, matchedBlocks: overlap.matchedBlocks } };
+    return { worker, hashes, decision: { workerId: worker.id, policy: handoverTarget === undefined ? selection.policy : "handover", matchedBlocks: overlap.matchedBlocks } };
   }
 
   async *generate(request: RoutedRequest, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
@@ -97,8 +106,10 @@ export class Dispatcher {
     /** The router's own share of TTFT (Timings.router_ms): to the dispatch that produced the first token, plus its relay. */
     let routerMs = 0;
     const tried = new Set<string>();
+    /** The worker the last attempt's handover named, for the next pick (every failure sets it anew). */
+    let handoverTo: string | undefined;
     for (;;) {
-      const picked = this.pick(request, tried);
+      const picked = this.pick(request, tried, handoverTo);
       if (picked === null) {
         if (sentTokens.length === 0) throw new NoWorkerError(`no worker can serve model "${request.model}" right now${tried.size > 0 ? ` (${tried.size} failed)` : ""}`);
         yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, "every worker that could continue the stream failed") };
@@ -164,7 +175,13 @@ export class Dispatcher {
         if (finished) return;
         if (signal.aborted) throw err;
         if (err instanceof GrpcStatusError && CLIENT_FAULTS.has(err.code)) throw err;
+        // The worker is draining either way: it takes nothing new until its state says so.
         worker.quarantinedUntilMs = Date.now() + FAILED_WORKER_QUARANTINE_MS;
+        handoverTo = err instanceof GrpcStatusError && err.code === status.UNAVAILABLE ? handoverTargetOf(err.metadata) : undefined;
+        if (handoverTo !== undefined) {
+          this.options.logger.info({ requestId: request.requestId, from: worker.id, to: handoverTo, sentTokens: sentTokens.length }, "worker handed the request over with its KV; continuing there");
+          continue;
+        }
         if (sentTokens.length > 0 && ++replays > maxReplays) {
           yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, `gave up after ${maxReplays} replays: ${(err as Error).message}`) };
           return;

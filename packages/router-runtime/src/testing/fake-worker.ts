@@ -28,7 +28,7 @@
  * router cancelled it (its signal aborted).
  */
 import { create } from "@bufbuild/protobuf";
-import { Server, ServerCredentials, status } from "@grpc/grpc-js";
+import { Metadata, Server, ServerCredentials, status } from "@grpc/grpc-js";
 import { KV_HASH_ALGORITHM } from "@sigmaserve/kvcache/hash";
 import { ByteTokenizer } from "@sigmaserve/model/tokenizer";
 import { badRequestError, bindService, coordv1, GrpcStatusError, grpcServiceDefinition, inferencev1, kvv1, setBadRequest, workerv1, type FieldViolation, type ServiceImpl } from "@sigmaserve/proto";
@@ -48,8 +48,11 @@ export interface FakeWorkerBehaviour {
   tokensPerChunk: number;
   chunkIntervalMs: number;
   cachedPromptTokens: number;
-  /** Fail the call with this status after `afterTokens` tokens (default 0: before the first); `violations` make it a BadRequest. */
-  fail: { code: status; details: string; afterTokens?: number; violations?: FieldViolation[] } | undefined;
+  /**
+   * Fail the call with this status after `afterTokens` tokens (default 0: before the first); `violations` make it a
+   * BadRequest; `trailers` are sent with the status (e.g. a handover's target).
+   */
+  fail: { code: status; details: string; afterTokens?: number; violations?: FieldViolation[]; trailers?: Record<string, string> } | undefined;
 }
 
 export const DEFAULT_FAKE_BEHAVIOUR: Readonly<FakeWorkerBehaviour> = {
@@ -61,7 +64,8 @@ export const DEFAULT_FAKE_BEHAVIOUR: Readonly<FakeWorkerBehaviour> = {
 };
 
 function scriptedFailure(fail: NonNullable<FakeWorkerBehaviour["fail"]>): GrpcStatusError {
-  const metadata = fail.violations === undefined ? undefined : setBadRequest(fail.code, fail.details, fail.violations);
+  const metadata = fail.violations === undefined ? (fail.trailers === undefined ? undefined : new Metadata()) : setBadRequest(fail.code, fail.details, fail.violations);
+  for (const [key, value] of Object.entries(fail.trailers ?? {})) metadata!.set(key, value);
   return new GrpcStatusError(fail.code, fail.details, metadata === undefined ? undefined : { metadata });
 }
 

@@ -40,6 +40,11 @@ export const WorkerConfigSchema = z
     intraOpThreads: int(1).max(64).default(1),
     maxMessageMib: z.coerce.number().positive().default(DEFAULT_MAX_MESSAGE_MIB),
     migrationLeaseMs: int(1).default(DEFAULT_MIGRATION_LEASE_MS),
+    /** On SIGTERM, hand running requests and hot prefixes over to peers (drain with migration) instead of finishing them here. */
+    drainMigrate: z
+      .union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: "must be true, false, 1 or 0" })
+      .transform((v) => v === true || v === "true" || v === "1")
+      .default(false),
     /** NATS URL of the coordination bus; without it the worker is reachable only by address. */
     nats: z.string().min(1).optional(),
     /** The address to register (host:port) when it differs from the listening one (containers, NAT). */
@@ -66,6 +71,7 @@ const FLAGS = {
   "intra-op-threads": "intraOpThreads",
   "max-message-mib": "maxMessageMib",
   "migration-lease-ms": "migrationLeaseMs",
+  "drain-migrate": "drainMigrate",
   nats: "nats",
   advertise: "advertise",
 } as const;
@@ -73,14 +79,17 @@ const FLAGS = {
 export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [--port N] [--host H] [--worker-id ID]
                          [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
                          [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
-                         [--migration-lease-ms MS] [--nats URL] [--advertise host:port]
+                         [--migration-lease-ms MS] [--drain-migrate] [--nats URL] [--advertise host:port]
 Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
+
+/** Flags that take no value (present = true); their SIGMASERVE_WORKER_* variables take true/false/1/0. */
+const BOOLEAN_FLAGS = new Set(["drain-migrate"]);
 
 /** Parses argv and env into a frozen config; throws WorkerConfigError naming the flag. */
 export function loadWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig {
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])), strict: true }).values;
+    values = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: BOOLEAN_FLAGS.has(flag) ? ("boolean" as const) : ("string" as const) }])), strict: true }).values;
   } catch (err) {
     throw new WorkerConfigError((err as Error).message);
   }

@@ -6,9 +6,9 @@
  * unknown is INTERNAL and logged by the caller.
  */
 import { SamplingParamsError } from "@sigmaserve/engine";
-import { GrpcStatusError, setBadRequest, type ToStatus } from "@sigmaserve/proto";
+import { GrpcStatusError, HANDOVER_TARGET_METADATA, setBadRequest, type ToStatus } from "@sigmaserve/proto";
 import { Metadata, status } from "@grpc/grpc-js";
-import { DrainingError, DuplicateRequestError, HANDOVER_TARGET_METADATA, HandedOverError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
+import { DrainingError, DuplicateRequestError, HandedOverError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
 
 export const toGrpcStatus: ToStatus = (err) => {
   if (err instanceof GrpcStatusError) return { code: err.code, details: err.details, metadata: err.metadata };

@@ -7,13 +7,12 @@
  * uninterrupted on a worker of its own, with the same seed.
  */
 import { MemoryCoordHub, createMemoryCoordBus, type CoordBus } from "@sigmaserve/coord";
-import { GrpcStatusError, createGrpcClient, workerv1, type ServiceClient } from "@sigmaserve/proto";
+import { GrpcStatusError, createGrpcClient, handoverTargetOf, workerv1, type ServiceClient } from "@sigmaserve/proto";
 import { status } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
 import { pino } from "pino";
 import { loadWorkerConfig } from "../config/worker-config.js";
-import { HANDOVER_TARGET_METADATA } from "../errors.js";
 import { startWorker, type WorkerRuntime } from "../worker-runtime.js";
 
 const logger = pino({ level: "silent" });
@@ -92,7 +91,7 @@ test("drain with migration - a running stream is handed over with its KV: the pe
   await draining;
   assert.equal(first.finish, undefined, "no finish from the drained worker");
   assert.equal(first.error?.code, status.UNAVAILABLE);
-  const targetId = first.error!.metadata.get(HANDOVER_TARGET_METADATA)[0] as string;
+  const targetId = handoverTargetOf(first.error!.metadata);
   assert.ok(targetId === "w-b" || targetId === "w-c", `handed over to ${String(targetId)}`);
   assert.ok(first.tokens.length >= 20 && first.tokens.length < SAMPLING.maxTokens);
   assert.deepEqual(first.tokens, expected.tokens.slice(0, first.tokens.length));

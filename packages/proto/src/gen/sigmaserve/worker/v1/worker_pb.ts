@@ -525,7 +525,11 @@ export const WorkerService: GenService<{
     output: typeof GetInfoResponseSchema;
   },
   /**
-   * Runs one request, streaming its tokens.
+   * Runs one request, streaming its tokens. A worker that drains with
+   * migration may end a running stream without a finish: status UNAVAILABLE
+   * with trailer "sigmaserve-handover-to" naming the worker that now holds
+   * the request's KV; the caller continues there by replaying the tokens it
+   * received (generated_token_ids). Without the trailer, replay anywhere.
    *
    * @generated from rpc sigmaserve.worker.v1.WorkerService.Generate
    */

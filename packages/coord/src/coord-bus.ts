@@ -119,6 +119,8 @@ export interface ControlHandlers {
   migrateOffer?(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply>;
   /** On the source worker: the target finished pulling. */
   migrateDone?(done: coordv1.MigrationDone): Promise<void>;
+  /** On the source worker: move a chain to a target (offer it, wait for the pull); answers how it ended. */
+  migrateRequest?(request: coordv1.MigrationRequest): Promise<coordv1.MigrationResult>;
 }
 
 export interface ControlRequestOptions {
@@ -181,6 +183,12 @@ export interface CoordBus {
     options?: ControlRequestOptions,
   ): Promise<coordv1.MigrationReply>;
   reportMigrationDone(sourceWorkerId: string, done: coordv1.MigrationDone, options?: ControlRequestOptions): Promise<void>;
+  /**
+   * Asks `sourceWorkerId` to move a chain it holds to a target and waits for
+   * the outcome (a pull takes as long as the bytes do: pass a timeoutMs that
+   * covers it).
+   */
+  requestMigration(sourceWorkerId: string, request: coordv1.MigrationRequest, options?: ControlRequestOptions): Promise<coordv1.MigrationResult>;
 
   /**
    * Stops every watch and subscription of this bus and releases its connection.

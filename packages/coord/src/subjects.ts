@@ -33,6 +33,8 @@ export const CONTROL_VERBS = {
   migrateOffer: "migrate.offer",
   /** MigrationDone → (empty), sent by the target to the source. */
   migrateDone: "migrate.done",
+  /** MigrationRequest → MigrationResult, sent to the source: move a chain to a target. */
+  migrateRequest: "migrate.request",
 } as const;
 export type ControlVerb = (typeof CONTROL_VERBS)[keyof typeof CONTROL_VERBS];
 

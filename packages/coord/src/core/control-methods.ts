@@ -48,6 +48,12 @@ export const MIGRATE_DONE_METHOD = {
   reply: EmptySchema,
 } satisfies ControlMethod<DescMessage, DescMessage>;
 
+export const MIGRATE_REQUEST_METHOD = {
+  verb: CONTROL_VERBS.migrateRequest,
+  request: coordv1.MigrationRequestSchema,
+  reply: coordv1.MigrationResultSchema,
+} satisfies ControlMethod<DescMessage, DescMessage>;
+
 /** Answers the requests of one verb. */
 export interface BoundControlVerb {
   readonly verb: ControlVerb;
@@ -89,6 +95,7 @@ export function bindControlHandlers(
   add(MIGRATE_OFFER_METHOD, handlers.migrateOffer?.bind(handlers));
   const done = handlers.migrateDone?.bind(handlers);
   add(MIGRATE_DONE_METHOD, done && (async (request) => (await done(request), create(EmptySchema))));
+  add(MIGRATE_REQUEST_METHOD, handlers.migrateRequest?.bind(handlers));
   return bound;
 }
 

@@ -34,6 +34,7 @@ import {
   bindControlHandlers,
   DRAIN_METHOD,
   MIGRATE_DONE_METHOD,
+  MIGRATE_REQUEST_METHOD,
   MIGRATE_OFFER_METHOD,
   readControlReply,
   SNAPSHOT_METHOD,
@@ -99,7 +100,7 @@ export class LayeredCoordBus implements CoordBus {
     this.#assertOpen();
     checkWorkerId(workerId);
     const verbs = bindControlHandlers(handlers, (verb) => controlSubject(workerId, verb), () => this.#limitBytes(), this.#onError);
-    if (verbs.length === 0) throw new CoordArgumentError("handlers", "must hold at least one of snapshot, drain, migrateOffer, migrateDone");
+    if (verbs.length === 0) throw new CoordArgumentError("handlers", "must hold at least one of snapshot, drain, migrateOffer, migrateDone, migrateRequest");
     const subs: Subscription[] = [];
     try {
       for (const { verb, respond } of verbs) subs.push(await this.#transport.serve(controlSubject(workerId, verb), respond));
@@ -177,6 +178,10 @@ export class LayeredCoordBus implements CoordBus {
 
   async reportMigrationDone(sourceWorkerId: string, done: coordv1.MigrationDone, options?: ControlRequestOptions): Promise<void> {
     await this.#request(MIGRATE_DONE_METHOD, sourceWorkerId, done, options);
+  }
+
+  async requestMigration(sourceWorkerId: string, request: coordv1.MigrationRequest, options?: ControlRequestOptions): Promise<coordv1.MigrationResult> {
+    return this.#request(MIGRATE_REQUEST_METHOD, sourceWorkerId, request, options);
   }
 
   async close(): Promise<void> {

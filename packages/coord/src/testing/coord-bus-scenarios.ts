@@ -189,7 +189,7 @@ export function coordBusScenarios(impl: string, setup: CoordBusScenarioSetup): v
 
     kvEventScenarios(impl, { connect, fixture: () => fixture });
 
-    test(`coord-bus (${impl}) - control: snapshot, drain, migration offer and done round-trip`, async () => {
+    test(`coord-bus (${impl}) - control: snapshot, drain, migration offer, done and request round-trip`, async () => {
       const [router, worker] = [await connect(), await connect()];
       const id = uniqueWorkerId("ctl");
       const received: unknown[] = [];
@@ -204,6 +204,7 @@ export function coordBusScenarios(impl: string, setup: CoordBusScenarioSetup): v
         drain: async (command) => (received.push(command), drainStatus),
         migrateOffer: async (offer) => (received.push(offer), migrationReply),
         migrateDone: async (done) => void received.push(done),
+        migrateRequest: async (request) => (received.push(request), migrationResult),
       });
 
       const snapshotRequest = create(coordv1.KvSnapshotRequestSchema, { requesterId: "router-1", pageToken: "page-1", maxHashes: 100 });
@@ -216,17 +217,21 @@ export function coordBusScenarios(impl: string, setup: CoordBusScenarioSetup): v
         components: [kvv1.KvComponent.K, kvv1.KvComponent.V],
         model: "sigma-tiny",
       });
-      const done = create(coordv1.MigrationDoneSchema, { migrationId: "m-1", blocksImported: 2, bytesReceived: 81_920n, durationMs: 12.5 });
+      const done = create(coordv1.MigrationDoneSchema, { migrationId: "m-1", blocksImported: 2, bytesReceived: 81_920n, durationMs: 12.5, kCompleteMs: 2.5 });
+      const migrationRequest = create(coordv1.MigrationRequestSchema, { targetWorkerId: "dst", blockHashes: [5n, 6n], requestId: "r-9", requesterId: "router-1" });
+      const migrationResult = create(coordv1.MigrationResultSchema, { migrationId: "m-1", outcome: coordv1.MigrationOutcome.DONE, offeredBlocks: 2, wantedBlocks: 2, done });
 
       assert.deepEqual(await router.requestSnapshot(id, snapshotRequest), snapshotReply);
       assert.ok(equals(coordv1.DrainStatusSchema, await router.requestDrain(id, drainCommand), drainStatus));
       assert.ok(equals(coordv1.MigrationReplySchema, await router.offerMigration(id, offer), migrationReply));
       assert.equal(await router.reportMigrationDone(id, done), undefined);
-      assert.equal(received.length, 4);
+      assert.ok(equals(coordv1.MigrationResultSchema, await router.requestMigration(id, migrationRequest), migrationResult));
+      assert.equal(received.length, 5);
       assert.ok(equals(coordv1.KvSnapshotRequestSchema, received[0] as coordv1.KvSnapshotRequest, snapshotRequest));
       assert.ok(equals(coordv1.DrainCommandSchema, received[1] as coordv1.DrainCommand, drainCommand));
       assert.ok(equals(coordv1.MigrationOfferSchema, received[2] as coordv1.MigrationOffer, offer));
       assert.ok(equals(coordv1.MigrationDoneSchema, received[3] as coordv1.MigrationDone, done));
+      assert.ok(equals(coordv1.MigrationRequestSchema, received[4] as coordv1.MigrationRequest, migrationRequest));
     });
 
     test(`coord-bus (${impl}) - a handler's error reaches the requester; an unserved verb has no responder`, async () => {

@@ -4,8 +4,8 @@
  * epoch and per-event seq, so the router can spot a lost batch), and answers
  * control requests: snapshots of its cache residency (paged from one snapshot
  * taken on the first request; see snapshot-sessions.ts for how long the rest
- * waits), drain, and the two verbs of KV migration (migrate.offer on the
- * target, migrate.done on the source; see migration/). Batches and pages go
+ * waits), drain, and the verbs of KV migration (migrate.offer on the
+ * target; migrate.done and migrate.request on the source; see migration/). Batches and pages go
  * to the bus as kvcache types; the bus owns the codec.
  *
  * A batch that fails to publish during an outage is dropped, not retried: the
@@ -32,7 +32,12 @@ export interface BusMember {
   workerLoad(): coordv1.WorkerLoad;
   drain(graceMs: number, options?: { migrate?: boolean }): Promise<void>;
   /** Its migration roles, when it has them: migrate.offer and migrate.done are served only then. */
-  readonly migration?: { target: { onOffer(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply> }; source: { onDone(done: coordv1.MigrationDone): void } } | undefined;
+  readonly migration?:
+    | {
+        target: { onOffer(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply> };
+        source: { onDone(done: coordv1.MigrationDone): void; onRequest(request: coordv1.MigrationRequest): Promise<coordv1.MigrationResult> };
+      }
+    | undefined;
 }
 
 export interface JoinBusOptions {
@@ -96,6 +101,7 @@ export async function joinBus(runtime: BusMember, bus: CoordBus, logger: Logger,
       : {
           migrateOffer: (offer: coordv1.MigrationOffer) => runtime.migration!.target.onOffer(offer),
           migrateDone: async (done: coordv1.MigrationDone) => runtime.migration!.source.onDone(done),
+          migrateRequest: (request: coordv1.MigrationRequest) => runtime.migration!.source.onRequest(request),
         }),
   });
   logger.info({ workerId }, "joined the coordination bus");

@@ -11,6 +11,7 @@ import type { BlockHash, KvCacheManager } from "@sigmaserve/kvcache";
 import { coordv1 } from "@sigmaserve/proto";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { InvalidRequestError } from "../errors.js";
 import type { MigrationLeases, OfferEnd } from "./migration-leases.js";
 
 export interface MigrationSourceDeps {
@@ -44,6 +45,13 @@ export type MigrationOutcome =
   | { kind: "nothing-to-offer"; migrationId: string }
   /** The offer could not be delivered, or the lease ran out before the target reported done. */
   | { kind: "failed"; migrationId: string; reason: string };
+
+const OUTCOMES: Record<MigrationOutcome["kind"], coordv1.MigrationOutcome> = {
+  done: coordv1.MigrationOutcome.DONE,
+  refused: coordv1.MigrationOutcome.REFUSED,
+  "nothing-to-offer": coordv1.MigrationOutcome.NOTHING_TO_OFFER,
+  failed: coordv1.MigrationOutcome.FAILED,
+};
 
 export class MigrationSource {
   /** The done reports of offers whose pull is under way, by migration id. */
@@ -103,6 +111,20 @@ export class MigrationSource {
     }
     const reason = end.kind === "expired" ? `the lease of ${deps.leaseMs} ms ran out before ${targetWorkerId} reported done` : end.kind === "withdrawn" ? end.reason : "ended without a report";
     return { kind: "failed", migrationId, reason };
+  }
+
+  /** migrate.request: offer `request`'s chain to its target and answer how it ended. */
+  async onRequest(request: coordv1.MigrationRequest): Promise<coordv1.MigrationResult> {
+    if (request.targetWorkerId === "") throw new InvalidRequestError("target_worker_id", "must name the worker to move the blocks to");
+    if (request.targetWorkerId === this.deps.workerId) throw new InvalidRequestError("target_worker_id", `is this worker (${this.deps.workerId}): nothing to move`);
+    if (request.blockHashes.length === 0) throw new InvalidRequestError("block_hashes", "must name at least one block");
+    const outcome = await this.offer(request.targetWorkerId, request.blockHashes, request.requestId === "" ? {} : { requestId: request.requestId });
+    return create(coordv1.MigrationResultSchema, {
+      migrationId: outcome.migrationId,
+      outcome: OUTCOMES[outcome.kind],
+      reason: outcome.kind === "refused" || outcome.kind === "failed" ? outcome.reason : "",
+      ...(outcome.kind === "done" ? { offeredBlocks: outcome.offeredBlocks, wantedBlocks: outcome.wantedBlocks, done: outcome.done } : {}),
+    });
   }
 
   /** migrate.done from a target: the pull ended; the lease goes. Unknown ids are an error the target sees. */

@@ -108,6 +108,9 @@ export class MigrationTarget {
     let bytesReceived = 0;
     let frameRefusals = 0;
     let error = "";
+    /** performance.now() when the first K frame and the first V frame arrived (K travels first). */
+    let firstK: number | undefined;
+    let firstV: number | undefined;
     try {
       const stream = client.exportKv(
         {
@@ -126,6 +129,8 @@ export class MigrationTarget {
         bytesReceived += frame.payload.byteLength;
         deps.onFrameReceived?.(frame.payload, offer.migrationId);
         const component: KvComponent | undefined = kvComponentFromProto(frame.component);
+        if (component === "k") firstK ??= performance.now();
+        else if (component === "v") firstV ??= performance.now();
         try {
           const accepted = session.acceptFrame(frame.payload, component);
           for (const { hash, reason } of accepted.refused) log.warn({ block: `0x${hash.toString(16).padStart(16, "0")}`, reason }, "migrated block refused; it will be recomputed");
@@ -148,15 +153,21 @@ export class MigrationTarget {
     this.stats.bytesReceived += bytesReceived;
     if (error === "") this.stats.pullsCompleted++;
     else this.stats.pullsFailed++;
+    const endedMs = performance.now();
     const done = create(coordv1.MigrationDoneSchema, {
       migrationId: offer.migrationId,
       blocksImported: totals.imported.length,
       blocksRefused: refused,
       bytesReceived: BigInt(bytesReceived),
-      durationMs: performance.now() - startedMs,
+      durationMs: endedMs - startedMs,
       error,
+      // Every K frame is in when the first V frame arrives (the source sends K first).
+      kCompleteMs: firstK === undefined ? 0 : (firstV ?? endedMs) - startedMs,
     });
-    log.info({ imported: totals.imported.length, refused, present: totals.present.length, noRoom: totals.noRoom.length, bytes: bytesReceived, ms: Math.round(done.durationMs), error: error || undefined }, "migration pull ended");
+    log.info(
+      { imported: totals.imported.length, refused, present: totals.present.length, noRoom: totals.noRoom.length, bytes: bytesReceived, ms: Math.round(done.durationMs), kMs: Math.round(done.kCompleteMs), error: error || undefined },
+      "migration pull ended",
+    );
     await deps.bus.reportMigrationDone(offer.sourceWorkerId, done).catch((err: unknown) => log.warn({ err: (err as Error).message }, "migrate.done could not be delivered; the source's lease will time out"));
   }
 }

@@ -197,3 +197,23 @@ test("migration - ExportKv for a migration: unknown id, block not offered, expir
     (err) => err instanceof ControlHandlerError && /migration_id: "never" names no offer/.test(err.message),
   );
 });
+
+test("migration - migrate.request over the bus: the source moves a chain to the named target and answers with the target's report", async () => {
+  const source = await start("src-g");
+  const target = await start("dst-g");
+  const cold = await generate(source.client, "cold", PROMPT);
+  const chain = source.runtime.kv.promptBlockHashes(PROMPT);
+  const result = await target.bus.requestMigration("src-g", create(coordv1.MigrationRequestSchema, { targetWorkerId: "dst-g", blockHashes: chain, requesterId: "test" }), { timeoutMs: 30_000 });
+  assert.equal(result.outcome, coordv1.MigrationOutcome.DONE);
+  assert.deepEqual([result.offeredBlocks, result.wantedBlocks, result.done?.blocksImported], [9, 9, 9]);
+  assert.ok(result.done!.kCompleteMs > 0 && result.done!.kCompleteMs <= result.done!.durationMs, `K complete at ${result.done!.kCompleteMs} of ${result.done!.durationMs} ms`);
+  assert.deepEqual((await generate(target.client, "warm", PROMPT)).tokens, cold.tokens);
+  const again = await target.bus.requestMigration("src-g", create(coordv1.MigrationRequestSchema, { targetWorkerId: "dst-g", blockHashes: chain }));
+  assert.deepEqual([again.outcome, again.wantedBlocks], [coordv1.MigrationOutcome.DONE, 0], "nothing left to move");
+  const none = await target.bus.requestMigration("src-g", create(coordv1.MigrationRequestSchema, { targetWorkerId: "dst-g", blockHashes: [0xdeadn] }));
+  assert.equal(none.outcome, coordv1.MigrationOutcome.NOTHING_TO_OFFER);
+  await assert.rejects(
+    target.bus.requestMigration("src-g", create(coordv1.MigrationRequestSchema, { targetWorkerId: "", blockHashes: chain })),
+    (err) => err instanceof ControlHandlerError && /target_worker_id: must name the worker/.test(err.message),
+  );
+});

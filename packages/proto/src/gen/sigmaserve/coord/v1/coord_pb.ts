@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigmaserve/coord/v1/coord.proto.
  */
 export const file_sigmaserve_coord_v1_coord: GenFile = /*@__PURE__*/
-  fileDesc("Ch9zaWdtYXNlcnZlL2Nvb3JkL3YxL2Nvb3JkLnByb3RvEhNzaWdtYXNlcnZlLmNvb3JkLnYxItADCgpXb3JrZXJJbmZvEhEKCXdvcmtlcl9pZBgBIAEoCRINCgVlcG9jaBgCIAEoBBIUCgxncnBjX2FkZHJlc3MYAyABKAkSKgoFbW9kZWwYBCABKAsyGy5zaWdtYXNlcnZlLnYxLk1vZGVsU3VtbWFyeRItCgdrdl9oYXNoGAUgASgLMhwuc2lnbWFzZXJ2ZS5rdi52MS5Ldkhhc2hTcGVjEisKCGt2X2R0eXBlGAYgASgOMhkuc2lnbWFzZXJ2ZS5rdi52MS5LdkR0eXBlEjUKC2t2X2NhcGFjaXR5GAcgAygLMiAuc2lnbWFzZXJ2ZS5rdi52MS5LdlBvb2xDYXBhY2l0eRIYChBzZWxlY3RpdmVfdl90b3BrGAggASgNEhgKEG1heF9iYXRjaF90b2tlbnMYCSABKA0SDwoHdmVyc2lvbhgKIAEoCRIaChJzdGFydGVkX2F0X3VuaXhfbXMYCyABKAMSOwoGbGFiZWxzGAwgAygLMisuc2lnbWFzZXJ2ZS5jb29yZC52MS5Xb3JrZXJJbmZvLkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEirgIKCldvcmtlckxvYWQSEQoJd29ya2VyX2lkGAEgASgJEg0KBWVwb2NoGAIgASgEEi8KBXN0YXRlGAMgASgOMiAuc2lnbWFzZXJ2ZS5jb29yZC52MS5Xb3JrZXJTdGF0ZRIYChBydW5uaW5nX3JlcXVlc3RzGAQgASgNEhgKEHdhaXRpbmdfcmVxdWVzdHMYBSABKA0SLwoIa3ZfdXNhZ2UYBiADKAsyHS5zaWdtYXNlcnZlLmt2LnYxLkt2UG9vbFVzYWdlEhkKEWxhc3Rfa3ZfZXZlbnRfc2VxGAcgASgEEhUKDWFjdGl2ZV9ibG9ja3MYCCABKA0SGQoRcHJlZW1wdGlvbnNfdG90YWwYCSABKAQSGwoTbWVhc3VyZWRfYXRfdW5peF9tcxgKIAEoAyKPAQoMS3ZFdmVudEJhdGNoEhEKCXdvcmtlcl9pZBgBIAEoCRINCgVlcG9jaBgCIAEoBBIRCglmaXJzdF9zZXEYAyABKAQSLAoGZXZlbnRzGAQgAygLMhwuc2lnbWFzZXJ2ZS5jb29yZC52MS5LdkV2ZW50EhwKFHB1Ymxpc2hlZF9hdF91bml4X21zGAUgASgDIuwBCgdLdkV2ZW50EjUKBnN0b3JlZBgBIAEoCzIjLnNpZ21hc2VydmUuY29vcmQudjEuS3ZCbG9ja3NTdG9yZWRIABI3CgdyZW1vdmVkGAIgASgLMiQuc2lnbWFzZXJ2ZS5jb29yZC52MS5LdkJsb2Nrc1JlbW92ZWRIABIzCgVtb3ZlZBgDIAEoCzIiLnNpZ21hc2VydmUuY29vcmQudjEuS3ZCbG9ja3NNb3ZlZEgAEjQKB2NsZWFyZWQYBCABKAsyIS5zaWdtYXNlcnZlLmNvb3JkLnYxLkt2QWxsQ2xlYXJlZEgAQgYKBGtpbmQitgEKDkt2QmxvY2tzU3RvcmVkEjAKCWNvbXBvbmVudBgBIAEoDjIdLnNpZ21hc2VydmUua3YudjEuS3ZDb21wb25lbnQSJgoEdGllchgCIAEoDjIYLnNpZ21hc2VydmUua3YudjEuS3ZUaWVyEhQKDGJsb2NrX2hhc2hlcxgDIAMoBhIeChFwYXJlbnRfYmxvY2tfaGFzaBgEIAEoBkgAiAEBQhQKEl9wYXJlbnRfYmxvY2tfaGFzaCKBAQoPS3ZCbG9ja3NSZW1vdmVkEjAKCWNvbXBvbmVudBgBIAEoDjIdLnNpZ21hc2VydmUua3YudjEuS3ZDb21wb25lbnQSJgoEdGllchgCIAEoDjIYLnNpZ21hc2VydmUua3YudjEuS3ZUaWVyEhQKDGJsb2NrX2hhc2hlcxgDIAMoBiKvAQoNS3ZCbG9ja3NNb3ZlZBIwCgljb21wb25lbnQYASABKA4yHS5zaWdtYXNlcnZlLmt2LnYxLkt2Q29tcG9uZW50EisKCWZyb21fdGllchgCIAEoDjIYLnNpZ21hc2VydmUua3YudjEuS3ZUaWVyEikKB3RvX3RpZXIYAyABKA4yGC5zaWdtYXNlcnZlLmt2LnYxLkt2VGllchIUCgxibG9ja19oYXNoZXMYBCADKAYiDgoMS3ZBbGxDbGVhcmVkIlEKEUt2U25hcHNob3RSZXF1ZXN0EhQKDHJlcXVlc3Rlcl9pZBgBIAEoCRISCgpwYWdlX3Rva2VuGAIgASgJEhIKCm1heF9oYXNoZXMYAyABKA0ilwEKEkt2U25hcHNob3RSZXNwb25zZRIRCgl3b3JrZXJfaWQYASABKAkSDQoFZXBvY2gYAiABKAQSEQoJYXNfb2Zfc2VxGAMgASgEEjMKCXJlc2lkZW5jeRgEIAMoCzIgLnNpZ21hc2VydmUuY29vcmQudjEuS3ZSZXNpZGVuY3kSFwoPbmV4dF9wYWdlX3Rva2VuGAUgASgJIn0KC0t2UmVzaWRlbmN5EjAKCWNvbXBvbmVudBgBIAEoDjIdLnNpZ21hc2VydmUua3YudjEuS3ZDb21wb25lbnQSJgoEdGllchgCIAEoDjIYLnNpZ21hc2VydmUua3YudjEuS3ZUaWVyEhQKDGJsb2NrX2hhc2hlcxgDIAMoBiJHCgxEcmFpbkNvbW1hbmQSFAoMcmVxdWVzdGVyX2lkGAEgASgJEhAKCGdyYWNlX21zGAIgASgNEg8KB21pZ3JhdGUYAyABKAgihQEKC0RyYWluU3RhdHVzEhEKCXdvcmtlcl9pZBgBIAEoCRIvCgVzdGF0ZRgCIAEoDjIgLnNpZ21hc2VydmUuY29vcmQudjEuV29ya2VyU3RhdGUSGAoQcnVubmluZ19yZXF1ZXN0cxgDIAEoDRIYChB3YWl0aW5nX3JlcXVlc3RzGAQgASgNIr0CCg5NaWdyYXRpb25PZmZlchIUCgxtaWdyYXRpb25faWQYASABKAkSGAoQc291cmNlX3dvcmtlcl9pZBgCIAEoCRIUCgxzb3VyY2VfZXBvY2gYAyABKAQSGwoTc291cmNlX2dycGNfYWRkcmVzcxgEIAEoCRIxCgZibG9ja3MYBSADKAsyIS5zaWdtYXNlcnZlLmt2LnYxLkt2QmxvY2tJZGVudGl0eRIxCgpjb21wb25lbnRzGAYgAygOMh0uc2lnbWFzZXJ2ZS5rdi52MS5LdkNvbXBvbmVudBISCgpyZXF1ZXN0X2lkGAcgASgJEg0KBW1vZGVsGAggASgJEi0KB2t2X2hhc2gYCSABKAsyHC5zaWdtYXNlcnZlLmt2LnYxLkt2SGFzaFNwZWMSEAoIbGVhc2VfbXMYCiABKA0iZQoOTWlncmF0aW9uUmVwbHkSFAoMbWlncmF0aW9uX2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgIEg4KBnJlYXNvbhgDIAEoCRIbChN3YW50ZWRfYmxvY2tfaGFzaGVzGAQgAygGIpIBCg1NaWdyYXRpb25Eb25lEhQKDG1pZ3JhdGlvbl9pZBgBIAEoCRIXCg9ibG9ja3NfaW1wb3J0ZWQYAiABKA0SFgoOYmxvY2tzX3JlZnVzZWQYAyABKA0SFgoOYnl0ZXNfcmVjZWl2ZWQYBCABKAQSEwoLZHVyYXRpb25fbXMYBSABKAESDQoFZXJyb3IYBiABKAkqkwEKC1dvcmtlclN0YXRlEhwKGFdPUktFUl9TVEFURV9VTlNQRUNJRklFRBAAEhkKFVdPUktFUl9TVEFURV9TVEFSVElORxABEhYKEldPUktFUl9TVEFURV9SRUFEWRACEhkKFVdPUktFUl9TVEFURV9EUkFJTklORxADEhgKFFdPUktFUl9TVEFURV9EUkFJTkVEEARiBnByb3RvMw", [file_sigmaserve_kv_v1_kv, file_sigmaserve_v1_inference]);
+  fileDesc("Ch9zaWdtYXNlcnZlL2Nvb3JkL3YxL2Nvb3JkLnByb3RvEhNzaWdtYXNlcnZlLmNvb3JkLnYxItADCgpXb3JrZXJJbmZvEhEKCXdvcmtlcl9pZBgBIAEoCRINCgVlcG9jaBgCIAEoBBIUCgxncnBjX2FkZHJlc3MYAyABKAkSKgoFbW9kZWwYBCABKAsyGy5zaWdtYXNlcnZlLnYxLk1vZGVsU3VtbWFyeRItCgdrdl9oYXNoGAUgASgLMhwuc2lnbWFzZXJ2ZS5rdi52MS5Ldkhhc2hTcGVjEisKCGt2X2R0eXBlGAYgASgOMhkuc2lnbWFzZXJ2ZS5rdi52MS5LdkR0eXBlEjUKC2t2X2NhcGFjaXR5GAcgAygLMiAuc2lnbWFzZXJ2ZS5rdi52MS5LdlBvb2xDYXBhY2l0eRIYChBzZWxlY3RpdmVfdl90b3BrGAggASgNEhgKEG1heF9iYXRjaF90b2tlbnMYCSABKA0SDwoHdmVyc2lvbhgKIAEoCRIaChJzdGFydGVkX2F0X3VuaXhfbXMYCyABKAMSOwoGbGFiZWxzGAwgAygLMisuc2lnbWFzZXJ2ZS5jb29yZC52MS5Xb3JrZXJJbmZvLkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEirgIKCldvcmtlckxvYWQSEQoJd29ya2VyX2lkGAEgASgJEg0KBWVwb2NoGAIgASgEEi8KBXN0YXRlGAMgASgOMiAuc2lnbWFzZXJ2ZS5jb29yZC52MS5Xb3JrZXJTdGF0ZRIYChBydW5uaW5nX3JlcXVlc3RzGAQgASgNEhgKEHdhaXRpbmdfcmVxdWVzdHMYBSABKA0SLwoIa3ZfdXNhZ2UYBiADKAsyHS5zaWdtYXNlcnZlLmt2LnYxLkt2UG9vbFVzYWdlEhkKEWxhc3Rfa3ZfZXZlbnRfc2VxGAcgASgEEhUKDWFjdGl2ZV9ibG9ja3MYCCABKA0SGQoRcHJlZW1wdGlvbnNfdG90YWwYCSABKAQSGwoTbWVhc3VyZWRfYXRfdW5peF9tcxgKIAEoAyKPAQoMS3ZFdmVudEJhdGNoEhEKCXdvcmtlcl9pZBgBIAEoCRINCgVlcG9jaBgCIAEoBBIRCglmaXJzdF9zZXEYAyABKAQSLAoGZXZlbnRzGAQgAygLMhwuc2lnbWFzZXJ2ZS5jb29yZC52MS5LdkV2ZW50EhwKFHB1Ymxpc2hlZF9hdF91bml4X21zGAUgASgDIuwBCgdLdkV2ZW50EjUKBnN0b3JlZBgBIAEoCzIjLnNpZ21hc2VydmUuY29vcmQudjEuS3ZCbG9ja3NTdG9yZWRIABI3CgdyZW1vdmVkGAIgASgLMiQuc2lnbWFzZXJ2ZS5jb29yZC52MS5LdkJsb2Nrc1JlbW92ZWRIABIzCgVtb3ZlZBgDIAEoCzIiLnNpZ21hc2VydmUuY29vcmQudjEuS3ZCbG9ja3NNb3ZlZEgAEjQKB2NsZWFyZWQYBCABKAsyIS5zaWdtYXNlcnZlLmNvb3JkLnYxLkt2QWxsQ2xlYXJlZEgAQgYKBGtpbmQitgEKDkt2QmxvY2tzU3RvcmVkEjAKCWNvbXBvbmVudBgBIAEoDjIdLnNpZ21hc2VydmUua3YudjEuS3ZDb21wb25lbnQSJgoEdGllchgCIAEoDjIYLnNpZ21hc2VydmUua3YudjEuS3ZUaWVyEhQKDGJsb2NrX2hhc2hlcxgDIAMoBhIeChFwYXJlbnRfYmxvY2tfaGFzaBgEIAEoBkgAiAEBQhQKEl9wYXJlbnRfYmxvY2tfaGFzaCKBAQoPS3ZCbG9ja3NSZW1vdmVkEjAKCWNvbXBvbmVudBgBIAEoDjIdLnNpZ21hc2VydmUua3YudjEuS3ZDb21wb25lbnQSJgoEdGllchgCIAEoDjIYLnNpZ21hc2VydmUua3YudjEuS3ZUaWVyEhQKDGJsb2NrX2hhc2hlcxgDIAMoBiKvAQoNS3ZCbG9ja3NNb3ZlZBIwCgljb21wb25lbnQYASABKA4yHS5zaWdtYXNlcnZlLmt2LnYxLkt2Q29tcG9uZW50EisKCWZyb21fdGllchgCIAEoDjIYLnNpZ21hc2VydmUua3YudjEuS3ZUaWVyEikKB3RvX3RpZXIYAyABKA4yGC5zaWdtYXNlcnZlLmt2LnYxLkt2VGllchIUCgxibG9ja19oYXNoZXMYBCADKAYiDgoMS3ZBbGxDbGVhcmVkIlEKEUt2U25hcHNob3RSZXF1ZXN0EhQKDHJlcXVlc3Rlcl9pZBgBIAEoCRISCgpwYWdlX3Rva2VuGAIgASgJEhIKCm1heF9oYXNoZXMYAyABKA0ilwEKEkt2U25hcHNob3RSZXNwb25zZRIRCgl3b3JrZXJfaWQYASABKAkSDQoFZXBvY2gYAiABKAQSEQoJYXNfb2Zfc2VxGAMgASgEEjMKCXJlc2lkZW5jeRgEIAMoCzIgLnNpZ21hc2VydmUuY29vcmQudjEuS3ZSZXNpZGVuY3kSFwoPbmV4dF9wYWdlX3Rva2VuGAUgASgJIn0KC0t2UmVzaWRlbmN5EjAKCWNvbXBvbmVudBgBIAEoDjIdLnNpZ21hc2VydmUua3YudjEuS3ZDb21wb25lbnQSJgoEdGllchgCIAEoDjIYLnNpZ21hc2VydmUua3YudjEuS3ZUaWVyEhQKDGJsb2NrX2hhc2hlcxgDIAMoBiJHCgxEcmFpbkNvbW1hbmQSFAoMcmVxdWVzdGVyX2lkGAEgASgJEhAKCGdyYWNlX21zGAIgASgNEg8KB21pZ3JhdGUYAyABKAgihQEKC0RyYWluU3RhdHVzEhEKCXdvcmtlcl9pZBgBIAEoCRIvCgVzdGF0ZRgCIAEoDjIgLnNpZ21hc2VydmUuY29vcmQudjEuV29ya2VyU3RhdGUSGAoQcnVubmluZ19yZXF1ZXN0cxgDIAEoDRIYChB3YWl0aW5nX3JlcXVlc3RzGAQgASgNIr0CCg5NaWdyYXRpb25PZmZlchIUCgxtaWdyYXRpb25faWQYASABKAkSGAoQc291cmNlX3dvcmtlcl9pZBgCIAEoCRIUCgxzb3VyY2VfZXBvY2gYAyABKAQSGwoTc291cmNlX2dycGNfYWRkcmVzcxgEIAEoCRIxCgZibG9ja3MYBSADKAsyIS5zaWdtYXNlcnZlLmt2LnYxLkt2QmxvY2tJZGVudGl0eRIxCgpjb21wb25lbnRzGAYgAygOMh0uc2lnbWFzZXJ2ZS5rdi52MS5LdkNvbXBvbmVudBISCgpyZXF1ZXN0X2lkGAcgASgJEg0KBW1vZGVsGAggASgJEi0KB2t2X2hhc2gYCSABKAsyHC5zaWdtYXNlcnZlLmt2LnYxLkt2SGFzaFNwZWMSEAoIbGVhc2VfbXMYCiABKA0iZQoOTWlncmF0aW9uUmVwbHkSFAoMbWlncmF0aW9uX2lkGAEgASgJEhAKCGFjY2VwdGVkGAIgASgIEg4KBnJlYXNvbhgDIAEoCRIbChN3YW50ZWRfYmxvY2tfaGFzaGVzGAQgAygGIqkBCg1NaWdyYXRpb25Eb25lEhQKDG1pZ3JhdGlvbl9pZBgBIAEoCRIXCg9ibG9ja3NfaW1wb3J0ZWQYAiABKA0SFgoOYmxvY2tzX3JlZnVzZWQYAyABKA0SFgoOYnl0ZXNfcmVjZWl2ZWQYBCABKAQSEwoLZHVyYXRpb25fbXMYBSABKAESDQoFZXJyb3IYBiABKAkSFQoNa19jb21wbGV0ZV9tcxgHIAEoASJsChBNaWdyYXRpb25SZXF1ZXN0EhgKEHRhcmdldF93b3JrZXJfaWQYASABKAkSFAoMYmxvY2tfaGFzaGVzGAIgAygGEhIKCnJlcXVlc3RfaWQYAyABKAkSFAoMcmVxdWVzdGVyX2lkGAQgASgJItABCg9NaWdyYXRpb25SZXN1bHQSFAoMbWlncmF0aW9uX2lkGAEgASgJEjYKB291dGNvbWUYAiABKA4yJS5zaWdtYXNlcnZlLmNvb3JkLnYxLk1pZ3JhdGlvbk91dGNvbWUSDgoGcmVhc29uGAMgASgJEhYKDm9mZmVyZWRfYmxvY2tzGAQgASgNEhUKDXdhbnRlZF9ibG9ja3MYBSABKA0SMAoEZG9uZRgGIAEoCzIiLnNpZ21hc2VydmUuY29vcmQudjEuTWlncmF0aW9uRG9uZSqTAQoLV29ya2VyU3RhdGUSHAoYV09SS0VSX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVV09SS0VSX1NUQVRFX1NUQVJUSU5HEAESFgoSV09SS0VSX1NUQVRFX1JFQURZEAISGQoVV09SS0VSX1NUQVRFX0RSQUlOSU5HEAMSGAoUV09SS0VSX1NUQVRFX0RSQUlORUQQBCq2AQoQTWlncmF0aW9uT3V0Y29tZRIhCh1NSUdSQVRJT05fT1VUQ09NRV9VTlNQRUNJRklFRBAAEhoKFk1JR1JBVElPTl9PVVRDT01FX0RPTkUQARIdChlNSUdSQVRJT05fT1VUQ09NRV9SRUZVU0VEEAISJgoiTUlHUkFUSU9OX09VVENPTUVfTk9USElOR19UT19PRkZFUhADEhwKGE1JR1JBVElPTl9PVVRDT01FX0ZBSUxFRBAEYgZwcm90bzM", [file_sigmaserve_kv_v1_kv, file_sigmaserve_v1_inference]);
 
 /**
  * A worker's static description: written once per epoch to the registry and
@@ -828,6 +828,14 @@ export type MigrationDone = Message<"sigmaserve.coord.v1.MigrationDone"> & {
    * @generated from field: string error = 6;
    */
   error: string;
+
+  /**
+   * Milliseconds from the start of the pull until every K frame had arrived
+   * (K travels first: from then on only V is missing); 0 when no K arrived.
+   *
+   * @generated from field: double k_complete_ms = 7;
+   */
+  kCompleteMs: number;
 };
 
 /**
@@ -836,6 +844,107 @@ export type MigrationDone = Message<"sigmaserve.coord.v1.MigrationDone"> & {
  */
 export const MigrationDoneSchema: GenMessage<MigrationDone> = /*@__PURE__*/
   messageDesc(file_sigmaserve_coord_v1_coord, 15);
+
+/**
+ * Control "migrate.request", sent to the source worker: move a chain of
+ * blocks it holds to a target (a router's cache pull, a prefill/decode
+ * handoff, an operator). The source offers the chain to the target and
+ * answers once the target reported done, or the migration failed.
+ *
+ * @generated from message sigmaserve.coord.v1.MigrationRequest
+ */
+export type MigrationRequest = Message<"sigmaserve.coord.v1.MigrationRequest"> & {
+  /**
+   * The worker to move the blocks to.
+   *
+   * @generated from field: string target_worker_id = 1;
+   */
+  targetWorkerId: string;
+
+  /**
+   * The chain, root first; only its longest prefix held here moves.
+   *
+   * @generated from field: repeated fixed64 block_hashes = 2;
+   */
+  blockHashes: bigint[];
+
+  /**
+   * The request the blocks belong to, if any (for logs).
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+
+  /**
+   * Who asks (for logs).
+   *
+   * @generated from field: string requester_id = 4;
+   */
+  requesterId: string;
+};
+
+/**
+ * Describes the message sigmaserve.coord.v1.MigrationRequest.
+ * Use `create(MigrationRequestSchema)` to create a new message.
+ */
+export const MigrationRequestSchema: GenMessage<MigrationRequest> = /*@__PURE__*/
+  messageDesc(file_sigmaserve_coord_v1_coord, 16);
+
+/**
+ * The source's answer to a MigrationRequest.
+ *
+ * @generated from message sigmaserve.coord.v1.MigrationResult
+ */
+export type MigrationResult = Message<"sigmaserve.coord.v1.MigrationResult"> & {
+  /**
+   * The migration's id (as in its offer and done report).
+   *
+   * @generated from field: string migration_id = 1;
+   */
+  migrationId: string;
+
+  /**
+   * How it ended.
+   *
+   * @generated from field: sigmaserve.coord.v1.MigrationOutcome outcome = 2;
+   */
+  outcome: MigrationOutcome;
+
+  /**
+   * Why, when refused or failed.
+   *
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * Blocks offered: the longest held prefix of the chain.
+   *
+   * @generated from field: uint32 offered_blocks = 4;
+   */
+  offeredBlocks: number;
+
+  /**
+   * Blocks of the offer the target lacked and pulled.
+   *
+   * @generated from field: uint32 wanted_blocks = 5;
+   */
+  wantedBlocks: number;
+
+  /**
+   * The target's report, when the outcome is DONE.
+   *
+   * @generated from field: sigmaserve.coord.v1.MigrationDone done = 6;
+   */
+  done?: MigrationDone | undefined;
+};
+
+/**
+ * Describes the message sigmaserve.coord.v1.MigrationResult.
+ * Use `create(MigrationResultSchema)` to create a new message.
+ */
+export const MigrationResultSchema: GenMessage<MigrationResult> = /*@__PURE__*/
+  messageDesc(file_sigmaserve_coord_v1_coord, 17);
 
 /**
  * Lifecycle of a worker, as it reports itself.
@@ -884,4 +993,52 @@ export enum WorkerState {
  */
 export const WorkerStateSchema: GenEnum<WorkerState> = /*@__PURE__*/
   enumDesc(file_sigmaserve_coord_v1_coord, 0);
+
+/**
+ * How a migration ended, from the source's side.
+ *
+ * @generated from enum sigmaserve.coord.v1.MigrationOutcome
+ */
+export enum MigrationOutcome {
+  /**
+   * Not set.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The target pulled what it lacked (or lacked nothing); see the done report.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_DONE = 1;
+   */
+  DONE = 1,
+
+  /**
+   * The target refused the offer; see reason.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_REFUSED = 2;
+   */
+  REFUSED = 2,
+
+  /**
+   * The source holds none of the chain.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_NOTHING_TO_OFFER = 3;
+   */
+  NOTHING_TO_OFFER = 3,
+
+  /**
+   * The offer could not be delivered, or the lease ran out first; see reason.
+   *
+   * @generated from enum value: MIGRATION_OUTCOME_FAILED = 4;
+   */
+  FAILED = 4,
+}
+
+/**
+ * Describes the enum sigmaserve.coord.v1.MigrationOutcome.
+ */
+export const MigrationOutcomeSchema: GenEnum<MigrationOutcome> = /*@__PURE__*/
+  enumDesc(file_sigmaserve_coord_v1_coord, 1);
 

@@ -4,7 +4,9 @@
  * (dist/main.js) on ports the OS picks. `stop()` kills every one of them and
  * waits for the exits; a process that is still alive when the bench process
  * exits (a crash, an uncaught error) is killed by an exit hook, so no process
- * outlives the bench.
+ * outlives the bench. BENCH_NODE_ARGS (space-separated) goes to every child's
+ * node before the entry point, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+ * to profile the workers of a run (a profile is written at a clean exit).
  */
 import { startNatsServer } from "@sigmaserve/testkit";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -54,7 +56,7 @@ async function killChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
 /** Spawns `node <pkg>/dist/main.js args` and resolves with the first JSON log line whose msg is `readyMessage`. */
 export async function startClusterProcess(pkg: string, args: string[], readyMessage: string): Promise<ClusterProcess> {
   installExitHook();
-  const child = spawn(process.execPath, [entry(pkg), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [...(process.env["BENCH_NODE_ARGS"]?.split(" ") ?? []), entry(pkg), ...args], { stdio: ["ignore", "pipe", "inherit"] });
   live.add(child);
   child.once("exit", () => live.delete(child));
   const lines = createInterface({ input: child.stdout! });

@@ -12,7 +12,7 @@ export type { PoolBytes } from "./pool/block-pool.js";
 export { KvCacheConfigError, KvCacheInvariantError } from "./pool/errors.js";
 export { HostArenaStorage, type TierStorage } from "./pool/tier-storage.js";
 export type { KvBlockExport, KvBlockImport } from "./pool/block-transfer.js";
-export { blocksPerFrame, type KvExportFrame, type KvExportOptions, type KvFrameExport } from "./pool/block-export.js";
+export { blocksPerFrame, type KvExportFrame, type KvExportOptions, type KvFrameAllocator, type KvFrameExport } from "./pool/block-export.js";
 export type { BlockImportSession as KvImportSession, KvFrameAccepted, KvImportSessionOptions } from "./pool/block-import-session.js";
 export type { KvBlockLease } from "./pool/block-lease.js";
 export { DEFAULT_RECENT_WINDOW_BLOCKS, KvCacheManager, type Admission, type KvCacheManagerOptions, type KvCacheMode } from "./manager/kv-cache-manager.js";

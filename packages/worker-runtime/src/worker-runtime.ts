@@ -31,6 +31,8 @@ export interface WorkerRuntime {
   readonly kv: KvCacheManager;
   readonly eventLog: KvEventLog;
   readonly scheduler: Scheduler;
+  /** Hooks for failure tests (see StartWorkerOptions); empty in production. */
+  readonly hooks: Pick<StartWorkerOptions, "onExportFrame">;
   /** Where handed-over requests went (a drain with migration); their streams wait on it. */
   readonly handovers: HandoverBoard;
   /** Offers, leases and pulls of KV migration; undefined without a coordination bus (nothing to offer over). */
@@ -76,6 +78,8 @@ export interface StartWorkerOptions {
   bus?: CoordBus;
   /** Test hook: sees (and may damage) each migrated frame as it arrives, before it is verified. */
   onMigrationFrame?: WorkerMigrationDeps["onFrameReceived"];
+  /** Test hook: runs before ExportKv sends each frame (a test kills the source between K and V here). */
+  onExportFrame?: (frame: { component: "k" | "v"; blocks: number }) => void;
 }
 
 export async function startWorker(config: WorkerConfig, logger: Logger, options: StartWorkerOptions = {}): Promise<WorkerRuntime> {
@@ -114,6 +118,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     kv,
     eventLog,
     scheduler,
+    hooks: options.onExportFrame === undefined ? {} : { onExportFrame: options.onExportFrame },
     handovers: new HandoverBoard(),
     migration: undefined,
     address: "",

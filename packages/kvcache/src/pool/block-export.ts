@@ -12,7 +12,16 @@
  */
 import { KV_COMPONENTS, type BlockHash, type KvComponent } from "../kv-types.js";
 import { encodeKvFrame } from "../transfer/encode-kv-frame.js";
-import { KV_FRAME_HEADER_BYTES, KV_FRAME_TABLE_CRC_BYTES, KV_FRAME_TABLE_ENTRY_BYTES, WIRE_DTYPE_BYTES, kvFrameShape, frameShapeElements, type KvWireDtype } from "../transfer/kv-frame-layout.js";
+import {
+  KV_FRAME_HEADER_BYTES,
+  KV_FRAME_TABLE_CRC_BYTES,
+  KV_FRAME_TABLE_ENTRY_BYTES,
+  WIRE_DTYPE_BYTES,
+  frameShapeElements,
+  kvFrameByteLength,
+  kvFrameShape,
+  type KvWireDtype,
+} from "../transfer/kv-frame-layout.js";
 import type { BlockPool } from "./block-pool.js";
 
 export interface KvExportOptions {
@@ -32,6 +41,14 @@ export interface KvExportFrame {
   bytes: Uint8Array;
 }
 
+/**
+ * Where a frame is encoded: given its length in bytes and what it will hold,
+ * a buffer of exactly that many bytes to write it into (e.g. the tail of a
+ * gRPC message whose head the caller wrote, so the frame is never copied
+ * again). Default: a fresh buffer.
+ */
+export type KvFrameAllocator = (frameBytes: number, frame: { component: KvComponent; hashes: readonly BlockHash[] }) => Uint8Array;
+
 export interface KvFrameExport {
   /** Hashes found and pinned, in request order. */
   exported: BlockHash[];
@@ -39,8 +56,8 @@ export interface KvFrameExport {
   missing: BlockHash[];
   /** Each exported block's registered parent hash (null for a chain root). */
   parents: ReadonlyMap<BlockHash, BlockHash | null>;
-  /** The frames, K first; encoded lazily, one at a time. */
-  frames(): Generator<KvExportFrame, void, undefined>;
+  /** The frames, K first; encoded lazily, one at a time, each into what `allocate` returns. */
+  frames(allocate?: KvFrameAllocator): Generator<KvExportFrame, void, undefined>;
   /** Drops the pins (idempotent); frames() cannot run after it. */
   close(): void;
 }
@@ -68,7 +85,7 @@ export function exportBlockFrames(pool: BlockPool, hashes: readonly BlockHash[],
     for (const id of ids) pool.release(id);
   };
   const components = options.components ?? KV_COMPONENTS;
-  function* frames(): Generator<KvExportFrame, void, undefined> {
+  function* frames(allocate?: KvFrameAllocator): Generator<KvExportFrame, void, undefined> {
     try {
       for (const component of components) {
         if (!open) throw new Error("the export was closed");
@@ -78,7 +95,10 @@ export function exportBlockFrames(pool: BlockPool, hashes: readonly BlockHash[],
         for (let start = 0; start < ids.length; start += perFrame) {
           const run = ids.slice(start, start + perFrame);
           const blocks = run.map((id, i) => ({ hash: exported[start + i]!, data: blockData(pool, id, component) }));
-          yield { component, hashes: blocks.map((b) => b.hash), payloadBytes: payloadBytes * blocks.length, bytes: encodeKvFrame({ component, wireDtype: options.wireDtype, shape, blocks }) };
+          const input = { component, wireDtype: options.wireDtype, shape, blocks };
+          const hashes = blocks.map((b) => b.hash);
+          const bytes = allocate === undefined ? encodeKvFrame(input) : encodeKvFrame(input, { into: allocate(kvFrameByteLength(blocks.length, payloadBytes), { component, hashes }) });
+          yield { component, hashes, payloadBytes: payloadBytes * blocks.length, bytes };
         }
       }
     } finally {

@@ -6,5 +6,5 @@ export { type HandlerContext } from "./handler-context.js";
 export { addHealthService, type HealthReporter, type ServingStatus } from "./health.js";
 export { GRPC_DEFAULT_MAX_MESSAGE_BYTES, messageSizeOptions } from "./message-size.js";
 export { addReflectionService, fileDescriptorProtos } from "./reflection.js";
-export { grpcMethodDefinition, grpcServiceDefinition, methodPath } from "./service-definition.js";
+export { EncodedMessage, grpcMethodDefinition, grpcServiceDefinition, methodPath } from "./service-definition.js";
 export { HANDOVER_TARGET_METADATA, handoverTargetOf } from "./handover.js";

@@ -16,9 +16,12 @@ export function methodPath(method: DescMethod): string {
 }
 
 /**
- * A message the typed client encoded before starting the call, so that a
- * message the wire cannot carry (a float32 out of range, a negative uint32)
- * fails as the caller's mistake, before anything is sent (create-client.ts).
+ * A message already in protobuf binary, which the serialisers pass through as
+ * it is. The typed client encodes requests before starting the call, so that
+ * a message the wire cannot carry (a float32 out of range, a negative uint32)
+ * fails as the caller's mistake, before anything is sent (create-client.ts); a
+ * server streaming multi-MiB payloads writes them in place into their message
+ * instead of having the codec copy them (the worker's ExportKv).
  */
 export class EncodedMessage {
   constructor(readonly bytes: Buffer) {}

@@ -11,6 +11,7 @@ import { DrainingError, DuplicateRequestError, HandedOverError, InvalidRequestEr
 import type { RequestFinish, TokenChunk } from "../scheduler/engine-request.js";
 import type { WorkerRuntime } from "../worker-runtime.js";
 import { AsyncQueue } from "./async-queue.js";
+import { exportFrameMessages } from "./export-frame-message.js";
 import { validateGenerate } from "./validate-generate.js";
 
 /** Largest ExportKv frame when the request sets no max_frame_bytes, bytes (as worker.proto documents). */
@@ -122,24 +123,14 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
       const wireDtype = request.wireDtype === kvv1.KvDtype.F16 ? "f16" : "f32";
       const components = (["k", "v"] as const).filter((c) => request.components.length === 0 || request.components.includes(kvComponentToProto(c)));
       const plan = runtime.kv.exportFrames(request.blockHashes, { wireDtype, components, maxFrameBytes: request.maxFrameBytes > 0 ? request.maxFrameBytes : DEFAULT_EXPORT_FRAME_BYTES });
+      const messages = exportFrameMessages(wireDtype, plan.parents);
       let bytesSent = 0n;
       try {
-        for (const frame of plan.frames()) {
+        for (const frame of plan.frames(messages.allocate)) {
+          runtime.hooks.onExportFrame?.({ component: frame.component, blocks: frame.hashes.length });
           bytesSent += BigInt(frame.bytes.byteLength);
-          yield {
-            event: {
-              case: "frame",
-              value: {
-                component: kvComponentToProto(frame.component),
-                dtype: wireDtype === "f16" ? kvv1.KvDtype.F16 : kvv1.KvDtype.F32,
-                blocks: frame.hashes.map((blockHash) => {
-                  const parent = plan.parents.get(blockHash) ?? null;
-                  return parent === null ? { blockHash } : { blockHash, parentBlockHash: parent };
-                }),
-                payload: frame.bytes,
-              },
-            },
-          };
+          // Already protobuf binary (export-frame-message.ts): the serialiser passes it through.
+          yield messages.take() as unknown as workerv1.ExportKvResponse;
         }
       } finally {
         plan.close();

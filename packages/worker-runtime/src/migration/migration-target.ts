@@ -19,6 +19,8 @@ import type { Logger } from "pino";
 
 /** Largest ExportKv frame a target asks for, bytes (the gRPC channel's message limit must exceed it). */
 export const DEFAULT_MIGRATION_FRAME_BYTES = 4 * 2 ** 20;
+/** HTTP/2 receive window of the pull's channel, bytes: four default frames in flight. */
+export const MIGRATION_FLOW_CONTROL_WINDOW_BYTES = 16 * 2 ** 20;
 
 export interface MigrationTargetDeps {
   workerId: string;
@@ -104,7 +106,14 @@ export class MigrationTarget {
     const log = deps.logger.child({ migrationId: offer.migrationId, source: offer.sourceWorkerId });
     const parents = new Map<BlockHash, BlockHash | null>(offer.blocks.map((b) => [b.blockHash, b.parentBlockHash ?? null]));
     const session = deps.kv.beginImport({ parents, expected: new Set(wanted) });
-    const client = createGrpcClient(workerv1.WorkerService, offer.sourceGrpcAddress, deps.maxMessageBytes === undefined ? {} : { channelOptions: messageSizeOptions(deps.maxMessageBytes) });
+    const client = createGrpcClient(workerv1.WorkerService, offer.sourceGrpcAddress, {
+      channelOptions: {
+        ...(deps.maxMessageBytes === undefined ? {} : messageSizeOptions(deps.maxMessageBytes)),
+        // HTTP/2's default 64 KiB receive window makes the source wait for a WINDOW_UPDATE every 64 KiB
+        // of a multi-MiB frame; a window of a few frames keeps the stream moving.
+        "grpc-node.flow_control_window": MIGRATION_FLOW_CONTROL_WINDOW_BYTES,
+      },
+    });
     let bytesReceived = 0;
     let frameRefusals = 0;
     let error = "";

@@ -109,13 +109,10 @@ test("migration - a frame corrupted in flight is refused and counted; the target
 });
 
 test("migration - the source killed mid-pull: the target frees everything incomplete, and the source's lease is gone with it", async () => {
-  const source = await start("src-d");
   let killing: Promise<void> | undefined;
-  const target = await start("dst-d", [], {
-    onMigrationFrame: () => {
-      killing ??= source.runtime.kill(); // after the first frame (K), before any V
-    },
-  });
+  // Killed after K went out and before the first V frame does.
+  const source: Worker = await start("src-d", [], { onExportFrame: (frame) => void (frame.component === "v" && (killing ??= source.runtime.kill())) });
+  const target = await start("dst-d");
   await generate(source.client, "cold", PROMPT);
   const before = pinned(target);
   const outcome = await source.runtime.migration!.source.offer("dst-d", source.runtime.kv.promptBlockHashes(PROMPT));

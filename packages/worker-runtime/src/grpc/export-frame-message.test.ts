@@ -1,0 +1,43 @@
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { encodeKvFrame, kvFrameByteLength } from "@sigmaserve/kvcache";
+import { kvv1, workerv1 } from "@sigmaserve/proto";
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { exportFrameMessages } from "./export-frame-message.js";
+
+const shape = { layers: 2, heads: 3, blockSizeTokens: 4, headDim: 8 };
+const hashes = [0x0123_4567_89ab_cdefn, 0xffff_ffff_ffff_fff0n, 7n];
+const parents = new Map<bigint, bigint | null>([
+  [hashes[0]!, null],
+  [hashes[1]!, hashes[0]!],
+  [hashes[2]!, hashes[1]!],
+]);
+
+test("export frame message - the frame written in place decodes as ExportKvResponse, byte for byte what protobuf-es writes", () => {
+  for (const [component, wireDtype, count] of [["k", "f32", 3], ["v", "f16", 1], ["v", "f32", 0]] as const) {
+    const blocks = hashes.slice(0, count).map((hash, b) => ({ hash, data: Float32Array.from({ length: 192 }, (_, i) => Math.sin(b * 100 + i)) }));
+    const messages = exportFrameMessages(wireDtype, parents);
+    const payloadBytes = 192 * (wireDtype === "f32" ? 4 : 2);
+    const into = messages.allocate(kvFrameByteLength(count, payloadBytes), { component, hashes: blocks.map((b) => b.hash) });
+    encodeKvFrame({ component, wireDtype, shape, blocks }, { into });
+    const built = messages.take().bytes;
+    const expected = toBinary(
+      workerv1.ExportKvResponseSchema,
+      create(workerv1.ExportKvResponseSchema, {
+        event: {
+          case: "frame",
+          value: {
+            component: component === "k" ? kvv1.KvComponent.K : kvv1.KvComponent.V,
+            dtype: wireDtype === "f16" ? kvv1.KvDtype.F16 : kvv1.KvDtype.F32,
+            blocks: blocks.map((b) => (parents.get(b.hash) === null ? { blockHash: b.hash } : { blockHash: b.hash, parentBlockHash: parents.get(b.hash)! })),
+            payload: encodeKvFrame({ component, wireDtype, shape, blocks }),
+          },
+        },
+      }),
+    );
+    assert.deepEqual(new Uint8Array(built), expected, `${component} ${wireDtype} ${count} blocks`);
+    const decoded = fromBinary(workerv1.ExportKvResponseSchema, built);
+    assert.equal(decoded.event.case, "frame");
+  }
+  assert.throws(() => exportFrameMessages("f32", parents).take(), /no frame message/);
+});

@@ -14,7 +14,7 @@ import { coordv1, type inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import type { AdmissionController } from "./admission/admission-controller.js";
 import type { ApiKeys, Tenant } from "./auth/api-keys.js";
-import { Dispatcher, type RouteDecision, type RoutedRequest, type DispatchEvent } from "./generate/dispatcher.js";
+import { Dispatcher, type DispatcherOptions, type RouteDecision, type RoutedRequest, type DispatchEvent } from "./generate/dispatcher.js";
 import { normalizeGenerate, type TokenizerRegistry } from "./generate/normalize-request.js";
 import { publicFault } from "./generate/worker-fault.js";
 import type { WorkerPool } from "./workers/worker-pool.js";
@@ -28,6 +28,8 @@ export interface RequestPipelineOptions {
   tokenizers: TokenizerRegistry;
   logger: Logger;
   maxReplays?: number;
+  /** Cache pulls before dispatch (generate/cache-pull.ts); absent: never. */
+  cachePulls?: DispatcherOptions["cachePulls"];
   onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
 }
 
@@ -52,6 +54,7 @@ export class RequestPipeline {
       logger: options.logger,
       ...(options.maxReplays === undefined ? {} : { maxReplays: options.maxReplays }),
       ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
+      ...(options.cachePulls === undefined ? {} : { cachePulls: options.cachePulls }),
     });
   }
 

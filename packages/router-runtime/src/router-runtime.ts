@@ -45,6 +45,8 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
   const pool = new WorkerPool({ maxMessageMib: config.maxMessageMib });
   const index = new KvIndex();
   const apiKeys = await ApiKeys.load({ ...(config.apiKeysFile === undefined ? {} : { file: config.apiKeysFile }), ...(config.apiKeys === undefined ? {} : { inline: config.apiKeys }) });
+  const ownsBus = options.bus === undefined && config.nats !== undefined;
+  const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: "sigmaserve-router" }) : undefined);
   const pipeline = new RequestPipeline({
     pool,
     index,
@@ -55,10 +57,9 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     logger,
     maxReplays: config.maxReplays,
     ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
+    ...(bus === undefined || config.cachePullMinBlocks === 0 ? {} : { cachePulls: { bus, minBlocks: config.cachePullMinBlocks } }),
   });
 
-  const ownsBus = options.bus === undefined && config.nats !== undefined;
-  const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: "sigmaserve-router" }) : undefined);
   const busDiscovery = bus === undefined ? undefined : new BusDiscovery(bus, pool, index, logger);
   const staticDiscovery = config.workers.length === 0 ? undefined : new StaticDiscovery(config.workers, pool, logger);
   await busDiscovery?.start();

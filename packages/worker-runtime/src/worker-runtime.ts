@@ -171,6 +171,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
         lastKvEventSeq: BigInt(eventLog.lastTakenSeq),
         preemptionsTotal: BigInt(stats.preemptionsTotal),
         measuredAtUnixMs: BigInt(Date.now()),
+        prefillTokensPerS: stats.prefillTokensPerS,
+        migrationBytesPerS: runtime.migration?.target.bandwidth.value ?? 0,
       });
     },
     drain: async (graceMs, drainOptions = {}) => {

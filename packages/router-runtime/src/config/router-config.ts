@@ -7,6 +7,7 @@ import { DEFAULT_ROUTING_POLICY, ROUTING_POLICIES } from "@sigmaserve/kv-index";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { RouterConfigError } from "../errors.js";
+import { DEFAULT_CACHE_PULL_MIN_BLOCKS } from "../generate/cache-pull.js";
 import { DEFAULT_MAX_REPLAYS } from "../generate/dispatcher.js";
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
@@ -33,6 +34,8 @@ export const RouterConfigSchema = z.object({
   maxQueued: int(0).default(DEFAULT_MAX_QUEUED),
   maxReplays: int(0).default(DEFAULT_MAX_REPLAYS),
   maxMessageMib: z.coerce.number().positive().default(64),
+  /** Fewest missing blocks for a cache pull (generate/cache-pull.ts); 0 turns cache pulls off. They need the bus. */
+  cachePullMinBlocks: int(0).default(DEFAULT_CACHE_PULL_MIN_BLOCKS),
 });
 
 export type RouterConfig = Readonly<z.output<typeof RouterConfigSchema>>;
@@ -50,10 +53,12 @@ const FLAGS = {
   "max-queued": "maxQueued",
   "max-replays": "maxReplays",
   "max-message-mib": "maxMessageMib",
+  "cache-pull-min-blocks": "cachePullMinBlocks",
 } as const;
 
 export const ROUTER_USAGE = `usage: sigmaserve router (--nats URL | --workers host:port,...) [--grpc-port N] [--http-port N] [--host H]
                          [--policy kv_aware|least_loaded|round_robin] [--api-keys-file FILE] [--max-in-flight N] [--max-queued N] [--max-replays N]
+                         [--cache-pull-min-blocks N (0 = off)]
 Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB").`;
 
 export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): RouterConfig {

@@ -20,10 +20,13 @@
  */
 import { status } from "@grpc/grpc-js";
 import { DEFAULT_SPECULATION_TTL_MS, type KvIndex, type WorkerSelector } from "@sigmaserve/kv-index";
-import { GrpcStatusError, handoverTargetOf, inferencev1 } from "@sigmaserve/proto";
+import { create } from "@bufbuild/protobuf";
+import type { CoordBus } from "@sigmaserve/coord";
+import { coordv1, GrpcStatusError, handoverTargetOf, inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { NoWorkerError } from "../errors.js";
 import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
+import { planCachePull, type CachePullPlan } from "./cache-pull.js";
 import { blockSizeOf, selectWorker } from "./route-candidates.js";
 
 /** How long a worker that failed a call is skipped, ms. */
@@ -60,6 +63,8 @@ export interface RouteDecision {
   workerId: string;
   policy: string;
   matchedBlocks: number;
+  /** A cache pull made before dispatch: the holder the blocks came from and how many it was asked for. */
+  cachePull?: { fromWorkerId: string; blocks: number; outcome: string };
 }
 
 export interface DispatcherOptions {
@@ -70,6 +75,8 @@ export interface DispatcherOptions {
   maxReplays?: number;
   /** Called after each routing decision (metrics, tests). */
   onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
+  /** Cache pulls (cache-pull.ts), over the bus; absent: never. */
+  cachePulls?: { bus: Pick<CoordBus, "requestMigration">; minBlocks?: number };
 }
 
 function blocksFor(tokens: number, blockSize: number): number {
@@ -77,13 +84,16 @@ function blocksFor(tokens: number, blockSize: number): number {
 }
 
 export class Dispatcher {
+  /** Workers that had their exploratory cache pull (cache-pull.ts). */
+  private readonly explored = new Set<string>();
+
   constructor(private readonly options: DispatcherOptions) {}
 
   /**
    * Picks a worker for the request among those not excluded; null when none
    * is routable. `preferred` (a handover's target) wins when it is routable.
    */
-  pick(request: RoutedRequest, exclude: ReadonlySet<string>, preferred?: string): { worker: PooledWorker; hashes: bigint[]; decision: RouteDecision } | null {
+  pick(request: RoutedRequest, exclude: ReadonlySet<string>, preferred?: string): { worker: PooledWorker; hashes: bigint[]; decision: RouteDecision; cachePull: CachePullPlan | null } | null {
     const now = Date.now();
     const routable = this.options.pool.routable(request.model, now).filter((w) => !exclude.has(w.id));
     const handoverTarget = preferred === undefined ? undefined : routable.find((w) => w.id === preferred);
@@ -92,9 +102,13 @@ export class Dispatcher {
     const choice = selectWorker(this.options.selector, this.options.index, candidates, request, now);
     if (choice === null) return null;
     const { worker, hashes, selection, overlap } = choice;
+    const cachePull =
+      this.options.cachePulls === undefined || handoverTarget !== undefined || hashes.length === 0
+        ? null
+        : planCachePull({ target: worker, candidates: routable, overlap: choice.overlaps, hashes, blockSizeTokens: choice.blockSizeTokens, explored: this.explored, ...(this.options.cachePulls.minBlocks === undefined ? {} : { minBlocks: this.options.cachePulls.minBlocks }) });
     // Until the worker's stored events arrive, pretend it holds the prefix, so a burst sharing it sticks.
     if (hashes.length > 0) this.options.index.speculate(worker.id, hashes, DEFAULT_SPECULATION_TTL_MS, now);
-    return { worker, hashes, decision: { workerId: worker.id, policy: handoverTarget === undefined ? selection.policy : "handover", matchedBlocks: overlap.matchedBlocks } };
+    return { worker, hashes, decision: { workerId: worker.id, policy: handoverTarget === undefined ? selection.policy : "handover", matchedBlocks: overlap.matchedBlocks }, cachePull };
   }
 
   async *generate(request: RoutedRequest, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
@@ -117,6 +131,7 @@ export class Dispatcher {
       }
       const { worker, decision } = picked;
       tried.add(worker.id);
+      if (picked.cachePull !== null && sentTokens.length === 0) decision.cachePull = await this.pullCache(request, worker, picked.cachePull);
       this.options.onRoute?.(request, decision);
       // The decode-load term counts only the blocks this request adds on that worker: the prefix it
       // matched is shared with what the worker already holds (counting it made busy cache holders
@@ -194,6 +209,29 @@ export class Dispatcher {
         worker.inFlight--;
         worker.inFlightBlocks -= blocks;
       }
+    }
+  }
+
+  /**
+   * Has the holder move the blocks to `worker` before the request goes there;
+   * waits at most as long as computing them would take (then the worker
+   * computes what has not landed). Any failure only costs that wait.
+   */
+  private async pullCache(request: RoutedRequest, worker: PooledWorker, plan: CachePullPlan): Promise<RouteDecision["cachePull"]> {
+    if (Number.isNaN(plan.pullMs)) this.explored.add(worker.id);
+    const log = { requestId: request.requestId, from: plan.holder.id, to: worker.id, blocks: plan.missingBlocks, estimatedPullMs: plan.pullMs, estimatedRecomputeMs: plan.recomputeMs };
+    try {
+      const result = await this.options.cachePulls!.bus.requestMigration(
+        plan.holder.id,
+        create(coordv1.MigrationRequestSchema, { targetWorkerId: worker.id, blockHashes: plan.hashes, requestId: request.requestId, requesterId: "router" }),
+        { timeoutMs: Math.max(1, Math.ceil(plan.recomputeMs)) },
+      );
+      const outcome = coordv1.MigrationOutcome[result.outcome] ?? String(result.outcome);
+      this.options.logger.debug({ ...log, outcome, imported: result.done?.blocksImported ?? 0, pullMs: result.done?.durationMs }, "cache pull before dispatch");
+      return { fromWorkerId: plan.holder.id, blocks: plan.missingBlocks, outcome };
+    } catch (err) {
+      this.options.logger.info({ ...log, err: (err as Error).message }, "cache pull did not finish in the time a recompute takes; the worker computes the rest");
+      return { fromWorkerId: plan.holder.id, blocks: plan.missingBlocks, outcome: "TIMEOUT_OR_ERROR" };
     }
   }
 

@@ -117,6 +117,9 @@ export interface RouteChoice {
   selection: WorkerSelection;
   /** The chosen worker's overlap (zero when none). */
   overlap: WorkerOverlap;
+  /** Every worker's overlap with `hashes` (the chosen worker's spec group), and that group's block size. */
+  overlaps: ReadonlyMap<string, WorkerOverlap>;
+  blockSizeTokens: number;
 }
 
 const NO_OVERLAP: WorkerOverlap = { matchedBlocks: 0, deviceBlocks: 0, hostBlocks: 0, kDeviceVHostBlocks: 0, speculativeBlocks: 0 };
@@ -139,7 +142,7 @@ export function selectWorker(selector: WorkerSelector, index: KvIndex, candidate
     const worker = group.workers.find((w) => w.id === selection.workerId)!;
     // Cost in this worker's blocks → tokens, the one unit every group shares.
     const costTokens = (selection.costs.find((line) => line.workerId === worker.id)?.cost ?? 0) * group.blockSizeTokens;
-    const choice: RouteChoice = { worker, hashes, selection, overlap: overlap.get(worker.id) ?? NO_OVERLAP };
+    const choice: RouteChoice = { worker, hashes, selection, overlap: overlap.get(worker.id) ?? NO_OVERLAP, overlaps: overlap, blockSizeTokens: group.blockSizeTokens };
     if (best === null || costTokens < best.costTokens || (costTokens === best.costTokens && worker.id < best.choice.worker.id)) best = { choice, costTokens };
   }
   if (best === null) return null;
@@ -148,7 +151,9 @@ export function selectWorker(selector: WorkerSelector, index: KvIndex, candidate
     const spec = hashSpecOf(best.choice.worker);
     if (spec !== null) {
       best.choice.hashes = prefixBlockHashes(request.promptTokens, { blockSizeTokens: spec.blockSizeTokens, seed: spec.seed, modelId: request.model, cacheSalt: request.cacheSalt });
-      best.choice.overlap = index.overlap(best.choice.hashes, { nowMs }).get(best.choice.worker.id) ?? NO_OVERLAP;
+      best.choice.overlaps = index.overlap(best.choice.hashes, { nowMs });
+      best.choice.overlap = best.choice.overlaps.get(best.choice.worker.id) ?? NO_OVERLAP;
+      best.choice.blockSizeTokens = spec.blockSizeTokens;
     }
   }
   return best.choice;

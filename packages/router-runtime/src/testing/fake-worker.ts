@@ -105,6 +105,12 @@ export class FakeWorker {
       grpcAddress: this.address,
       model: { id: FAKE_MODEL_ID, tokenizer: "byte", vocabSize: 259, maxContextTokens: FAKE_MAX_CONTEXT_TOKENS },
       kvHash: { algorithm: KV_HASH_ALGORITHM, blockSizeTokens: FAKE_BLOCK_SIZE_TOKENS },
+      // sigma-tiny's block bytes at 16 tokens (f32), in the pools workerLoad() reports.
+      kvCapacity: [
+        { component: kvv1.KvComponent.K, tier: kvv1.KvTier.DEVICE, numBlocks: 100, blockBytes: 8_192n },
+        { component: kvv1.KvComponent.V, tier: kvv1.KvTier.DEVICE, numBlocks: 50, blockBytes: 32_768n },
+        { component: kvv1.KvComponent.V, tier: kvv1.KvTier.HOST, numBlocks: 400, blockBytes: 32_768n },
+      ],
       startedAtUnixMs: 1_700_000_000_000n,
     });
   }

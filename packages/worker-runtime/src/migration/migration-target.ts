@@ -16,6 +16,7 @@ import { kvComponentFromProto, type CoordBus } from "@sigmaserve/coord";
 import { KvTransferError, type BlockHash, type KvCacheManager, type KvComponent } from "@sigmaserve/kvcache";
 import { coordv1, createGrpcClient, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
+import { Ewma } from "../measure/ewma.js";
 
 /** Largest ExportKv frame a target asks for, bytes (the gRPC channel's message limit must exceed it). */
 export const DEFAULT_MIGRATION_FRAME_BYTES = 4 * 2 ** 20;
@@ -49,6 +50,8 @@ export interface MigrationTargetStats {
 }
 
 export class MigrationTarget {
+  /** Payload bytes per second of recent pulls, handshake included (0 before the first). */
+  readonly bandwidth = new Ewma();
   readonly stats: MigrationTargetStats = { offersAccepted: 0, offersRefused: 0, pullsCompleted: 0, pullsFailed: 0, blocksImported: 0, blocksRefused: 0, bytesReceived: 0 };
   /** Pulls under way, so a test or a drain can wait for them. */
   private readonly pulls = new Set<Promise<void>>();
@@ -67,7 +70,7 @@ export class MigrationTarget {
     const wanted = offer.blocks.map((b) => b.blockHash).filter((hash) => !this.deps.kv.holds(hash));
     this.stats.offersAccepted++;
     if (wanted.length > 0) {
-      const pull = this.pull(offer, wanted).finally(() => this.pulls.delete(pull));
+      const pull = this.pull(offer, wanted, performance.now()).finally(() => this.pulls.delete(pull));
       this.pulls.add(pull);
     }
     return create(coordv1.MigrationReplySchema, { migrationId: offer.migrationId, accepted: true, wantedBlockHashes: wanted });
@@ -100,7 +103,7 @@ export class MigrationTarget {
     return null;
   }
 
-  private async pull(offer: coordv1.MigrationOffer, wanted: BlockHash[]): Promise<void> {
+  private async pull(offer: coordv1.MigrationOffer, wanted: BlockHash[], acceptedMs: number): Promise<void> {
     const { deps } = this;
     const startedMs = performance.now();
     const log = deps.logger.child({ migrationId: offer.migrationId, source: offer.sourceWorkerId });
@@ -162,6 +165,8 @@ export class MigrationTarget {
     this.stats.bytesReceived += bytesReceived;
     if (error === "") this.stats.pullsCompleted++;
     else this.stats.pullsFailed++;
+    // From the offer's arrival: the time a router waits for a pull includes the handshake.
+    if (error === "" && bytesReceived > 0) this.bandwidth.add((bytesReceived * 1000) / (performance.now() - acceptedMs));
     const endedMs = performance.now();
     const done = create(coordv1.MigrationDoneSchema, {
       migrationId: offer.migrationId,

@@ -72,6 +72,10 @@ test("migration - offer, reply, pull, done: the target serves the prompt from th
   assert.equal(warm.cachedPromptTokens, 9 * BLOCK, "every full block came from the migration");
   assert.deepEqual(warm.tokens, cold.tokens);
   assert.deepEqual(target.runtime.migration!.target.stats, { offersAccepted: 1, offersRefused: 0, pullsCompleted: 1, pullsFailed: 0, blocksImported: 9, blocksRefused: 0, bytesReceived: Number(outcome.done.bytesReceived) });
+  // Both speeds a router weighs are measured and reported: the target's pull, the source's 37-token prefill.
+  assert.ok(target.runtime.workerLoad().migrationBytesPerS > 0);
+  assert.ok(source.runtime.workerLoad().prefillTokensPerS > 0);
+  assert.equal(target.runtime.workerLoad().prefillTokensPerS, 0, "the target computed no prompt chunk of 32 tokens or more");
 });
 
 test("migration - a prefix the target already holds is skipped: it pulls only the blocks it lacks", async () => {

@@ -13,6 +13,7 @@ import type { KvCacheManager } from "@sigmaserve/kvcache";
 import type { Tokenizer } from "@sigmaserve/model/tokenizer";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { RequestSink, SubmitRequest } from "./engine-request.js";
+import { Ewma } from "../measure/ewma.js";
 import { StepScheduler, type SchedulerStats, type StepOutput } from "./step-scheduler.js";
 
 export type { SchedulerStats } from "./step-scheduler.js";
@@ -35,8 +36,13 @@ export interface SchedulerOptions {
   onStepError?: (err: unknown) => void;
 }
 
+/** Prompt tokens a step must compute for its time to count as a prefill-speed sample. */
+export const MIN_PREFILL_SAMPLE_TOKENS = 32;
+
 export class Scheduler {
   private readonly policy: StepScheduler;
+  /** Prompt tokens computed per second of step time, over steps that computed at least MIN_PREFILL_SAMPLE_TOKENS of them. */
+  private readonly prefillRate = new Ewma();
   private loop: Promise<void> | null = null;
   private draining = false;
   private drainedWaiters: (() => void)[] = [];
@@ -66,8 +72,8 @@ export class Scheduler {
     return this.policy.has(requestId);
   }
 
-  stats(): SchedulerStats {
-    return this.policy.stats();
+  stats(): SchedulerStats & { prefillTokensPerS: number } {
+    return { ...this.policy.stats(), prefillTokensPerS: this.prefillRate.value };
   }
 
   /** Queues a request. The caller validated it; a duplicate id is a bug. */
@@ -128,8 +134,12 @@ export class Scheduler {
       const plan = this.policy.schedule();
       if (plan.sequences.length > 0) {
         let output: StepOutput | undefined;
+        // A chunk of more than one token is prompt (or replayed tokens) being computed; a decode computes one.
+        const prefillTokens = plan.sequences.reduce((sum, s) => sum + (s.tokens.length > 1 ? s.tokens.length : 0), 0);
+        const startedMs = performance.now();
         try {
           output = await this.options.runner.step(plan.sequences);
+          if (prefillTokens >= MIN_PREFILL_SAMPLE_TOKENS) this.prefillRate.add((prefillTokens * 1000) / (performance.now() - startedMs));
         } catch (err) {
           this.options.onStepError?.(err);
           this.policy.fail(plan, err);

@@ -67,6 +67,8 @@ export async function startCluster(options: {
   workers: number;
   policy?: string;
   workerFlags?: string[];
+  /** Flags for worker i on top of workerFlags (e.g. a --role per worker). */
+  perWorkerFlags?: string[][];
   routerFlags?: string[];
   natsUrl?: string;
   /** Node's own flags for the worker and the router processes (before the entry point). */
@@ -79,7 +81,7 @@ export async function startCluster(options: {
   let router: ProcessHandle | undefined;
   try {
     for (let i = 0; i < options.workers; i++) {
-      workers.push(await startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", `w${i}`, "--nats", nats.url, ...(options.workerFlags ?? [])], "worker listening", options.workerNodeArgs));
+      workers.push(await startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", `w${i}`, "--nats", nats.url, ...(options.workerFlags ?? []), ...(options.perWorkerFlags?.[i] ?? [])], "worker listening", options.workerNodeArgs));
     }
     router = await startProcess("@sigmaserve/router", ["--nats", nats.url, "--policy", options.policy ?? "kv_aware", ...(options.routerFlags ?? [])], "router listening", options.routerNodeArgs);
   } catch (err) {

@@ -30,6 +30,8 @@ export interface RequestPipelineOptions {
   maxReplays?: number;
   /** Cache pulls before dispatch (generate/cache-pull.ts); absent: never. */
   cachePulls?: DispatcherOptions["cachePulls"];
+  /** Prefill/decode splits (generate/prefill-split.ts); absent: never. */
+  split?: DispatcherOptions["split"];
   onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
 }
 
@@ -55,6 +57,7 @@ export class RequestPipeline {
       ...(options.maxReplays === undefined ? {} : { maxReplays: options.maxReplays }),
       ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
       ...(options.cachePulls === undefined ? {} : { cachePulls: options.cachePulls }),
+      ...(options.split === undefined ? {} : { split: options.split }),
     });
   }
 

@@ -58,6 +58,7 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     maxReplays: config.maxReplays,
     ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
     ...(bus === undefined || config.cachePullMinBlocks === 0 ? {} : { cachePulls: { bus, minBlocks: config.cachePullMinBlocks } }),
+    ...(bus === undefined ? {} : { split: { bus, minPromptTokens: config.splitMinPromptTokens, maxPrefillQueue: config.splitMaxPrefillQueue } }),
   });
 
   const busDiscovery = bus === undefined ? undefined : new BusDiscovery(bus, pool, index, logger);

@@ -23,6 +23,7 @@ import { WorkerMigration, type WorkerMigrationDeps } from "./migration/worker-mi
 import { Scheduler } from "./scheduler/scheduler.js";
 
 const MIB = 2 ** 20;
+const ROLES = { both: coordv1.WorkerRole.BOTH, prefill: coordv1.WorkerRole.PREFILL, decode: coordv1.WorkerRole.DECODE } as const;
 export const WORKER_VERSION = "0.1.0";
 
 export interface WorkerRuntime {
@@ -152,6 +153,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
         maxBatchTokens: config.maxBatchTokens,
         version: WORKER_VERSION,
         startedAtUnixMs: BigInt(startedAtMs),
+        role: ROLES[config.role],
       }),
     workerLoad: () => {
       const stats = scheduler.stats();

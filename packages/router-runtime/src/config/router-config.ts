@@ -9,6 +9,7 @@ import { z } from "zod";
 import { RouterConfigError } from "../errors.js";
 import { DEFAULT_CACHE_PULL_MIN_BLOCKS } from "../generate/cache-pull.js";
 import { DEFAULT_MAX_REPLAYS } from "../generate/dispatcher.js";
+import { DEFAULT_SPLIT_MAX_PREFILL_QUEUE, DEFAULT_SPLIT_MIN_PROMPT_TOKENS } from "../generate/prefill-split.js";
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 export const DEFAULT_MAX_QUEUED = 1024;
@@ -36,6 +37,10 @@ export const RouterConfigSchema = z.object({
   maxMessageMib: z.coerce.number().positive().default(64),
   /** Fewest missing blocks for a cache pull (generate/cache-pull.ts); 0 turns cache pulls off. They need the bus. */
   cachePullMinBlocks: int(0).default(DEFAULT_CACHE_PULL_MIN_BLOCKS),
+  /** A prefill/decode split needs at least this many prompt tokens not cached on the decode worker (generate/prefill-split.ts). */
+  splitMinPromptTokens: int(1).default(DEFAULT_SPLIT_MIN_PROMPT_TOKENS),
+  /** ... and a prefill worker with at most this many requests queued. Splits happen only when --role prefill workers exist. */
+  splitMaxPrefillQueue: int(0).default(DEFAULT_SPLIT_MAX_PREFILL_QUEUE),
 });
 
 export type RouterConfig = Readonly<z.output<typeof RouterConfigSchema>>;
@@ -54,11 +59,13 @@ const FLAGS = {
   "max-replays": "maxReplays",
   "max-message-mib": "maxMessageMib",
   "cache-pull-min-blocks": "cachePullMinBlocks",
+  "split-min-prompt-tokens": "splitMinPromptTokens",
+  "split-max-prefill-queue": "splitMaxPrefillQueue",
 } as const;
 
 export const ROUTER_USAGE = `usage: sigmaserve router (--nats URL | --workers host:port,...) [--grpc-port N] [--http-port N] [--host H]
                          [--policy kv_aware|least_loaded|round_robin] [--api-keys-file FILE] [--max-in-flight N] [--max-queued N] [--max-replays N]
-                         [--cache-pull-min-blocks N (0 = off)]
+                         [--cache-pull-min-blocks N (0 = off)] [--split-min-prompt-tokens N] [--split-max-prefill-queue N]
 Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB").`;
 
 export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): RouterConfig {

@@ -27,6 +27,7 @@ import type { Logger } from "pino";
 import { NoWorkerError } from "../errors.js";
 import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
 import { planCachePull, type CachePullPlan } from "./cache-pull.js";
+import { moveSplitKv, planSplit, roleOf, type SplitOptions } from "./prefill-split.js";
 import { blockSizeOf, selectWorker } from "./route-candidates.js";
 
 /** How long a worker that failed a call is skipped, ms. */
@@ -77,6 +78,8 @@ export interface DispatcherOptions {
   onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
   /** Cache pulls (cache-pull.ts), over the bus; absent: never. */
   cachePulls?: { bus: Pick<CoordBus, "requestMigration">; minBlocks?: number };
+  /** Prefill/decode split (prefill-split.ts); absent: never. */
+  split?: SplitOptions;
 }
 
 function blocksFor(tokens: number, blockSize: number): number {
@@ -95,7 +98,8 @@ export class Dispatcher {
    */
   pick(request: RoutedRequest, exclude: ReadonlySet<string>, preferred?: string): { worker: PooledWorker; hashes: bigint[]; decision: RouteDecision; cachePull: CachePullPlan | null } | null {
     const now = Date.now();
-    const routable = this.options.pool.routable(request.model, now).filter((w) => !exclude.has(w.id));
+    // Prefill-only workers take nothing but the prefill stage of a split request (planSplit).
+    const routable = this.options.pool.routable(request.model, now).filter((w) => !exclude.has(w.id) && roleOf(w) !== coordv1.WorkerRole.PREFILL);
     const handoverTarget = preferred === undefined ? undefined : routable.find((w) => w.id === preferred);
     const candidates = handoverTarget === undefined ? routable : [handoverTarget];
     if (candidates.length === 0) return null;
@@ -122,8 +126,11 @@ export class Dispatcher {
     const tried = new Set<string>();
     /** The worker the last attempt's handover named, for the next pick (every failure sets it anew). */
     let handoverTo: string | undefined;
+    /** A prefill/decode split: its first attempt runs the prompt and the first token on a prefill worker. */
+    let split = planSplit(this.options, request);
     for (;;) {
-      const picked = this.pick(request, tried, handoverTo);
+      const stage = split === null ? "whole" : "prefill";
+      const picked = split === null ? this.pick(request, tried, handoverTo) : split.prefill;
       if (picked === null) {
         if (sentTokens.length === 0) throw new NoWorkerError(`no worker can serve model "${request.model}" right now${tried.size > 0 ? ` (${tried.size} failed)` : ""}`);
         yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, "every worker that could continue the stream failed") };
@@ -140,6 +147,8 @@ export class Dispatcher {
       worker.inFlight++;
       worker.inFlightBlocks += blocks;
       let finished = false;
+      /** The prefill stage ended at its one token, as asked: the decode worker continues. */
+      let prefilled = false;
       const dispatchedAtPerfMs = performance.now();
       try {
         const stream = worker.client.generate(
@@ -147,7 +156,7 @@ export class Dispatcher {
             requestId: request.requestId,
             model: request.model,
             promptTokenIds: request.promptTokens,
-            sampling: request.sampling,
+            sampling: stage === "prefill" ? { ...request.sampling, maxTokens: 1 } : request.sampling,
             cacheSalt: request.cacheSalt,
             generatedTokenIds: sentTokens,
             generatedText: sentText,
@@ -172,6 +181,10 @@ export class Dispatcher {
             routerMs = dispatchedAtPerfMs - request.arrivedAtPerfMs + (performance.now() - receivedAtPerfMs);
           } else if (message.event.case === "finish") {
             const finish = message.event.value;
+            if (stage === "prefill" && finish.finishReason === inferencev1.FinishReason.LENGTH && (request.sampling.maxTokens ?? 2) > 1) {
+              prefilled = true; // the cut we asked for, not the request's end
+              continue;
+            }
             finish.requestId = request.requestId;
             finish.clientRequestId = request.clientRequestId;
             // The client's view of time: from the router's arrival, across failovers.
@@ -184,12 +197,20 @@ export class Dispatcher {
           }
         }
         if (finished) return;
+        if (prefilled && split !== null) {
+          await moveSplitKv(this.options, request, split, this.options.logger);
+          handoverTo = split.decode.id;
+          split = null;
+          continue;
+        }
         throw new GrpcStatusError(status.UNAVAILABLE, `worker ${worker.id} ended the stream without a finish`);
       } catch (err) {
         // The client has its whole answer; a failure while closing the worker's stream changes nothing.
         if (finished) return;
         if (signal.aborted) throw err;
         if (err instanceof GrpcStatusError && CLIENT_FAULTS.has(err.code)) throw err;
+        // A failed prefill stage: the request goes on unsplit (replayed if it got its first token).
+        split = null;
         // The worker is draining either way: it takes nothing new until its state says so.
         worker.quarantinedUntilMs = Date.now() + FAILED_WORKER_QUARANTINE_MS;
         handoverTo = err instanceof GrpcStatusError && err.code === status.UNAVAILABLE ? handoverTargetOf(err.metadata) : undefined;

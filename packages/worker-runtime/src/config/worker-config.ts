@@ -40,6 +40,8 @@ export const WorkerConfigSchema = z
     intraOpThreads: int(1).max(64).default(1),
     maxMessageMib: z.coerce.number().positive().default(DEFAULT_MAX_MESSAGE_MIB),
     migrationLeaseMs: int(1).default(DEFAULT_MIGRATION_LEASE_MS),
+    /** Its part in a prefill/decode split: the router sends a prefill worker only prompts (and takes the KV elsewhere to decode). */
+    role: z.enum(["both", "prefill", "decode"]).default("both"),
     /** On SIGTERM, hand running requests and hot prefixes over to peers (drain with migration) instead of finishing them here. */
     drainMigrate: z
       .union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: "must be true, false, 1 or 0" })
@@ -72,6 +74,7 @@ const FLAGS = {
   "max-message-mib": "maxMessageMib",
   "migration-lease-ms": "migrationLeaseMs",
   "drain-migrate": "drainMigrate",
+  role: "role",
   nats: "nats",
   advertise: "advertise",
 } as const;
@@ -79,7 +82,7 @@ const FLAGS = {
 export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [--port N] [--host H] [--worker-id ID]
                          [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
                          [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
-                         [--migration-lease-ms MS] [--drain-migrate] [--nats URL] [--advertise host:port]
+                         [--migration-lease-ms MS] [--drain-migrate] [--role both|prefill|decode] [--nats URL] [--advertise host:port]
 Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
 
 /** Flags that take no value (present = true); their SIGMASERVE_WORKER_* variables take true/false/1/0. */

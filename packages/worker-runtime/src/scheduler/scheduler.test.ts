@@ -50,7 +50,7 @@ test("scheduler loop - runs steps back to back until every request is done, then
     [["a", 5, 1], ["b", 0, 2]],
     [["a", 6, 1], ["b", 2, 1]],
   ]);
-  assert.deepEqual(scheduler.stats(), { running: 0, waiting: 0, preemptionsTotal: 0, stepsTotal: 3, tokensComputedTotal: 10 });
+  assert.deepEqual(scheduler.stats(), { running: 0, waiting: 0, preemptionsTotal: 0, stepsTotal: 3, tokensComputedTotal: 10, prefillTokensPerS: 0 }); // no step computed 32 prompt tokens: no speed sample
   assert.equal(usedBlocks(), 0);
 });
 

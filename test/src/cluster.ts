@@ -60,6 +60,8 @@ export interface Cluster {
   grpcAddress: string;
   httpAddress: string;
   workerAddress(index: number): string;
+  /** Starts one more worker process on the cluster's NATS (it joins `workers`); `id` is its worker id. */
+  addWorker(id: string, flags: string[]): Promise<ProcessHandle>;
   stop(): Promise<void>;
 }
 
@@ -97,6 +99,11 @@ export async function startCluster(options: {
     grpcAddress: r.ready["grpc"] as string,
     httpAddress: r.ready["http"] as string,
     workerAddress: (index) => workers[index]!.ready["address"] as string,
+    addWorker: async (id, flags) => {
+      const worker = await startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", id, "--nats", nats.url, ...flags], "worker listening", options.workerNodeArgs);
+      workers.push(worker);
+      return worker;
+    },
     stop: async () => {
       await r.kill("SIGKILL");
       await Promise.all(workers.map((w) => w.kill("SIGKILL")));

@@ -33,6 +33,7 @@
 import type { KvEventBatch, KvSnapshot } from "@sigmaserve/kvcache/events";
 import type { coordv1 } from "@sigmaserve/proto";
 import type { KvDecodeError } from "./errors.js";
+import type { KvObjectStore, KvObjectStoreOptions } from "./kv-object-store.js";
 
 /** Something to stop: a watch or a subscription. close() is idempotent. */
 export interface Subscription {
@@ -189,6 +190,16 @@ export interface CoordBus {
    * covers it).
    */
   requestMigration(sourceWorkerId: string, request: coordv1.MigrationRequest, options?: ControlRequestOptions): Promise<coordv1.MigrationResult>;
+
+  // --- the KV remote tier ---
+
+  /**
+   * Opens a bucket of the shared remote tier (kv-object-store.ts), creating
+   * it with these limits if it does not exist: a JetStream object store on
+   * NATS, shared through the hub in memory. Rejects with CoordArgumentError
+   * for a bad name or limit, CoordUnavailableError during an outage.
+   */
+  openObjectStore(options: KvObjectStoreOptions): Promise<KvObjectStore>;
 
   /**
    * Stops every watch and subscription of this bus and releases its connection.

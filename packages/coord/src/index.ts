@@ -59,6 +59,7 @@ export {
   workerIdOfKvEventsSubject,
   type ControlVerb,
 } from "./subjects.js";
+export type { KvObjectInfo, KvObjectStore, KvObjectStoreOptions } from "./kv-object-store.js";
 export { createMemoryCoordBus, type MemoryCoordBusOptions } from "./memory/memory-coord-bus.js";
 export { MemoryCoordHub, type MemoryCoordHubOptions } from "./memory/memory-coord-hub.js";
 export { connectNatsCoordBus } from "./nats/connect-nats-coord-bus.js";

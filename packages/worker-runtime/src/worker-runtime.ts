@@ -18,7 +18,10 @@ import type { WorkerConfig } from "./config/worker-config.js";
 import { joinBus, type BusMembership } from "./coord/join-bus.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { workerServiceImpl } from "./grpc/worker-service.js";
+import { WorkerConfigError } from "./errors.js";
 import { HandoverBoard } from "./migration/handover-board.js";
+import { DEFAULT_DRAIN_HOT_BLOCKS } from "./migration/migrate-away.js";
+import { RemoteTier } from "./migration/remote-tier.js";
 import { WorkerMigration, type WorkerMigrationDeps } from "./migration/worker-migration.js";
 import { Scheduler } from "./scheduler/scheduler.js";
 
@@ -34,6 +37,8 @@ export interface WorkerRuntime {
   readonly scheduler: Scheduler;
   /** Hooks for failure tests (see StartWorkerOptions); empty in production. */
   readonly hooks: Pick<StartWorkerOptions, "onExportFrame">;
+  /** The shared remote tier (--remote-tier with a bus); undefined otherwise. */
+  readonly remoteTier: RemoteTier | undefined;
   /** Where handed-over requests went (a drain with migration); their streams wait on it. */
   readonly handovers: HandoverBoard;
   /** Offers, leases and pulls of KV migration; undefined without a coordination bus (nothing to offer over). */
@@ -84,6 +89,8 @@ export interface StartWorkerOptions {
 }
 
 export async function startWorker(config: WorkerConfig, logger: Logger, options: StartWorkerOptions = {}): Promise<WorkerRuntime> {
+  // Before anything is started: nothing to stop on the way out.
+  if (config.remoteTier && options.bus === undefined && config.nats === undefined) throw new WorkerConfigError("--remote-tier: needs --nats URL (the remote tier is a JetStream object store on it)");
   const model = "preset" in config.modelSource ? demoModel(config.modelSource.preset, config.seed) : await loadModelDir(config.modelSource.dir);
   const dense = await OrtDenseModel.create(model.config, model.weights, { intraOpThreads: config.intraOpThreads });
   const eventLog = new KvEventLog({ workerId: config.workerId, epoch: randomKvEpoch() });
@@ -110,6 +117,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
   const startedAtMs = Date.now();
   let state = coordv1.WorkerState.STARTING;
   let draining: Promise<void> = Promise.resolve();
+  let publishTimer: NodeJS.Timeout | undefined;
 
   const server = new Server(messageSizeOptions(config.maxMessageMib * MIB));
   const health = addHealthService(server, [workerv1.WorkerService]);
@@ -121,6 +129,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     scheduler,
     hooks: options.onExportFrame === undefined ? {} : { onExportFrame: options.onExportFrame },
     handovers: new HandoverBoard(),
+    remoteTier: undefined,
     migration: undefined,
     address: "",
     workerInfo: () =>
@@ -187,6 +196,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       void membership?.announce();
       draining = (async () => {
         if (drainOptions.migrate === true && runtime.migration !== undefined) await runtime.migration.migrateAway(scheduler, runtime.handovers);
+        // What this worker cached outlives it in the remote tier.
+        await runtime.remoteTier?.publishHot().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "remote tier: hot prefixes not written at drain"));
         if (graceMs > 0) {
           const timer = setTimeout(() => scheduler.cancelAll(), graceMs);
           await drained;
@@ -199,6 +210,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     },
     stop: async (stopOptions = {}) => {
       await runtime.drain(stopOptions.graceMs ?? 0, { migrate: stopOptions.migrate ?? false });
+      clearInterval(publishTimer);
       await runtime.migration?.close();
       await membership?.stop();
       if (ownsBus) await bus?.close();
@@ -206,6 +218,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       await dense.release();
     },
     kill: async () => {
+      clearInterval(publishTimer);
       server.forceShutdown();
       health.setAll("NOT_SERVING");
       scheduler.cancelAll();
@@ -245,6 +258,15 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     });
     await migration.start();
     (runtime as { migration: WorkerMigration }).migration = migration;
+    if (config.remoteTier) {
+      const tier = await RemoteTier.open(bus, { modelId: model.id, blockSizeTokens: config.blockSize, kv, logger }, { maxBytes: config.remoteTierMaxMib * MIB, ttlMs: config.remoteTierTtlS * 1000, maxHotBlocks: DEFAULT_DRAIN_HOT_BLOCKS });
+      (runtime as { remoteTier: RemoteTier }).remoteTier = tier;
+      await tier.warm();
+      if (config.remoteTierPublishMs > 0) {
+        publishTimer = setInterval(() => void tier.publishHot().catch((err: unknown) => logger.warn({ err: (err as Error).message }, "remote tier: hot prefixes not written")), config.remoteTierPublishMs);
+        publishTimer.unref();
+      }
+    }
   }
   const membership: BusMembership | undefined = bus === undefined ? undefined : await joinBus(runtime, bus, logger);
   logger.info({ address: runtime.address, model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");

@@ -28,6 +28,7 @@ import {
   loadSubject,
   workerIdOfKvEventsSubject,
 } from "../subjects.js";
+import type { KvObjectStore, KvObjectStoreOptions } from "../kv-object-store.js";
 import { BusWorkerRegistration, registryEntryLabel } from "./bus-worker-registration.js";
 import { asError, decodeFrom, encodeGuarded } from "./codec.js";
 import {
@@ -46,6 +47,8 @@ import { WorkerTable } from "./worker-table.js";
 
 export interface LayeredCoordBusOptions {
   maxPayloadBytes: number;
+  /** Opens (creating it if needed) a bucket of the KV remote tier. */
+  openObjectStore: (options: KvObjectStoreOptions) => Promise<KvObjectStore>;
   controlTimeoutMs: number;
   /** Background failures: undecodable messages, callbacks that threw, handler errors, re-listing retries. */
   onError: (err: Error) => void;
@@ -57,6 +60,7 @@ export class LayeredCoordBus implements CoordBus {
   readonly #registry: RegistryBackend;
   readonly #controlTimeoutMs: number;
   readonly #onError: (err: Error) => void;
+  readonly #openObjectStore: LayeredCoordBusOptions["openObjectStore"];
   readonly #subscriptions = new Set<Subscription>();
   #closed = false;
 
@@ -65,6 +69,7 @@ export class LayeredCoordBus implements CoordBus {
     this.#registry = registry;
     this.maxPayloadBytes = options.maxPayloadBytes;
     this.#controlTimeoutMs = options.controlTimeoutMs;
+    this.#openObjectStore = options.openObjectStore;
     this.#onError = (err) => {
       try {
         options.onError(err);
@@ -178,6 +183,14 @@ export class LayeredCoordBus implements CoordBus {
 
   async reportMigrationDone(sourceWorkerId: string, done: coordv1.MigrationDone, options?: ControlRequestOptions): Promise<void> {
     await this.#request(MIGRATE_DONE_METHOD, sourceWorkerId, done, options);
+  }
+
+  async openObjectStore(options: KvObjectStoreOptions): Promise<KvObjectStore> {
+    if (this.#closed) throw new CoordClosedError("openObjectStore: the bus is closed");
+    if (!/^[A-Za-z0-9_-]+$/.test(options.bucket)) throw new CoordArgumentError("bucket", `must be letters, digits, - and _, got ${JSON.stringify(options.bucket)}`);
+    if (!(options.maxBytes > 0)) throw new CoordArgumentError("maxBytes", `must be > 0, got ${options.maxBytes}`);
+    if (!(options.ttlMs > 0)) throw new CoordArgumentError("ttlMs", `must be > 0, got ${options.ttlMs}`);
+    return this.#openObjectStore(options);
   }
 
   async requestMigration(sourceWorkerId: string, request: coordv1.MigrationRequest, options?: ControlRequestOptions): Promise<coordv1.MigrationResult> {

@@ -31,6 +31,7 @@ export function createMemoryCoordBus(options: MemoryCoordBusOptions = {}): Coord
   const transport = new MemoryTransport(hub, ownHub);
   return new LayeredCoordBus(transport, new MemoryRegistry(hub), {
     maxPayloadBytes,
+    openObjectStore: async (storeOptions) => hub.objectStore(storeOptions),
     controlTimeoutMs: options.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
     onError: options.onError ?? (() => {}),
   });

@@ -16,6 +16,8 @@ import type { Subscription } from "../coord-bus.js";
 import type { ControlReply, RegistrySink } from "../core/transport.js";
 import { DEFAULT_REGISTRY_TTL_MS } from "../defaults.js";
 import { ControlTimeoutError, CoordArgumentError, NoResponderError } from "../errors.js";
+import type { KvObjectStoreOptions } from "../kv-object-store.js";
+import { MemoryKvObjectStore } from "./memory-kv-object-store.js";
 
 export interface MemoryCoordHubOptions {
   /** How long a registry entry lives without a put. Default: DEFAULT_REGISTRY_TTL_MS. */
@@ -40,10 +42,18 @@ export class MemoryCoordHub {
   readonly #responders = new Map<string, Responder[]>();
   readonly #entries = new Map<string, RegistryEntry>();
   readonly #watchers = new Set<RegistrySink>();
+  readonly #objectStores = new Map<string, MemoryKvObjectStore>();
 
   constructor(options: MemoryCoordHubOptions = {}) {
     this.registryTtlMs = options.registryTtlMs ?? DEFAULT_REGISTRY_TTL_MS;
     if (!(this.registryTtlMs > 0)) throw new CoordArgumentError("registryTtlMs", `must be > 0, got ${this.registryTtlMs}`);
+  }
+
+  /** The hub's bucket of that name (created with these limits on first use), shared by every bus on the hub. */
+  objectStore(options: KvObjectStoreOptions): MemoryKvObjectStore {
+    let store = this.#objectStores.get(options.bucket);
+    if (store === undefined) this.#objectStores.set(options.bucket, (store = new MemoryKvObjectStore(options)));
+    return store;
   }
 
   publish(subject: string, bytes: Uint8Array): void {

@@ -10,6 +10,7 @@ import { DEFAULT_CONTROL_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES } from "../defaul
 import { CoordUnavailableError } from "../errors.js";
 import { ConnectionMonitor } from "./connection-monitor.js";
 import { resolveNatsCoordBusOptions, toConnectionOptions, type NatsCoordBusOptions } from "./nats-coord-bus-options.js";
+import { openNatsKvObjectStore } from "./nats-kv-object-store.js";
 import { NatsRegistry } from "./nats-registry.js";
 import { NatsTransport } from "./nats-transport.js";
 
@@ -36,6 +37,13 @@ export async function connectNatsCoordBus(options: NatsCoordBusOptions): Promise
   });
   return new LayeredCoordBus(transport, registry, {
     maxPayloadBytes: resolved.maxPayloadBytes,
+    openObjectStore: async (storeOptions) => {
+      try {
+        return await openNatsKvObjectStore(nc, storeOptions, resolved.jetStreamTimeoutMs);
+      } catch (cause) {
+        throw new CoordUnavailableError(`cannot open the KV object store ${storeOptions.bucket}: ${(cause as Error).message}`, { cause });
+      }
+    },
     controlTimeoutMs: resolved.controlTimeoutMs,
     onError,
   });

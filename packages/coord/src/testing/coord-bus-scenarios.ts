@@ -234,6 +234,26 @@ export function coordBusScenarios(impl: string, setup: CoordBusScenarioSetup): v
       assert.ok(equals(coordv1.MigrationRequestSchema, received[4] as coordv1.MigrationRequest, migrationRequest));
     });
 
+    test(`coord-bus (${impl}) - the KV object store: put, get, list with metadata, delete; a bucket shared by two buses`, async () => {
+      const [a, b] = [await connect(), await connect()];
+      const bucket = `kv-${uniqueWorkerId("objs")}`;
+      const storeA = await a.openObjectStore({ bucket, maxBytes: 1 << 20, ttlMs: 60_000 });
+      const payload = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 31) % 251); // several chunks on NATS
+      await storeA.put("00ab.k", payload, { parent: "", tokens: "16" });
+      await storeA.put("00ab.v", payload.subarray(0, 10), { parent: "ff" });
+      const storeB = await b.openObjectStore({ bucket, maxBytes: 1 << 20, ttlMs: 60_000 });
+      assert.deepEqual(await storeB.get("00ab.k"), payload);
+      assert.equal(await storeB.get("nope"), null);
+      const listed = (await storeB.list()).sort((x, y) => (x.name < y.name ? -1 : 1));
+      assert.deepEqual(listed, [
+        { name: "00ab.k", size: 300_000, metadata: { parent: "", tokens: "16" } },
+        { name: "00ab.v", size: 10, metadata: { parent: "ff" } },
+      ]);
+      await storeB.delete("00ab.v");
+      assert.deepEqual((await storeA.list()).map((o) => o.name), ["00ab.k"]);
+      await assert.rejects(a.openObjectStore({ bucket: "no dots.here", maxBytes: 1, ttlMs: 1 }), (err) => err instanceof CoordArgumentError && /bucket/.test(err.message));
+    });
+
     test(`coord-bus (${impl}) - a handler's error reaches the requester; an unserved verb has no responder`, async () => {
       const errors: Error[] = [];
       const [router, worker] = [await connect(), await connect({ onError: (err) => errors.push(err) })];

@@ -15,6 +15,11 @@ export const DEFAULT_MAX_NUM_SEQS = 64;
 export const DEFAULT_MAX_TOKENS_LIMIT = 2048;
 /** gRPC message limit, MiB: KV transfer frames exceed grpc-js's 4 MiB default. */
 export const DEFAULT_MAX_MESSAGE_MIB = 64;
+/** Bound of the remote tier's bucket, MiB, and how long an object lives there, s. */
+export const DEFAULT_REMOTE_TIER_MAX_MIB = 1_024;
+export const DEFAULT_REMOTE_TIER_TTL_S = 3_600;
+/** How often a worker writes its hot prefixes to the remote tier, ms. */
+export const DEFAULT_REMOTE_TIER_PUBLISH_MS = 10_000;
 /** How long a migration source keeps offered blocks pinned for the target's pull, ms. */
 export const DEFAULT_MIGRATION_LEASE_MS = 60_000;
 
@@ -40,6 +45,15 @@ export const WorkerConfigSchema = z
     intraOpThreads: int(1).max(64).default(1),
     maxMessageMib: z.coerce.number().positive().default(DEFAULT_MAX_MESSAGE_MIB),
     migrationLeaseMs: int(1).default(DEFAULT_MIGRATION_LEASE_MS),
+    /** Use the shared remote tier: warm the cache from it at start-up, write hot prefixes to it (every remoteTierPublishMs, and at drain). Needs --nats (or the memory bus). */
+    remoteTier: z
+      .union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: "must be true, false, 1 or 0" })
+      .transform((v) => v === true || v === "true" || v === "1")
+      .default(false),
+    remoteTierMaxMib: z.coerce.number().positive().default(DEFAULT_REMOTE_TIER_MAX_MIB),
+    remoteTierTtlS: int(1).default(DEFAULT_REMOTE_TIER_TTL_S),
+    /** 0: write only at drain. */
+    remoteTierPublishMs: int(0).default(DEFAULT_REMOTE_TIER_PUBLISH_MS),
     /** Its part in a prefill/decode split: the router sends a prefill worker only prompts (and takes the KV elsewhere to decode). */
     role: z.enum(["both", "prefill", "decode"]).default("both"),
     /** On SIGTERM, hand running requests and hot prefixes over to peers (drain with migration) instead of finishing them here. */
@@ -75,6 +89,10 @@ const FLAGS = {
   "migration-lease-ms": "migrationLeaseMs",
   "drain-migrate": "drainMigrate",
   role: "role",
+  "remote-tier": "remoteTier",
+  "remote-tier-max-mib": "remoteTierMaxMib",
+  "remote-tier-ttl-s": "remoteTierTtlS",
+  "remote-tier-publish-ms": "remoteTierPublishMs",
   nats: "nats",
   advertise: "advertise",
 } as const;
@@ -83,10 +101,11 @@ export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] 
                          [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
                          [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
                          [--migration-lease-ms MS] [--drain-migrate] [--role both|prefill|decode] [--nats URL] [--advertise host:port]
+                         [--remote-tier [--remote-tier-max-mib M] [--remote-tier-ttl-s S] [--remote-tier-publish-ms MS]]
 Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
 
 /** Flags that take no value (present = true); their SIGMASERVE_WORKER_* variables take true/false/1/0. */
-const BOOLEAN_FLAGS = new Set(["drain-migrate"]);
+const BOOLEAN_FLAGS = new Set(["drain-migrate", "remote-tier"]);
 
 /** Parses argv and env into a frozen config; throws WorkerConfigError naming the flag. */
 export function loadWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig {

@@ -1,0 +1,146 @@
+/**
+ * The shared remote tier of KV blocks (--remote-tier): hot prefix chains
+ * written to the bus's object store (a JetStream object store on NATS), one
+ * object per (block, component), each a checksummed KV frame named
+ * `<hash>.k` / `<hash>.v` with its parent hash in the metadata. A worker that
+ * starts warms its cache from it, so a prefix cached by a worker that is gone
+ * is a hit on the new one's first request. The store is bounded (max bytes,
+ * TTL); an object that fails its checksum is refused like a migrated frame,
+ * counted and logged, and the block is computed instead.
+ */
+import type { CoordBus, KvObjectStore } from "@sigmaserve/coord";
+import { KvTransferError, type BlockHash, type KvCacheManager } from "@sigmaserve/kvcache";
+import type { Logger } from "pino";
+
+export interface RemoteTierOptions {
+  maxBytes: number;
+  ttlMs: number;
+  /** Most distinct blocks one publication writes (the hottest chains first). */
+  maxHotBlocks: number;
+}
+
+export interface RemoteTierStats {
+  blocksPublished: number;
+  blocksWarmed: number;
+  blocksRefused: number;
+}
+
+const hex = (hash: BlockHash) => hash.toString(16).padStart(16, "0");
+
+/** The bucket of a model and block size: blocks of other shapes never share one. */
+export function remoteTierBucket(modelId: string, blockSizeTokens: number): string {
+  return `sigmaserve-kv-${modelId.replace(/[^A-Za-z0-9_-]/g, "_")}-b${blockSizeTokens}`;
+}
+
+export class RemoteTier {
+  readonly stats: RemoteTierStats = { blocksPublished: 0, blocksWarmed: 0, blocksRefused: 0 };
+  /** Blocks this worker has written (or found there), so a publication writes only new ones. */
+  private readonly inStore = new Set<BlockHash>();
+
+  private constructor(
+    private readonly store: KvObjectStore,
+    private readonly kv: Pick<KvCacheManager, "hotChains" | "exportFrames" | "beginImport">,
+    private readonly options: RemoteTierOptions,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(bus: Pick<CoordBus, "openObjectStore">, deps: { modelId: string; blockSizeTokens: number; kv: RemoteTier["kv"]; logger: Logger }, options: RemoteTierOptions): Promise<RemoteTier> {
+    const store = await bus.openObjectStore({ bucket: remoteTierBucket(deps.modelId, deps.blockSizeTokens), maxBytes: options.maxBytes, ttlMs: options.ttlMs });
+    return new RemoteTier(store, deps.kv, options, deps.logger.child({ component: "remote-tier" }));
+  }
+
+  /** Writes the hottest cached chains' blocks that are not in the store yet; returns how many blocks it wrote. */
+  async publishHot(): Promise<number> {
+    const chains = this.kv.hotChains(this.options.maxHotBlocks);
+    const fresh = [...new Set(chains.flat())].filter((hash) => !this.inStore.has(hash));
+    if (fresh.length === 0) return 0;
+    // One block per frame (a 1-byte limit): each object is one block of one component.
+    const plan = this.kv.exportFrames(fresh, { wireDtype: "f32", maxFrameBytes: 1 });
+    let written = 0;
+    try {
+      const frames = [...plan.frames()];
+      for (const frame of frames) {
+        const hash = frame.hashes[0]!;
+        const parent = plan.parents.get(hash) ?? null;
+        await this.store.put(`${hex(hash)}.${frame.component}`, frame.bytes, { parent: parent === null ? "" : hex(parent) });
+        if (frame.component === "v") {
+          this.inStore.add(hash);
+          written++;
+        }
+      }
+    } finally {
+      plan.close();
+    }
+    this.stats.blocksPublished += written;
+    this.logger.info({ blocks: written }, "hot prefix blocks written to the remote tier");
+    return written;
+  }
+
+  /**
+   * Imports what the store holds, root first along each chain, until the
+   * cache has no room left. Returns the blocks imported.
+   */
+  async warm(): Promise<number> {
+    const objects = await this.store.list();
+    const blocks = new Map<string, { parent: string; halves: Set<string> }>();
+    for (const { name, metadata } of objects) {
+      const [id, component] = name.split(".");
+      if (id === undefined || (component !== "k" && component !== "v")) continue;
+      const entry = blocks.get(id) ?? { parent: metadata["parent"] ?? "", halves: new Set<string>() };
+      entry.halves.add(component);
+      blocks.set(id, entry);
+    }
+    // Roots first, then their children: a chain is importable only from its root.
+    const children = new Map<string, string[]>();
+    for (const [id, { parent }] of blocks) children.set(parent, [...(children.get(parent) ?? []), id]);
+    const order: string[] = [];
+    const queue = [...(children.get("") ?? [])];
+    while (queue.length > 0) {
+      const id = queue.shift()!;
+      order.push(id);
+      queue.push(...(children.get(id) ?? []));
+    }
+    let imported = 0;
+    /** Blocks not imported: their descendants could never be matched from the root either. */
+    const missing = new Set<string>();
+    const session = this.kv.beginImport({ parents: new Map([...blocks].map(([id, b]) => [BigInt(`0x${id}`), b.parent === "" ? null : BigInt(`0x${b.parent}`)])) });
+    try {
+      for (const id of order) {
+        const block = blocks.get(id)!;
+        if (block.halves.size < 2 || missing.has(block.parent)) {
+          missing.add(id);
+          continue;
+        }
+        let full = false;
+        let landed = 0;
+        for (const component of ["k", "v"] as const) {
+          const bytes = await this.store.get(`${id}.${component}`);
+          if (bytes === null) break;
+          try {
+            const result = session.acceptFrame(bytes, component);
+            imported += result.imported.length;
+            landed += result.imported.length + result.present.length;
+            for (const refused of result.refused) this.refuse(id, refused.reason);
+            if (result.noRoom.length > 0) full = true;
+          } catch (err) {
+            if (!(err instanceof KvTransferError)) throw err;
+            this.refuse(id, err.message);
+          }
+        }
+        this.inStore.add(BigInt(`0x${id}`));
+        if (landed === 0) missing.add(id);
+        if (full) break;
+      }
+    } finally {
+      session.finish();
+    }
+    this.stats.blocksWarmed += imported;
+    this.logger.info({ blocks: imported, inStore: blocks.size, refused: this.stats.blocksRefused }, "warmed the cache from the remote tier");
+    return imported;
+  }
+
+  private refuse(id: string, reason: string): void {
+    this.stats.blocksRefused++;
+    this.logger.warn({ block: `0x${id}`, reason }, "remote-tier block refused; it will be computed");
+  }
+}

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
 import { loadWorkerConfig } from "../config/worker-config.js";
+import { generateOn } from "../testing/bus-workers.js";
 import { startWorker, type WorkerRuntime } from "../worker-runtime.js";
 
 const logger = pino({ level: "silent" });
@@ -22,15 +23,7 @@ async function start(): Promise<{ runtime: WorkerRuntime; client: Client }> {
   return { runtime, client: createGrpcClient(workerv1.WorkerService, runtime.address) };
 }
 
-async function generate(client: Client, requestId: string, prompt: number[]) {
-  const tokens: number[] = [];
-  let cachedPromptTokens = -1;
-  for await (const m of client.generate({ requestId, model: "sigma-tiny", promptTokenIds: prompt, sampling: { temperature: 0, maxTokens: 8, ignoreEos: true } })) {
-    if (m.event.case === "chunk") tokens.push(...m.event.value.tokenIds);
-    else if (m.event.case === "finish") cachedPromptTokens = m.event.value.usage!.cachedPromptTokens;
-  }
-  return { tokens, cachedPromptTokens };
-}
+const generate = generateOn;
 
 /** Flips one payload byte of block `index` in a frame's payload. */
 function corrupt(payload: Uint8Array, index: number): void {

@@ -6,42 +6,16 @@
  * router-runtime's dispatcher does. Oracle: the same request run
  * uninterrupted on a worker of its own, with the same seed.
  */
-import { MemoryCoordHub, createMemoryCoordBus, type CoordBus } from "@sigmaserve/coord";
-import { GrpcStatusError, createGrpcClient, handoverTargetOf, workerv1, type ServiceClient } from "@sigmaserve/proto";
+import { GrpcStatusError, handoverTargetOf, type workerv1 } from "@sigmaserve/proto";
 import { status } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { pino } from "pino";
-import { loadWorkerConfig } from "../config/worker-config.js";
-import { startWorker, type WorkerRuntime } from "../worker-runtime.js";
+import { BusWorkers, type WorkerClient } from "../testing/bus-workers.js";
 
-const logger = pino({ level: "silent" });
 const BLOCK = 4;
-type Client = ServiceClient<typeof workerv1.WorkerService>;
-interface Worker {
-  id: string;
-  runtime: WorkerRuntime;
-  client: Client;
-  bus: CoordBus;
-}
-
-const hub = new MemoryCoordHub({ registryTtlMs: 5_000 });
-const started: Worker[] = [];
-after(async () => {
-  for (const w of started) {
-    w.client.close();
-    await w.runtime.stop().catch(() => {});
-    await w.bus.close();
-  }
-});
-
-async function start(id: string): Promise<Worker> {
-  const bus = createMemoryCoordBus({ hub });
-  const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", String(BLOCK), "--worker-id", id], {}), logger, { bus });
-  const worker = { id, runtime, client: createGrpcClient(workerv1.WorkerService, runtime.address), bus };
-  started.push(worker);
-  return worker;
-}
+const workers = new BusWorkers();
+after(() => workers.stopAll());
+const start = (id: string) => workers.start(id, ["--block-size", String(BLOCK)]);
 
 const PROMPT = Array.from({ length: 30 }, (_, i) => (i * 29 + 11) % 256);
 const SAMPLING = { temperature: 0.9, topP: 0.95, seed: 1234n, maxTokens: 160, ignoreEos: true };
@@ -53,7 +27,7 @@ interface Received {
 }
 
 /** Reads a stream to its end; `onChunk` runs after each chunk (the test drains there). */
-async function read(client: Client, requestId: string, prompt: number[], generated: number[] = [], onChunk?: (tokens: number[]) => void): Promise<Received> {
+async function read(client: WorkerClient, requestId: string, prompt: number[], generated: number[] = [], onChunk?: (tokens: number[]) => void): Promise<Received> {
   const out: Received = { tokens: [] };
   try {
     for await (const m of client.generate({ requestId, model: "sigma-tiny", promptTokenIds: prompt, generatedTokenIds: generated, sampling: SAMPLING })) {
@@ -74,7 +48,6 @@ test("drain with migration - a running stream is handed over with its KV: the pe
   const expected = await read(oracle.client, "solo", PROMPT);
   assert.equal(expected.tokens.length, SAMPLING.maxTokens);
   await oracle.runtime.stop();
-  await oracle.bus.close();
 
   const a = await start("w-a");
   const b = await start("w-b");

@@ -6,53 +6,22 @@
  * a target that serves the prompt from migrated blocks must produce them.
  */
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
-import { ControlHandlerError, MemoryCoordHub, createMemoryCoordBus, type CoordBus } from "@sigmaserve/coord";
+import { ControlHandlerError } from "@sigmaserve/coord";
 import { KV_FRAME_HEADER_BYTES, KV_FRAME_TABLE_CRC_BYTES, KV_FRAME_TABLE_ENTRY_BYTES, KV_HASH_ALGORITHM, readKvFrameHeader } from "@sigmaserve/kvcache";
-import { GrpcStatusError, coordv1, createGrpcClient, kvv1, workerv1, type ServiceClient } from "@sigmaserve/proto";
+import { GrpcStatusError, coordv1, kvv1 } from "@sigmaserve/proto";
 import { status } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { after, test } from "node:test";
-import { pino } from "pino";
-import { loadWorkerConfig } from "../config/worker-config.js";
-import { startWorker, type StartWorkerOptions, type WorkerRuntime } from "../worker-runtime.js";
+import { BusWorkers, generateOn, type BusWorker } from "../testing/bus-workers.js";
+import type { StartWorkerOptions } from "../worker-runtime.js";
 
-const logger = pino({ level: "silent" });
 const BLOCK = 4;
 const PROMPT = Array.from({ length: 37 }, (_, i) => (i * 41 + 3) % 256); // 9 full blocks of 4, and one token more
-type Client = ServiceClient<typeof workerv1.WorkerService>;
-interface Worker {
-  runtime: WorkerRuntime;
-  client: Client;
-  bus: CoordBus;
-}
-
-const hub = new MemoryCoordHub({ registryTtlMs: 5_000 });
-const started: Worker[] = [];
-after(async () => {
-  for (const w of started) {
-    w.client.close();
-    await w.runtime.stop().catch(() => {});
-    await w.bus.close();
-  }
-});
-
-async function start(id: string, flags: string[] = [], options: StartWorkerOptions = {}): Promise<Worker> {
-  const bus = createMemoryCoordBus({ hub });
-  const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", String(BLOCK), "--worker-id", id, ...flags], {}), logger, { ...options, bus });
-  const worker = { runtime, client: createGrpcClient(workerv1.WorkerService, runtime.address), bus };
-  started.push(worker);
-  return worker;
-}
-
-async function generate(client: Client, requestId: string, prompt: number[]) {
-  const tokens: number[] = [];
-  let cachedPromptTokens = -1;
-  for await (const m of client.generate({ requestId, model: "sigma-tiny", promptTokenIds: prompt, sampling: { temperature: 0, maxTokens: 8, ignoreEos: true } })) {
-    if (m.event.case === "chunk") tokens.push(...m.event.value.tokenIds);
-    else if (m.event.case === "finish") cachedPromptTokens = m.event.value.usage!.cachedPromptTokens;
-  }
-  return { tokens, cachedPromptTokens };
-}
+const workers = new BusWorkers();
+after(() => workers.stopAll());
+const start = (id: string, flags: string[] = [], options: StartWorkerOptions = {}) => workers.start(id, ["--block-size", String(BLOCK), ...flags], options);
+const generate = generateOn;
+type Worker = BusWorker;
 
 const pinned = (w: Worker) => w.runtime.kv.usage().map((u) => u.usedBlocks);
 

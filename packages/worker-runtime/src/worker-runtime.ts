@@ -259,7 +259,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     await migration.start();
     (runtime as { migration: WorkerMigration }).migration = migration;
     if (config.remoteTier) {
-      const tier = await RemoteTier.open(bus, { modelId: model.id, blockSizeTokens: config.blockSize, kv, logger }, { maxBytes: config.remoteTierMaxMib * MIB, ttlMs: config.remoteTierTtlS * 1000, maxHotBlocks: DEFAULT_DRAIN_HOT_BLOCKS });
+      const tier = await RemoteTier.open(bus, { modelId: model.id, blockSizeTokens: config.blockSize, kv, logger }, { maxBytes: config.remoteTierMaxMib * MIB, ttlMs: config.remoteTierTtlS * 1000, maxHotBlocks: DEFAULT_DRAIN_HOT_BLOCKS, fetchMinBlocks: config.remoteTierFetchMinBlocks });
       (runtime as { remoteTier: RemoteTier }).remoteTier = tier;
       await tier.warm();
       if (config.remoteTierPublishMs > 0) {

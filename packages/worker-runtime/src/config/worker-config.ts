@@ -18,6 +18,8 @@ export const DEFAULT_MAX_MESSAGE_MIB = 64;
 /** Bound of the remote tier's bucket, MiB, and how long an object lives there, s. */
 export const DEFAULT_REMOTE_TIER_MAX_MIB = 1_024;
 export const DEFAULT_REMOTE_TIER_TTL_S = 3_600;
+/** Blocks a prompt must lack before the worker asks the remote tier (each ask is a round trip). */
+export const DEFAULT_REMOTE_TIER_FETCH_MIN_BLOCKS = 4;
 /** How often a worker writes its hot prefixes to the remote tier, ms. */
 export const DEFAULT_REMOTE_TIER_PUBLISH_MS = 10_000;
 /** How long a migration source keeps offered blocks pinned for the target's pull, ms. */
@@ -54,6 +56,8 @@ export const WorkerConfigSchema = z
     remoteTierTtlS: int(1).default(DEFAULT_REMOTE_TIER_TTL_S),
     /** 0: write only at drain. */
     remoteTierPublishMs: int(0).default(DEFAULT_REMOTE_TIER_PUBLISH_MS),
+    /** A request missing at least this many blocks of its prompt asks the remote tier for them before it runs. */
+    remoteTierFetchMinBlocks: int(1).default(DEFAULT_REMOTE_TIER_FETCH_MIN_BLOCKS),
     /** Its part in a prefill/decode split: the router sends a prefill worker only prompts (and takes the KV elsewhere to decode). */
     role: z.enum(["both", "prefill", "decode"]).default("both"),
     /** On SIGTERM, hand running requests and hot prefixes over to peers (drain with migration) instead of finishing them here. */
@@ -93,6 +97,7 @@ const FLAGS = {
   "remote-tier-max-mib": "remoteTierMaxMib",
   "remote-tier-ttl-s": "remoteTierTtlS",
   "remote-tier-publish-ms": "remoteTierPublishMs",
+  "remote-tier-fetch-min-blocks": "remoteTierFetchMinBlocks",
   nats: "nats",
   advertise: "advertise",
 } as const;
@@ -101,7 +106,7 @@ export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] 
                          [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
                          [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
                          [--migration-lease-ms MS] [--drain-migrate] [--role both|prefill|decode] [--nats URL] [--advertise host:port]
-                         [--remote-tier [--remote-tier-max-mib M] [--remote-tier-ttl-s S] [--remote-tier-publish-ms MS]]
+                         [--remote-tier [--remote-tier-max-mib M] [--remote-tier-ttl-s S] [--remote-tier-publish-ms MS] [--remote-tier-fetch-min-blocks N]]
 Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
 
 /** Flags that take no value (present = true); their SIGMASERVE_WORKER_* variables take true/false/1/0. */

@@ -76,6 +76,13 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
       if (runtime.scheduler.isDraining) throw new DrainingError(runtime.config.workerId);
       const submit = validateGenerate(request, { modelId: runtime.model.id, config: runtime.model.config, maxTokensLimit: runtime.config.maxTokensLimit });
       if (runtime.scheduler.has(submit.requestId)) throw new DuplicateRequestError(submit.requestId);
+      // A prefix no peer had (the router would have pulled it) may still be in the remote tier.
+      if (runtime.remoteTier !== undefined) {
+        const known = [...submit.promptTokens, ...(submit.replayTokens ?? [])];
+        await runtime.remoteTier.fetchMissing(runtime.kv.promptBlockHashes(known.slice(0, known.length - 1), submit.cacheSalt));
+        if (runtime.scheduler.isDraining) throw new DrainingError(runtime.config.workerId);
+        if (runtime.scheduler.has(submit.requestId)) throw new DuplicateRequestError(submit.requestId);
+      }
       const queue = new AsyncQueue<workerv1.GenerateResponse>();
       let handedOverTo: Promise<string | null> | undefined;
       runtime.scheduler.submit(submit, {

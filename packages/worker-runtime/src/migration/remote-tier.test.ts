@@ -53,6 +53,22 @@ test("remote tier - a corrupt object is refused and counted; the chain is used u
   await probe.close();
 });
 
+test("remote tier - a running worker that lacks a prefix fetches it from the store when a request needs it", async () => {
+  const early = await start("rt-early"); // started (and warmed) before the prefix below is written
+  const writer = await start("rt-writer-2");
+  const other = Array.from({ length: 33 }, (_, i) => (i * 7 + 100) % 256); // 8 full blocks
+  const cold = await generateOn(writer.client, "w2", other);
+  await writer.runtime.remoteTier!.publishHot();
+  const hit = await generateOn(early.client, "e2", other);
+  assert.equal(hit.cachedPromptTokens, 32);
+  assert.deepEqual(hit.tokens, cold.tokens);
+  assert.ok(early.runtime.remoteTier!.stats.blocksFetched >= 8);
+  // A short miss (below --remote-tier-fetch-min-blocks) does not ask the store.
+  const fetched = early.runtime.remoteTier!.stats.blocksFetched;
+  await generateOn(early.client, "e3", [9, 9, 9, 9, 9, 9, 9, 9, 9]);
+  assert.equal(early.runtime.remoteTier!.stats.blocksFetched, fetched);
+});
+
 test("remote tier - needs a bus", async () => {
   await assert.rejects(startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--remote-tier"], {}), pino({ level: "silent" })), (err) => err instanceof WorkerConfigError && /--remote-tier: needs --nats/.test(err.message));
 });

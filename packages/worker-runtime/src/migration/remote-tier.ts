@@ -17,11 +17,14 @@ export interface RemoteTierOptions {
   ttlMs: number;
   /** Most distinct blocks one publication writes (the hottest chains first). */
   maxHotBlocks: number;
+  /** Fewest blocks a prompt must lack here before the store is asked for them (each ask is a round trip). */
+  fetchMinBlocks: number;
 }
 
 export interface RemoteTierStats {
   blocksPublished: number;
   blocksWarmed: number;
+  blocksFetched: number;
   blocksRefused: number;
 }
 
@@ -33,13 +36,13 @@ export function remoteTierBucket(modelId: string, blockSizeTokens: number): stri
 }
 
 export class RemoteTier {
-  readonly stats: RemoteTierStats = { blocksPublished: 0, blocksWarmed: 0, blocksRefused: 0 };
+  readonly stats: RemoteTierStats = { blocksPublished: 0, blocksWarmed: 0, blocksFetched: 0, blocksRefused: 0 };
   /** Blocks this worker has written (or found there), so a publication writes only new ones. */
   private readonly inStore = new Set<BlockHash>();
 
   private constructor(
     private readonly store: KvObjectStore,
-    private readonly kv: Pick<KvCacheManager, "hotChains" | "exportFrames" | "beginImport">,
+    private readonly kv: Pick<KvCacheManager, "hotChains" | "exportFrames" | "beginImport" | "holds">,
     private readonly options: RemoteTierOptions,
     private readonly logger: Logger,
   ) {}
@@ -136,6 +139,50 @@ export class RemoteTier {
     }
     this.stats.blocksWarmed += imported;
     this.logger.info({ blocks: imported, inStore: blocks.size, refused: this.stats.blocksRefused }, "warmed the cache from the remote tier");
+    return imported;
+  }
+
+  /**
+   * A prompt's chain (block hashes, root first) that this worker lacks from
+   * some block on: fetches the missing blocks from the store, in order, until
+   * one is not there (or is refused, or there is no room). Only when at least
+   * `fetchMinBlocks` are missing. Returns the blocks imported; a store that
+   * cannot be reached only costs the attempt (logged).
+   */
+  async fetchMissing(chain: readonly BlockHash[]): Promise<number> {
+    const first = chain.findIndex((hash) => !this.kv.holds(hash));
+    if (first < 0 || chain.length - first < this.options.fetchMinBlocks) return 0;
+    const parents = new Map<BlockHash, BlockHash | null>(chain.map((hash, i) => [hash, i === 0 ? null : chain[i - 1]!]));
+    const session = this.kv.beginImport({ parents });
+    let imported = 0;
+    try {
+      for (const hash of chain.slice(first)) {
+        let k: Uint8Array | null;
+        let v: Uint8Array | null;
+        try {
+          [k, v] = await Promise.all([this.store.get(`${hex(hash)}.k`), this.store.get(`${hex(hash)}.v`)]);
+        } catch (err) {
+          this.logger.warn({ err: (err as Error).message }, "remote tier unreachable; the prompt is computed");
+          break;
+        }
+        if (k === null || v === null) break;
+        try {
+          const done = [session.acceptFrame(k, "k"), session.acceptFrame(v, "v")];
+          const landed = done.reduce((n, r) => n + r.imported.length + r.present.length, 0);
+          for (const r of done) for (const refused of r.refused) this.refuse(hex(hash), refused.reason);
+          imported += done.reduce((n, r) => n + r.imported.length, 0);
+          if (landed === 0) break;
+        } catch (err) {
+          if (!(err instanceof KvTransferError)) throw err;
+          this.refuse(hex(hash), err.message);
+          break;
+        }
+      }
+    } finally {
+      session.finish();
+    }
+    this.stats.blocksFetched += imported;
+    if (imported > 0) this.logger.debug({ blocks: imported }, "fetched a missing prefix from the remote tier");
     return imported;
   }
 

@@ -38,8 +38,10 @@ export class HostArenaStorage implements TierStorage {
     readonly numSlots: number,
     readonly slotFloats: number,
   ) {
-    // One allocation for the whole pool; zero-filled by the runtime, so every page is touched now, not mid-request.
+    // One allocation for the whole pool. The runtime hands large arrays out as zero pages the OS maps on
+    // first write; writing them now moves those page faults from the first requests (and imports) to start-up.
     this.arena = new Float32Array(numSlots * slotFloats);
+    this.arena.fill(0);
   }
 
   read(slot: number, offset: number, length: number, dst: Float32Array, dstOffset: number): void {

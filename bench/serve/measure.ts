@@ -28,6 +28,8 @@ export interface ClusterConfig {
   direct: boolean;
   /** A model directory (named sigma-tiny) instead of the preset, e.g. with fewer layers. */
   modelDir?: string;
+  /** Extra router flags (e.g. --cache-pull-min-blocks 0 to compare without cache pulls). */
+  routerFlags?: string[];
   /** Prefill each tenant's prefix once before the load, so the measured run starts warm. */
   warmPrefixes?: boolean;
   /**
@@ -97,7 +99,13 @@ async function warmUp(cluster: BenchCluster, seed: number): Promise<void> {
 
 export async function measure(label: string, config: ClusterConfig, workload: Workload, load: Load, options: { seed: number; timeoutMs: number }): Promise<Measurement> {
   const startedMs = performance.now();
-  const cluster = await startBenchCluster({ workers: config.workers, policy: config.policy, workerFlags: ["--kv-device-mib", String(config.kvDeviceMib)], ...(config.modelDir === undefined ? {} : { modelDir: config.modelDir }) });
+  const cluster = await startBenchCluster({
+    workers: config.workers,
+    policy: config.policy,
+    workerFlags: ["--kv-device-mib", String(config.kvDeviceMib)],
+    ...(config.routerFlags === undefined ? {} : { routerFlags: config.routerFlags }),
+    ...(config.modelDir === undefined ? {} : { modelDir: config.modelDir }),
+  });
   let target: Target | undefined;
   try {
     await waitForReadyWorkers(cluster.routerAddress, config.workers);

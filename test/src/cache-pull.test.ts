@@ -12,6 +12,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { startCluster } from "./cluster.js";
 
+/** Cache pulls are off unless the router is given a minimum (router-runtime's default for it, 4 blocks). */
+const DEFAULT_CACHE_PULL_MIN_BLOCKS = 4;
+
 const prefix = Array.from({ length: 512 }, (_, i) => (i * 61 + 17) % 256);
 
 async function direct(address: string, prompt: number[]): Promise<void> {
@@ -24,7 +27,7 @@ async function direct(address: string, prompt: number[]): Promise<void> {
 }
 
 test("cache pull - a worker that lacks a prefix another holds gets it moved before the request runs, and serves it as a hit", async () => {
-  const cluster = await startCluster({ workers: 2, policy: "round_robin", workerFlags: ["--block-size", "16"] });
+  const cluster = await startCluster({ workers: 2, policy: "round_robin", workerFlags: ["--block-size", "16"], routerFlags: ["--cache-pull-min-blocks", String(DEFAULT_CACHE_PULL_MIN_BLOCKS)] });
   const client = createClient({ address: cluster.grpcAddress });
   try {
     for (let i = 0; i < 200 && ((await client.listModels().catch(() => []))[0]?.readyWorkers ?? 0) < 2; i++) await new Promise((r) => setTimeout(r, 50));

@@ -6,7 +6,9 @@
  * exits (a crash, an uncaught error) is killed by an exit hook, so no process
  * outlives the bench. BENCH_NODE_ARGS (space-separated) goes to every child's
  * node before the entry point, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
- * to profile the workers of a run (a profile is written at a clean exit).
+ * to profile the processes of a run; a profile is written at a clean exit
+ * only, so set BENCH_STOP_SIGNAL=SIGTERM with it (stop() sends SIGKILL
+ * otherwise).
  */
 import { startNatsServer } from "@sigmaserve/testkit";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -117,7 +119,8 @@ export async function startBenchCluster(options: BenchClusterOptions): Promise<B
   const started: ClusterProcess[] = [];
   const stop = async () => {
     // The router first, so it sees no worker vanish under a request.
-    for (const proc of [...started].reverse()) await proc.kill("SIGKILL");
+    const signal = process.env["BENCH_STOP_SIGNAL"] === "SIGTERM" ? "SIGTERM" : "SIGKILL";
+    for (const proc of [...started].reverse()) await proc.kill(signal);
     await nats.stop();
   };
   try {

@@ -21,8 +21,8 @@ export interface DrainRun {
 }
 
 export async function measureDrain(options: { tenants: number; prefixTokens: number; migrate: boolean }): Promise<DrainRun> {
-  const workers = await startBenchWorkers(3, ["--preset", "sigma-tiny", "--block-size", "16", "--kv-device-mib", "64"], { router: ["--policy", "kv_aware"] });
-  const router = createGrpcClient(inferencev1.InferenceService, workers.routerAddress!);
+  const workers = await startBenchWorkers({ workers: 3, policy: "kv_aware", workerFlags: ["--block-size", "16", "--kv-device-mib", "64"] });
+  const router = createGrpcClient(inferencev1.InferenceService, workers.cluster.routerAddress);
   const random = mulberry32(5);
   const prefixes = Array.from({ length: options.tenants }, () => Array.from({ length: options.prefixTokens }, () => Math.floor(random() * 256)));
   const ask = async (tenant: number): Promise<{ prompt: number; cached: number }> => {
@@ -55,7 +55,7 @@ export async function measureDrain(options: { tenants: number; prefixTokens: num
     })();
     await new Promise((r) => setTimeout(r, 500));
     const started = performance.now();
-    const drained = createGrpcClient(workerv1.WorkerService, workers.addresses[0]!);
+    const drained = createGrpcClient(workerv1.WorkerService, workers.cluster.workerAddresses[0]!);
     await drained.drain({ command: { requesterId: "bench", migrate: options.migrate } });
     while ((await drained.getLoad({})).load!.state !== 4 /* DRAINED */) await new Promise((r) => setTimeout(r, 10));
     const drainMs = performance.now() - started;

@@ -35,7 +35,7 @@ export async function measureRecompute(options: { lengths: number[]; rounds: num
   const model = "sigma-tiny-long";
   const dir = join(options.modelDir, model);
   await saveModelDir(dir, { config, weights: makeDemoWeights(config, 0), dtype: "f32" });
-  const workers = await startBenchWorkers(2, ["--model", dir, "--block-size", String(BLOCK_TOKENS), "--kv-device-mib", "512", "--max-tokens-limit", "16"]);
+  const workers = await startBenchWorkers({ workers: 2, policy: "kv_aware", modelDir: dir, workerFlags: ["--block-size", String(BLOCK_TOKENS), "--kv-device-mib", "512", "--max-tokens-limit", "16"] });
   const [a, b] = workers.clients as [(typeof workers.clients)[number], (typeof workers.clients)[number]];
   const random = mulberry32(77);
   const prompt = (n: number) => Array.from({ length: n }, () => Math.floor(random() * 256));

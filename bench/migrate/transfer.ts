@@ -84,7 +84,7 @@ export async function measureTransfer(options: { blocks: number; rounds: number;
   const blockBytes = config.num_hidden_layers * (config.num_key_heads + config.num_value_heads) * BLOCK_TOKENS * config.head_dim * 4;
   // Room for one chain being imported while the last one is still cached, in each pool.
   const kvMib = Math.ceil((2.2 * options.blocks * blockBytes) / 2 ** 20);
-  const workers = await startBenchWorkers(2, ["--model", dir, "--block-size", String(BLOCK_TOKENS), "--kv-device-mib", String(kvMib), "--max-message-mib", "256"]);
+  const workers = await startBenchWorkers({ workers: 2, policy: "kv_aware", modelDir: dir, workerFlags: ["--block-size", String(BLOCK_TOKENS), "--kv-device-mib", String(kvMib), "--max-message-mib", "256"] });
   const rounds: TransferRound[] = [];
   try {
     for (let round = 0; round < options.rounds; round++) {

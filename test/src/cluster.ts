@@ -80,11 +80,11 @@ export async function startCluster(options: {
   // An external server (e.g. a restartable one) is the caller's to stop.
   const nats: Pick<NatsServerHandle, "url" | "stop"> = options.natsUrl === undefined ? await startNatsServer() : { url: options.natsUrl, stop: async () => {} };
   const workers: ProcessHandle[] = [];
+  const startWorker = (id: string, flags: string[]) =>
+    startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", id, "--nats", nats.url, ...flags], "worker listening", options.workerNodeArgs);
   let router: ProcessHandle | undefined;
   try {
-    for (let i = 0; i < options.workers; i++) {
-      workers.push(await startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", `w${i}`, "--nats", nats.url, ...(options.workerFlags ?? []), ...(options.perWorkerFlags?.[i] ?? [])], "worker listening", options.workerNodeArgs));
-    }
+    for (let i = 0; i < options.workers; i++) workers.push(await startWorker(`w${i}`, [...(options.workerFlags ?? []), ...(options.perWorkerFlags?.[i] ?? [])]));
     router = await startProcess("@sigmaserve/router", ["--nats", nats.url, "--policy", options.policy ?? "kv_aware", ...(options.routerFlags ?? [])], "router listening", options.routerNodeArgs);
   } catch (err) {
     await Promise.all(workers.map((w) => w.kill("SIGKILL")));
@@ -100,7 +100,7 @@ export async function startCluster(options: {
     httpAddress: r.ready["http"] as string,
     workerAddress: (index) => workers[index]!.ready["address"] as string,
     addWorker: async (id, flags) => {
-      const worker = await startProcess("@sigmaserve/worker", ["--preset", "sigma-tiny", "--port", "0", "--worker-id", id, "--nats", nats.url, ...flags], "worker listening", options.workerNodeArgs);
+      const worker = await startWorker(id, flags);
       workers.push(worker);
       return worker;
     },

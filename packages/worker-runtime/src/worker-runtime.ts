@@ -6,7 +6,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { ModelRunner, createAttentionKernel } from "@sigmaserve/engine";
-import { KV_HASH_ALGORITHM, KvCacheManager, KvEventLog, randomKvEpoch, type PoolBytes } from "@sigmaserve/kvcache";
+import { KvCacheManager, describeHashSpec, KvEventLog, randomKvEpoch, type PoolBytes } from "@sigmaserve/kvcache";
 import { eosTokenIds } from "@sigmaserve/model/config";
 import { OrtDenseModel } from "@sigmaserve/model/runtime";
 import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/weights";
@@ -115,6 +115,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     onStepError: (err) => logger.error({ err }, "engine step failed"),
   });
   const startedAtMs = Date.now();
+  /** How this worker's block hashes are made: published in its WorkerInfo, checked in migration offers. */
+  const kvHash = describeHashSpec({ blockSizeTokens: config.blockSize });
   let state = coordv1.WorkerState.STARTING;
   let draining: Promise<void> = Promise.resolve();
   let publishTimer: NodeJS.Timeout | undefined;
@@ -150,7 +152,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
           maxContextTokens: model.config.max_position_embeddings,
           tokenizer: model.tokenizer.kind,
         },
-        kvHash: { algorithm: KV_HASH_ALGORITHM, seed: 0n, blockSizeTokens: config.blockSize },
+        kvHash,
         kvDtype: kvv1.KvDtype.F32,
         kvCapacity: kv.usage().map((u) => ({
           component: kvComponentToProto(u.component),
@@ -247,7 +249,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       epoch: eventLog.epoch,
       grpcAddress: () => runtime.address,
       modelId: model.id,
-      kvHash: { algorithm: KV_HASH_ALGORITHM, seed: 0n, blockSizeTokens: config.blockSize },
+      kvHash,
       kv,
       bus,
       leaseMs: config.migrationLeaseMs,

@@ -69,10 +69,8 @@ export function exportBlockFrames(pool: BlockPool, hashes: readonly BlockHash[],
   const parents = new Map<BlockHash, BlockHash | null>();
   for (const hash of hashes) {
     const id = pool.lookup(hash);
-    if (id === undefined || parents.has(hash)) {
-      if (id === undefined) missing.push(hash);
-      continue;
-    }
+    if (id === undefined) missing.push(hash);
+    if (id === undefined || parents.has(hash)) continue; // each block once
     pool.touch(id);
     exported.push(hash);
     ids.push(id);

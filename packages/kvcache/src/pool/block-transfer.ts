@@ -43,8 +43,9 @@ export function importCachedBlocks(pool: BlockPool, frames: Readonly<Record<KvCo
   const session = new BlockImportSession(pool, { parents });
   try {
     for (const component of KV_COMPONENTS) session.acceptFrame(frames[component], component);
-  } finally {
-    session.finish();
+  } catch (err) {
+    session.finish(); // a broken frame: free what the other one allocated
+    throw err;
   }
   return session.finish();
 }

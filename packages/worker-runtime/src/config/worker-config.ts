@@ -26,6 +26,12 @@ export const DEFAULT_REMOTE_TIER_PUBLISH_MS = 10_000;
 export const DEFAULT_MIGRATION_LEASE_MS = 60_000;
 
 const int = (min: number) => z.coerce.number().int().min(min);
+/** A flag without a value (true when given); its SIGMASERVE_WORKER_* variable takes true/false/1/0. Off by default. */
+const flag = () =>
+  z
+    .union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: "must be true, false, 1 or 0" })
+    .transform((v) => v === true || v === "true" || v === "1")
+    .default(false);
 
 export const WorkerConfigSchema = z
   .object({
@@ -48,10 +54,7 @@ export const WorkerConfigSchema = z
     maxMessageMib: z.coerce.number().positive().default(DEFAULT_MAX_MESSAGE_MIB),
     migrationLeaseMs: int(1).default(DEFAULT_MIGRATION_LEASE_MS),
     /** Use the shared remote tier: warm the cache from it at start-up, write hot prefixes to it (every remoteTierPublishMs, and at drain). Needs --nats (or the memory bus). */
-    remoteTier: z
-      .union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: "must be true, false, 1 or 0" })
-      .transform((v) => v === true || v === "true" || v === "1")
-      .default(false),
+    remoteTier: flag(),
     remoteTierMaxMib: z.coerce.number().positive().default(DEFAULT_REMOTE_TIER_MAX_MIB),
     remoteTierTtlS: int(1).default(DEFAULT_REMOTE_TIER_TTL_S),
     /** 0: write only at drain. */
@@ -61,10 +64,7 @@ export const WorkerConfigSchema = z
     /** Its part in a prefill/decode split: the router sends a prefill worker only prompts (and takes the KV elsewhere to decode). */
     role: z.enum(["both", "prefill", "decode"]).default("both"),
     /** On SIGTERM, hand running requests and hot prefixes over to peers (drain with migration) instead of finishing them here. */
-    drainMigrate: z
-      .union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: "must be true, false, 1 or 0" })
-      .transform((v) => v === true || v === "true" || v === "1")
-      .default(false),
+    drainMigrate: flag(),
     /** NATS URL of the coordination bus; without it the worker is reachable only by address. */
     nats: z.string().min(1).optional(),
     /** The address to register (host:port) when it differs from the listening one (containers, NAT). */

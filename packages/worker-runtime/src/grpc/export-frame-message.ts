@@ -10,24 +10,14 @@
  * Layout: 0x0a varint(L) | KvTransferFrame's component, dtype and blocks | 0x22 varint(P) | frame (P bytes)
  */
 import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { kvComponentToProto } from "@sigmaserve/coord";
 import type { BlockHash, KvComponent, KvFrameAllocator, KvWireDtype } from "@sigmaserve/kvcache";
 import { EncodedMessage, kvv1 } from "@sigmaserve/proto";
 
-/** Tag of ExportKvResponse.frame (field 1, length-delimited). */
-const FRAME_TAG = 0x0a;
-/** Tag of KvTransferFrame.payload (field 4, length-delimited). */
-const PAYLOAD_TAG = 0x22;
-
-function varint(value: number): number[] {
-  const out: number[] = [];
-  while (value > 0x7f) {
-    out.push((value % 0x80) | 0x80);
-    value = Math.floor(value / 0x80);
-  }
-  out.push(value);
-  return out;
-}
+/** ExportKvResponse.frame and KvTransferFrame.payload: the field numbers the layout above writes. */
+const FRAME_FIELD = 1;
+const PAYLOAD_FIELD = 4;
 
 /**
  * An allocator for KvCacheManager.exportFrames that lays each frame into a
@@ -48,9 +38,9 @@ export function exportFrameMessages(wireDtype: KvWireDtype, parents: ReadonlyMap
         }),
       }),
     );
-    const payloadHead = [PAYLOAD_TAG, ...varint(frameBytes)];
+    const payloadHead = new BinaryWriter().tag(PAYLOAD_FIELD, WireType.LengthDelimited).uint32(frameBytes).finish();
     const inner = head.length + payloadHead.length + frameBytes;
-    const outerHead = [FRAME_TAG, ...varint(inner)];
+    const outerHead = new BinaryWriter().tag(FRAME_FIELD, WireType.LengthDelimited).uint32(inner).finish();
     // allocUnsafeSlow: every byte is written (head here, frame by the caller), and the message owns its memory.
     message = Buffer.allocUnsafeSlow(outerHead.length + inner);
     message.set(outerHead, 0);

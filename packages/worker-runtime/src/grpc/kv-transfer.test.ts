@@ -18,6 +18,20 @@ import { startWorker, type WorkerRuntime } from "../worker-runtime.js";
 const logger = pino({ level: "silent" });
 type Client = ServiceClient<typeof workerv1.WorkerService>;
 
+/** A source and a target worker, stopped after `run`. */
+async function withTwoWorkers(run: (source: { runtime: WorkerRuntime; client: Client }, target: { runtime: WorkerRuntime; client: Client }) => Promise<void>): Promise<void> {
+  const source = await start();
+  const target = await start();
+  try {
+    await run(source, target);
+  } finally {
+    for (const w of [source, target]) {
+      w.client.close();
+      await w.runtime.stop();
+    }
+  }
+}
+
 async function start(): Promise<{ runtime: WorkerRuntime; client: Client }> {
   const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", "4"], {}), logger);
   return { runtime, client: createGrpcClient(workerv1.WorkerService, runtime.address) };
@@ -32,13 +46,11 @@ function corrupt(payload: Uint8Array, index: number): void {
   payload[payloadStart + index * header.payloadBytesPerBlock + 3]! ^= 0x10;
 }
 
-const importStream = (frames: readonly kvv1.KvTransferFrame[]): workerv1.ImportKvRequest[] =>
-  [{ event: { case: "header", value: { model: "sigma-tiny" } } }, ...frames.map((frame) => ({ event: { case: "frame", value: frame } }))] as workerv1.ImportKvRequest[];
+const importStream = (frames: readonly kvv1.KvTransferFrame[], header: Partial<workerv1.ImportKvHeader> = {}): workerv1.ImportKvRequest[] =>
+  [{ event: { case: "header", value: { model: "sigma-tiny", ...header } } }, ...frames.map((frame) => ({ event: { case: "frame", value: frame } }))] as workerv1.ImportKvRequest[];
 
-test("worker - blocks exported from one worker and imported into another are a prefix hit there, with the same tokens", async () => {
-  const source = await start();
-  const target = await start();
-  try {
+test("worker - blocks exported from one worker and imported into another are a prefix hit there, with the same tokens", () =>
+  withTwoWorkers(async (source, target) => {
     const prompt = Array.from({ length: 37 }, (_, i) => (i * 41 + 3) % 256); // 9 full blocks of 4, and one token more
     const computed = await generate(source.client, "cold", prompt);
     assert.equal(computed.cachedPromptTokens, 0);
@@ -75,26 +87,17 @@ test("worker - blocks exported from one worker and imported into another are a p
     assert.equal(warm.cachedPromptTokens, 36);
     assert.deepEqual(warm.tokens, computed.tokens);
     assert.deepEqual(target.runtime.kv.checkInvariants(), []);
-  } finally {
-    source.client.close();
-    target.client.close();
-    await source.runtime.stop();
-    await target.runtime.stop();
-  }
-});
+  }));
 
-test("worker - ImportKv checks its header and frees blocks that arrive in one half only", async () => {
-  const source = await start();
-  const target = await start();
-  try {
+test("worker - ImportKv checks its header and frees blocks that arrive in one half only", () =>
+  withTwoWorkers(async (source, target) => {
     const prompt = Array.from({ length: 17 }, (_, i) => (i * 7 + 1) % 256); // 4 full blocks of 4
     await generate(source.client, "cold", prompt);
     const hashes = source.runtime.kv.promptBlockHashes(prompt);
     const frames: kvv1.KvTransferFrame[] = [];
     for await (const m of source.client.exportKv({ blockHashes: hashes })) if (m.event.case === "frame") frames.push(m.event.value);
     const invalid = (field: string, rule: RegExp) => (err: unknown) => err instanceof GrpcStatusError && err.code === status.INVALID_ARGUMENT && err.details.startsWith(`${field}: `) && rule.test(err.details);
-    const withHeader = (header: Partial<workerv1.ImportKvHeader>, rest = frames) =>
-      [{ event: { case: "header", value: { model: "sigma-tiny", ...header } } }, ...rest.map((frame) => ({ event: { case: "frame", value: frame } }))] as workerv1.ImportKvRequest[];
+    const withHeader = (header: Partial<workerv1.ImportKvHeader>, rest = frames) => importStream(rest, header);
     await assert.rejects(target.client.importKv(withHeader({ model: "other" })), invalid("header.model", /this worker serves "sigma-tiny"/));
     await assert.rejects(
       target.client.importKv(withHeader({ kvHash: { algorithm: KV_HASH_ALGORITHM, seed: 0n, blockSizeTokens: 16 } as kvv1.KvHashSpec })),
@@ -108,10 +111,4 @@ test("worker - ImportKv checks its header and frees blocks that arrive in one ha
     assert.deepEqual([kOnly.blocksImported, kOnly.refusedBlockHashes], [0, hashes]);
     assert.deepEqual(target.runtime.kv.usage().map((u) => u.usedBlocks + u.cachedFreeBlocks), [0, 0]);
     assert.deepEqual(target.runtime.kv.checkInvariants(), []);
-  } finally {
-    source.client.close();
-    target.client.close();
-    await source.runtime.stop();
-    await target.runtime.stop();
-  }
-});
+  }));

@@ -6,7 +6,7 @@
  * offer named. A restarted worker has a new epoch and an empty table, so every
  * offer it made before is void; the target learns it from expected_epoch.
  */
-import type { BlockHash, KvBlockLease } from "@sigmaserve/kvcache";
+import { formatBlockHash, type BlockHash, type KvBlockLease } from "@sigmaserve/kvcache";
 import { MigrationLeaseError } from "../errors.js";
 
 export interface StandingOffer {
@@ -51,7 +51,7 @@ export class MigrationLeases {
     const held = new Set(entry.offer.lease.held);
     const outside = hashes.filter((hash) => !held.has(hash));
     if (outside.length > 0) {
-      throw new MigrationLeaseError(migrationId, "not-offered", `did not offer block ${outside.map((h) => `0x${h.toString(16).padStart(16, "0")}`).slice(0, 4).join(", ")}${outside.length > 4 ? ` and ${outside.length - 4} more` : ""}`);
+      throw new MigrationLeaseError(migrationId, "not-offered", `did not offer block ${outside.slice(0, 4).map(formatBlockHash).join(", ")}${outside.length > 4 ? ` and ${outside.length - 4} more` : ""}`);
     }
     return entry.offer;
   }

@@ -7,7 +7,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { kvComponentToProto, type CoordBus } from "@sigmaserve/coord";
-import type { BlockHash, KvCacheManager } from "@sigmaserve/kvcache";
+import type { BlockHash, KvCacheManager, KvHashSpec } from "@sigmaserve/kvcache";
 import { coordv1 } from "@sigmaserve/proto";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
@@ -20,7 +20,7 @@ export interface MigrationSourceDeps {
   /** This worker's WorkerService address, which the target pulls from. */
   grpcAddress: () => string;
   modelId: string;
-  kvHash: { algorithm: string; seed: bigint; blockSizeTokens: number };
+  kvHash: KvHashSpec;
   kv: Pick<KvCacheManager, "leaseBlocks">;
   bus: Pick<CoordBus, "offerMigration">;
   leases: MigrationLeases;

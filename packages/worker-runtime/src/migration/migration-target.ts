@@ -13,7 +13,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { kvComponentFromProto, type CoordBus } from "@sigmaserve/coord";
-import { KvTransferError, type BlockHash, type KvCacheManager, type KvComponent } from "@sigmaserve/kvcache";
+import { KvTransferError, formatBlockHash, type BlockHash, type KvCacheManager, type KvComponent, type KvHashSpec } from "@sigmaserve/kvcache";
 import { coordv1, createGrpcClient, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { Ewma } from "../measure/ewma.js";
@@ -26,7 +26,7 @@ export const MIGRATION_FLOW_CONTROL_WINDOW_BYTES = 16 * 2 ** 20;
 export interface MigrationTargetDeps {
   workerId: string;
   modelId: string;
-  kvHash: { algorithm: string; seed: bigint; blockSizeTokens: number };
+  kvHash: KvHashSpec;
   kv: Pick<KvCacheManager, "holds" | "beginImport" | "usage">;
   bus: Pick<CoordBus, "reportMigrationDone">;
   isDraining: () => boolean;
@@ -60,14 +60,14 @@ export class MigrationTarget {
 
   /** migrate.offer: refuse with a reason, or accept with the hashes wanted (and start pulling them). */
   async onOffer(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply> {
-    const reason = this.refusal(offer);
+    // A block this worker already holds is skipped.
+    const wanted = offer.blocks.map((b) => b.blockHash).filter((hash) => !this.deps.kv.holds(hash));
+    const reason = this.refusal(offer, wanted.length);
     if (reason !== null) {
       this.stats.offersRefused++;
       this.deps.logger.info({ migrationId: offer.migrationId, source: offer.sourceWorkerId, reason }, "migration offer refused");
       return create(coordv1.MigrationReplySchema, { migrationId: offer.migrationId, accepted: false, reason });
     }
-    // A block this worker already holds is skipped; so is everything after a block it can never link to.
-    const wanted = offer.blocks.map((b) => b.blockHash).filter((hash) => !this.deps.kv.holds(hash));
     this.stats.offersAccepted++;
     if (wanted.length > 0) {
       const pull = this.pull(offer, wanted, performance.now()).finally(() => this.pulls.delete(pull));
@@ -81,7 +81,8 @@ export class MigrationTarget {
     while (this.pulls.size > 0) await Promise.allSettled([...this.pulls]);
   }
 
-  private refusal(offer: coordv1.MigrationOffer): string | null {
+  /** Why the offer cannot be taken, or null; `lacking`: the offered blocks this worker does not hold. */
+  private refusal(offer: coordv1.MigrationOffer, lacking: number): string | null {
     const { deps } = this;
     if (offer.migrationId === "") return "migration_id is empty";
     if (offer.model !== deps.modelId) return `model mismatch: the offer is for "${offer.model}", this worker serves "${deps.modelId}"`;
@@ -97,7 +98,6 @@ export class MigrationTarget {
     const components = new Set(offer.components.map(kvComponentFromProto));
     if (!components.has("k") || !components.has("v") || components.size !== 2) return "components must be K and V: this worker imports both halves of every block";
     if (deps.isDraining()) return "this worker is draining";
-    const lacking = offer.blocks.filter((b) => !deps.kv.holds(b.blockHash)).length;
     const room = Math.min(...deps.kv.usage().filter((u) => u.tier === "device").map((u) => u.totalBlocks - u.usedBlocks));
     if (lacking > room) return `no room: the offer needs ${lacking} blocks, at most ${room} can be made free here`;
     return null;
@@ -145,7 +145,7 @@ export class MigrationTarget {
         else if (component === "v") firstV ??= performance.now();
         try {
           const accepted = session.acceptFrame(frame.payload, component);
-          for (const { hash, reason } of accepted.refused) log.warn({ block: `0x${hash.toString(16).padStart(16, "0")}`, reason }, "migrated block refused; it will be recomputed");
+          for (const { hash, reason } of accepted.refused) log.warn({ block: formatBlockHash(hash), reason }, "migrated block refused; it will be recomputed");
         } catch (err) {
           if (!(err instanceof KvTransferError)) throw err;
           frameRefusals += frame.blocks.length;

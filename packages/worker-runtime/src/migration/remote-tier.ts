@@ -9,7 +9,7 @@
  * counted and logged, and the block is computed instead.
  */
 import type { CoordBus, KvObjectStore } from "@sigmaserve/coord";
-import { KvTransferError, type BlockHash, type KvCacheManager } from "@sigmaserve/kvcache";
+import { KvTransferError, formatBlockHash, type BlockHash, type KvCacheManager, type KvImportSession } from "@sigmaserve/kvcache";
 import type { Logger } from "pino";
 
 export interface RemoteTierOptions {
@@ -28,7 +28,13 @@ export interface RemoteTierStats {
   blocksRefused: number;
 }
 
-const hex = (hash: BlockHash) => hash.toString(16).padStart(16, "0");
+/** A block's object name stem: its hash in 16 hex digits (`<stem>.k`, `<stem>.v`). */
+const objectId = (hash: BlockHash) => formatBlockHash(hash).slice(2);
+
+interface Halves {
+  k: Uint8Array;
+  v: Uint8Array;
+}
 
 /** The bucket of a model and block size: blocks of other shapes never share one. */
 export function remoteTierBucket(modelId: string, blockSizeTokens: number): string {
@@ -65,7 +71,7 @@ export class RemoteTier {
       for (const frame of frames) {
         const hash = frame.hashes[0]!;
         const parent = plan.parents.get(hash) ?? null;
-        await this.store.put(`${hex(hash)}.${frame.component}`, frame.bytes, { parent: parent === null ? "" : hex(parent) });
+        await this.store.put(`${objectId(hash)}.${frame.component}`, frame.bytes, { parent: parent === null ? "" : objectId(parent) });
         if (frame.component === "v") {
           this.inStore.add(hash);
           written++;
@@ -84,21 +90,16 @@ export class RemoteTier {
    * cache has no room left. Returns the blocks imported.
    */
   async warm(): Promise<number> {
-    const objects = await this.store.list();
-    const blocks = new Map<string, { parent: string; halves: Set<string> }>();
-    for (const { name, metadata } of objects) {
+    const parentOf = new Map<string, string>();
+    for (const { name, metadata } of await this.store.list()) {
       const [id, component] = name.split(".");
-      if (id === undefined || (component !== "k" && component !== "v")) continue;
-      const entry = blocks.get(id) ?? { parent: metadata["parent"] ?? "", halves: new Set<string>() };
-      entry.halves.add(component);
-      blocks.set(id, entry);
+      if (id !== undefined && (component === "k" || component === "v")) parentOf.set(id, metadata["parent"] ?? "");
     }
     // Roots first, then their children: a chain is importable only from its root.
     const children = new Map<string, string[]>();
-    for (const [id, { parent }] of blocks) children.set(parent, [...(children.get(parent) ?? []), id]);
+    for (const [id, parent] of parentOf) children.set(parent, [...(children.get(parent) ?? []), id]);
     const order: string[] = [];
-    const queue = [...(children.get("") ?? [])];
-    while (queue.length > 0) {
+    for (const queue = [...(children.get("") ?? [])]; queue.length > 0; ) {
       const id = queue.shift()!;
       order.push(id);
       queue.push(...(children.get(id) ?? []));
@@ -106,39 +107,25 @@ export class RemoteTier {
     let imported = 0;
     /** Blocks not imported: their descendants could never be matched from the root either. */
     const missing = new Set<string>();
-    const session = this.kv.beginImport({ parents: new Map([...blocks].map(([id, b]) => [BigInt(`0x${id}`), b.parent === "" ? null : BigInt(`0x${b.parent}`)])) });
+    const session = this.kv.beginImport({ parents: new Map([...parentOf].map(([id, parent]) => [BigInt(`0x${id}`), parent === "" ? null : BigInt(`0x${parent}`)])) });
     try {
       for (const id of order) {
-        const block = blocks.get(id)!;
-        if (block.halves.size < 2 || missing.has(block.parent)) {
+        if (missing.has(parentOf.get(id)!)) {
           missing.add(id);
           continue;
         }
-        let full = false;
-        let landed = 0;
-        for (const component of ["k", "v"] as const) {
-          const bytes = await this.store.get(`${id}.${component}`);
-          if (bytes === null) break;
-          try {
-            const result = session.acceptFrame(bytes, component);
-            imported += result.imported.length;
-            landed += result.imported.length + result.present.length;
-            for (const refused of result.refused) this.refuse(id, refused.reason);
-            if (result.noRoom.length > 0) full = true;
-          } catch (err) {
-            if (!(err instanceof KvTransferError)) throw err;
-            this.refuse(id, err.message);
-          }
-        }
+        const halves = await this.fetchHalves(id);
+        const block = halves === null ? { imported: 0, landed: false, full: false } : this.acceptBlock(session, id, halves);
+        imported += block.imported;
         this.inStore.add(BigInt(`0x${id}`));
-        if (landed === 0) missing.add(id);
-        if (full) break;
+        if (!block.landed) missing.add(id);
+        if (block.full) break;
       }
     } finally {
       session.finish();
     }
     this.stats.blocksWarmed += imported;
-    this.logger.info({ blocks: imported, inStore: blocks.size, refused: this.stats.blocksRefused }, "warmed the cache from the remote tier");
+    this.logger.info({ blocks: imported, inStore: parentOf.size, refused: this.stats.blocksRefused }, "warmed the cache from the remote tier");
     return imported;
   }
 
@@ -152,31 +139,22 @@ export class RemoteTier {
   async fetchMissing(chain: readonly BlockHash[]): Promise<number> {
     const first = chain.findIndex((hash) => !this.kv.holds(hash));
     if (first < 0 || chain.length - first < this.options.fetchMinBlocks) return 0;
-    const parents = new Map<BlockHash, BlockHash | null>(chain.map((hash, i) => [hash, i === 0 ? null : chain[i - 1]!]));
-    const session = this.kv.beginImport({ parents });
+    const session = this.kv.beginImport({ parents: new Map(chain.map((hash, i) => [hash, i === 0 ? null : chain[i - 1]!])) });
     let imported = 0;
     try {
       for (const hash of chain.slice(first)) {
-        let k: Uint8Array | null;
-        let v: Uint8Array | null;
+        const id = objectId(hash);
+        let halves: Halves | null;
         try {
-          [k, v] = await Promise.all([this.store.get(`${hex(hash)}.k`), this.store.get(`${hex(hash)}.v`)]);
+          halves = await this.fetchHalves(id);
         } catch (err) {
           this.logger.warn({ err: (err as Error).message }, "remote tier unreachable; the prompt is computed");
           break;
         }
-        if (k === null || v === null) break;
-        try {
-          const done = [session.acceptFrame(k, "k"), session.acceptFrame(v, "v")];
-          const landed = done.reduce((n, r) => n + r.imported.length + r.present.length, 0);
-          for (const r of done) for (const refused of r.refused) this.refuse(hex(hash), refused.reason);
-          imported += done.reduce((n, r) => n + r.imported.length, 0);
-          if (landed === 0) break;
-        } catch (err) {
-          if (!(err instanceof KvTransferError)) throw err;
-          this.refuse(hex(hash), err.message);
-          break;
-        }
+        if (halves === null) break;
+        const block = this.acceptBlock(session, id, halves);
+        imported += block.imported;
+        if (!block.landed || block.full) break;
       }
     } finally {
       session.finish();
@@ -184,6 +162,32 @@ export class RemoteTier {
     this.stats.blocksFetched += imported;
     if (imported > 0) this.logger.debug({ blocks: imported }, "fetched a missing prefix from the remote tier");
     return imported;
+  }
+
+  /** Both halves of a block from the store, or null when either is not there. */
+  private async fetchHalves(id: string): Promise<Halves | null> {
+    const [k, v] = await Promise.all([this.store.get(`${id}.k`), this.store.get(`${id}.v`)]);
+    return k === null || v === null ? null : { k, v };
+  }
+
+  /** Imports one block's halves, K first; a half that fails its checks is refused (counted, logged). */
+  private acceptBlock(session: KvImportSession, id: string, halves: Halves): { imported: number; landed: boolean; full: boolean } {
+    let imported = 0;
+    let landed = 0;
+    let full = false;
+    for (const component of ["k", "v"] as const) {
+      try {
+        const result = session.acceptFrame(halves[component], component);
+        imported += result.imported.length;
+        landed += result.imported.length + result.present.length;
+        for (const refused of result.refused) this.refuse(id, refused.reason);
+        if (result.noRoom.length > 0) full = true;
+      } catch (err) {
+        if (!(err instanceof KvTransferError)) throw err;
+        this.refuse(id, err.message);
+      }
+    }
+    return { imported, landed: landed > 0, full };
   }
 
   private refuse(id: string, reason: string): void {

@@ -10,24 +10,12 @@ import type { Logger } from "pino";
 import type { HandoverBoard } from "./handover-board.js";
 import { migrateAway, type MigrateAwayDeps, type MigrateAwayReport } from "./migrate-away.js";
 import { MigrationLeases } from "./migration-leases.js";
-import { MigrationSource } from "./migration-source.js";
+import { MigrationSource, type MigrationSourceDeps } from "./migration-source.js";
 import { MigrationTarget, type MigrationTargetDeps } from "./migration-target.js";
 import { PeerDirectory } from "./peer-directory.js";
 
-export interface WorkerMigrationDeps {
-  workerId: string;
-  epoch: bigint;
-  grpcAddress: () => string;
-  modelId: string;
-  kvHash: { algorithm: string; seed: bigint; blockSizeTokens: number };
-  kv: KvCacheManager;
-  bus: CoordBus;
-  leaseMs: number;
-  isDraining: () => boolean;
-  logger: Logger;
-  maxMessageBytes?: number;
-  onFrameReceived?: MigrationTargetDeps["onFrameReceived"];
-}
+/** What the source and the target need, with the whole cache manager and bus they each see part of. */
+export type WorkerMigrationDeps = Omit<MigrationSourceDeps, "leases" | "kv" | "bus"> & Omit<MigrationTargetDeps, "kv" | "bus"> & { kv: KvCacheManager; bus: CoordBus };
 
 export class WorkerMigration {
   readonly leases: MigrationLeases;

@@ -3,7 +3,8 @@
  *
  * 1. transfer: GB/s of a migration of sigma-1.5b-shaped blocks (≥512 MiB,
  *    DRAM-bound) from one worker process to another, against a loopback TCP
- *    stream of the same bytes between two processes; and when K was complete
+ *    stream of the same bytes between two processes and a plain grpc-js
+ *    stream of them (the transport alone, no KV work); and when K was complete
  *    (the target could decode once V lands) against the end of V.
  * 2. recompute: migrating a cached prefix against recomputing it, 1K, 4K and
  *    16K tokens, on the demo model.
@@ -65,11 +66,18 @@ export async function run(args: string[]): Promise<BenchResult> {
       const rounds = await measureTransfer({ blocks: config.blocks, rounds: config.rounds, modelDir });
       const gbps = rounds.map((r) => r.bytes / r.migrateMs / 1e6);
       const tcp = rounds.map((r) => r.bytes / r.tcpMs / 1e6);
+      const grpc = rounds.map((r) => r.bytes / r.grpcMs / 1e6);
       const vsTcp = rounds.map((r) => r.tcpMs / r.migrateMs);
+      const vsGrpc = rounds.map((r) => r.grpcMs / r.migrateMs);
+      const grpcVsTcp = rounds.map((r) => r.tcpMs / r.grpcMs);
       const kShare = rounds.map((r) => r.kCompleteMs / r.migrateMs);
-      for (const r of rounds) rows.push({ part: "transfer", case: `round ${r.round}`, MiB: Math.round(r.bytes / 2 ** 20), migrate_ms: round3(r.migrateMs), k_complete_ms: round3(r.kCompleteMs), tcp_ms: round3(r.tcpMs), migrate_GBps: round3(r.bytes / r.migrateMs / 1e6), tcp_GBps: round3(r.bytes / r.tcpMs / 1e6) });
-      rows.push({ part: "transfer", case: "median", migrate_GBps: round3(median(gbps)), tcp_GBps: round3(median(tcp)), spread: `migrate/tcp ${spread(vsTcp)}` });
+      for (const r of rounds) {
+        rows.push({ part: "transfer", case: `round ${r.round}`, MiB: Math.round(r.bytes / 2 ** 20), migrate_ms: round3(r.migrateMs), k_complete_ms: round3(r.kCompleteMs), tcp_ms: round3(r.tcpMs), grpc_ms: round3(r.grpcMs), migrate_GBps: round3(r.bytes / r.migrateMs / 1e6), tcp_GBps: round3(r.bytes / r.tcpMs / 1e6), grpc_GBps: round3(r.bytes / r.grpcMs / 1e6) });
+      }
+      rows.push({ part: "transfer", case: "median", migrate_GBps: round3(median(gbps)), tcp_GBps: round3(median(tcp)), grpc_GBps: round3(median(grpc)), spread: `migrate/tcp ${spread(vsTcp)}, migrate/grpc ${spread(vsGrpc)}, grpc/tcp ${spread(grpcVsTcp)}` });
       ratios["migration_vs_loopback_tcp"] = round3(median(vsTcp));
+      ratios["migration_vs_plain_grpc"] = round3(median(vsGrpc));
+      ratios["plain_grpc_vs_loopback_tcp"] = round3(median(grpcVsTcp));
       ratios["k_complete_vs_end_of_v"] = round3(median(kShare));
     }
     if (parts.has("recompute")) {
@@ -93,7 +101,9 @@ export async function run(args: string[]): Promise<BenchResult> {
   } finally {
     await rm(modelDir, { recursive: true, force: true });
   }
-  if (ratios["migration_vs_loopback_tcp"] !== undefined) process.stderr.write(`migrate: migration ${ratios["migration_vs_loopback_tcp"]}x loopback TCP (target >= ${TARGET_MIGRATION_VS_TCP_MIN})\n`);
+  if (ratios["migration_vs_loopback_tcp"] !== undefined) {
+    process.stderr.write(`migrate: migration ${ratios["migration_vs_loopback_tcp"]}x loopback TCP (target >= ${TARGET_MIGRATION_VS_TCP_MIN}); ${ratios["migration_vs_plain_grpc"]}x a plain grpc-js stream, itself ${ratios["plain_grpc_vs_loopback_tcp"]}x TCP\n`);
+  }
   if (ratios["migrate_vs_recompute_4096"] !== undefined) process.stderr.write(`migrate: at 4K tokens, migration ${ratios["migrate_vs_recompute_4096"]}x recompute (target <= ${TARGET_MIGRATE_VS_RECOMPUTE_4K_MAX})\n`);
   return { name: "migrate", config: { ...config, targets: { migrationVsTcpMin: TARGET_MIGRATION_VS_TCP_MIN, migrateVsRecompute4kMax: TARGET_MIGRATE_VS_RECOMPUTE_4K_MAX } }, rows, ratios };
 }

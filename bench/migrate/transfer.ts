@@ -36,6 +36,8 @@ export interface TransferRound {
   kCompleteMs: number;
   blocks: number;
   tcpMs: number;
+  /** The same bytes as a plain grpc-js server stream between two processes, no KV work (grpc-loopback-peer.ts). */
+  grpcMs: number;
 }
 
 /** Fills `client`'s cache with a chain of `blocks` blocks of random bytes; returns the chain's hashes. */
@@ -76,6 +78,21 @@ async function loopbackTcpMs(bytes: number): Promise<number> {
   return ms;
 }
 
+/** A plain grpc-js server stream of `bytes` between two fresh processes: ms from the call's start to its last message. */
+async function loopbackGrpcMs(bytes: number): Promise<number> {
+  const script = join(dirname(fileURLToPath(import.meta.url)), "grpc-loopback-peer.ts");
+  const server = spawn(process.execPath, ["--import", "tsx", script, "serve"], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    const port = Number(((await createInterface({ input: server.stdout! })[Symbol.asyncIterator]().next()).value as string).split(" ")[1]);
+    const client = spawn(process.execPath, ["--import", "tsx", script, "receive", String(port), String(bytes)], { stdio: ["ignore", "pipe", "inherit"] });
+    const ms = Number(((await createInterface({ input: client.stdout! })[Symbol.asyncIterator]().next()).value as string).split(" ")[1]);
+    await once(client, "exit");
+    return ms;
+  } finally {
+    server.kill();
+  }
+}
+
 export async function measureTransfer(options: { blocks: number; rounds: number; modelDir: string }): Promise<TransferRound[]> {
   const config = kvTwinOfSigma15b();
   const model = "sigma-1.5b-kv-twin";
@@ -92,14 +109,26 @@ export async function measureTransfer(options: { blocks: number; rounds: number;
       const [source, target] = round % 2 === 0 ? [0, 1] : [1, 0];
       const hashes = await fillWithChain(workers.clients[source]!, model, config, options.blocks, 1_000 + round);
       const bytes = options.blocks * blockBytes;
-      let tcpMs = round % 2 === 1 ? await loopbackTcpMs(bytes) : 0;
-      const result = await workers.bus.requestMigration(workers.ids[source]!, create(coordv1.MigrationRequestSchema, { targetWorkerId: workers.ids[target]!, blockHashes: hashes, requesterId: "bench" }), { timeoutMs: 600_000 });
-      if (result.outcome !== coordv1.MigrationOutcome.DONE || result.done === undefined || result.done.blocksImported !== options.blocks) {
-        throw new Error(`migration round ${round} did not complete: ${coordv1.MigrationOutcome[result.outcome]} ${result.reason} ${JSON.stringify(result.done, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
-      }
-      if (round % 2 === 0) tcpMs = await loopbackTcpMs(bytes);
-      rounds.push({ round, bytes: Number(result.done.bytesReceived), migrateMs: result.done.durationMs, kCompleteMs: result.done.kCompleteMs, blocks: options.blocks, tcpMs });
-      process.stderr.write(`migrate: round ${round}: ${(Number(result.done.bytesReceived) / 2 ** 20).toFixed(0)} MiB in ${result.done.durationMs.toFixed(0)} ms (K in at ${result.done.kCompleteMs.toFixed(0)} ms); loopback TCP ${tcpMs.toFixed(0)} ms\n`);
+      let done: coordv1.MigrationDone | undefined;
+      const steps = {
+        migrate: async () => {
+          const result = await workers.bus.requestMigration(workers.ids[source]!, create(coordv1.MigrationRequestSchema, { targetWorkerId: workers.ids[target]!, blockHashes: hashes, requesterId: "bench" }), { timeoutMs: 600_000 });
+          if (result.outcome !== coordv1.MigrationOutcome.DONE || result.done === undefined || result.done.blocksImported !== options.blocks) {
+            throw new Error(`migration round ${round} did not complete: ${coordv1.MigrationOutcome[result.outcome]} ${result.reason} ${JSON.stringify(result.done, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`);
+          }
+          done = result.done;
+        },
+        tcp: async () => void (tcpMs = await loopbackTcpMs(bytes)),
+        grpc: async () => void (grpcMs = await loopbackGrpcMs(bytes)),
+      };
+      let tcpMs = 0;
+      let grpcMs = 0;
+      // The three measurements take turns going first (the fill comes before the migration whatever its turn).
+      const order = (["migrate", "tcp", "grpc"] as const).map((_, i, all) => all[(i + round) % all.length]!);
+      for (const step of order) await steps[step]();
+      const migrated = done!;
+      rounds.push({ round, bytes: Number(migrated.bytesReceived), migrateMs: migrated.durationMs, kCompleteMs: migrated.kCompleteMs, blocks: options.blocks, tcpMs, grpcMs });
+      process.stderr.write(`migrate: round ${round} (${order.join(", ")}): ${(Number(migrated.bytesReceived) / 2 ** 20).toFixed(0)} MiB in ${migrated.durationMs.toFixed(0)} ms (K in at ${migrated.kCompleteMs.toFixed(0)} ms); loopback TCP ${tcpMs.toFixed(0)} ms, plain grpc-js ${grpcMs.toFixed(0)} ms\n`);
     }
   } finally {
     await workers.stop();

@@ -24,7 +24,24 @@ export function methodPath(method: DescMethod): string {
  * instead of having the codec copy them (the worker's ExportKv).
  */
 export class EncodedMessage {
-  constructor(readonly bytes: Buffer) {}
+  /**
+   * `onSerialized`, for server responses only: called once grpc-js has taken
+   * the bytes, after which the sender may reuse them. grpc-js's server copies
+   * a response into its own length-prefixed buffer synchronously, in the same
+   * call that serialises it (server-interceptors' serializeMessage), so the
+   * callback runs as a microtask, after that copy. A message written and
+   * never serialised (the call ended first) never calls back.
+   */
+  constructor(
+    readonly bytes: Buffer,
+    private readonly onSerialized?: () => void,
+  ) {}
+
+  /** The bytes, for the serialiser (which must copy them before it returns). */
+  take(): Buffer {
+    if (this.onSerialized !== undefined) queueMicrotask(this.onSerialized);
+    return this.bytes;
+  }
 }
 
 /** A message (or plain init object) of `schema` in protobuf binary; throws when a value does not fit its field's type. */
@@ -36,7 +53,7 @@ export function encodeMessage(schema: DescMessage, value: unknown): Buffer {
 }
 
 function serializer(schema: DescMessage): (value: unknown) => Buffer {
-  return (value) => (value instanceof EncodedMessage ? value.bytes : encodeMessage(schema, value));
+  return (value) => (value instanceof EncodedMessage ? value.take() : encodeMessage(schema, value));
 }
 
 function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {

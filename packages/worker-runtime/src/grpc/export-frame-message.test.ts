@@ -41,3 +41,23 @@ test("export frame message - the frame written in place decodes as ExportKvRespo
   }
   assert.throws(() => exportFrameMessages("f32", parents).take(), /no frame message/);
 });
+
+test("export frame message - a buffer is reused only after grpc-js has taken its message, never while it waits to be sent", async () => {
+  const messages = exportFrameMessages("f32", parents);
+  const frame = { component: "k" as const, hashes: hashes.slice(0, 1) };
+  const frameBytes = kvFrameByteLength(1, 192 * 4);
+  const first = messages.allocate(frameBytes, frame);
+  const a = messages.take();
+  const second = messages.allocate(frameBytes, frame);
+  const b = messages.take();
+  assert.notEqual(first.buffer, second.buffer, "a message not yet serialised keeps its memory");
+  // The serialiser takes the bytes (and copies them, as grpc-js does); the buffer is free from the next microtask.
+  a.take();
+  assert.notEqual(messages.allocate(frameBytes, frame).buffer, first.buffer, "not before the serialiser's copy has returned");
+  messages.take().take();
+  await Promise.resolve();
+  const third = messages.allocate(frameBytes - 4, frame);
+  assert.equal(third.buffer, first.buffer, "the freed buffer serves a later frame that fits in it");
+  assert.equal(messages.take().bytes.length, a.bytes.length - 4, "the message is the frame's length, not the buffer's");
+  assert.notEqual(b.bytes.buffer, third.buffer);
+});

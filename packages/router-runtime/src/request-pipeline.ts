@@ -13,10 +13,12 @@ import type { KvIndex, WorkerSelector } from "@sigmaserve/kv-index";
 import { coordv1, type inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import type { AdmissionController } from "./admission/admission-controller.js";
+import { OverloadedError } from "./errors.js";
 import type { ApiKeys, Tenant } from "./auth/api-keys.js";
 import { Dispatcher, type DispatcherOptions, type RouteDecision, type RoutedRequest, type DispatchEvent } from "./generate/dispatcher.js";
 import { normalizeGenerate, type TokenizerRegistry } from "./generate/normalize-request.js";
 import { publicFault } from "./generate/worker-fault.js";
+import { RouterMetrics } from "./metrics/router-metrics.js";
 import type { WorkerPool } from "./workers/worker-pool.js";
 
 export interface RequestPipelineOptions {
@@ -42,6 +44,10 @@ export class RequestPipeline {
   readonly tokenizers: TokenizerRegistry;
   readonly admission: AdmissionController;
   readonly dispatcher: Dispatcher;
+  /** The router's Prometheus series (served on the HTTP port's /metrics). */
+  readonly metrics: RouterMetrics;
+  /** Prompt tokens the last routing decision of each running request expected the worker to hold. */
+  private readonly predictedCached = new Map<string, number>();
 
   constructor(readonly options: RequestPipelineOptions) {
     this.pool = options.pool;
@@ -49,13 +55,20 @@ export class RequestPipeline {
     this.apiKeys = options.apiKeys;
     this.tokenizers = options.tokenizers;
     this.admission = options.admission;
+    this.metrics = new RouterMetrics({ admission: () => options.admission.stats, workers: () => options.pool.list() });
     this.dispatcher = new Dispatcher({
       pool: options.pool,
       index: options.index,
       selector: options.selector,
       logger: options.logger,
       ...(options.maxReplays === undefined ? {} : { maxReplays: options.maxReplays }),
-      ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
+      onRoute: (request, decision) => {
+        this.metrics.routed(request, decision);
+        const worker = options.pool.list().find((w) => w.id === decision.workerId);
+        this.predictedCached.set(request.requestId, decision.matchedBlocks * (worker?.info.kvHash?.blockSizeTokens ?? 0));
+        options.onRoute?.(request, decision);
+      },
+      onFailover: (_request, kind) => this.metrics.failover(kind),
       ...(options.cachePulls === undefined ? {} : { cachePulls: options.cachePulls }),
       ...(options.split === undefined ? {} : { split: options.split }),
     });
@@ -67,14 +80,29 @@ export class RequestPipeline {
    * a worker's refusal comes back in the public request's field names.
    */
   async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
+    // The model label is the served model once the request names one that exists (a client's typo must not mint series).
+    const context = { model: "", tenant: tenant.id, arrivedAtMs: Date.now(), predictedCachedTokens: () => 0 };
+    yield* this.metrics.observe(this.admitAndDispatch(request, tenant, signal, context), context);
+  }
+
+  private async *admitAndDispatch(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal, context: { model: string; predictedCachedTokens: () => number }): AsyncGenerator<DispatchEvent> {
     const routed = normalizeGenerate(request, tenant, this.pool, this.tokenizers);
-    const release = await this.admission.acquire(signal);
+    context.model = routed.model;
+    context.predictedCachedTokens = () => this.predictedCached.get(routed.requestId) ?? 0;
+    let release: () => void;
+    try {
+      release = await this.admission.acquire(signal);
+    } catch (err) {
+      if (err instanceof OverloadedError) this.metrics.admissionRejected();
+      throw err;
+    }
     try {
       yield* this.dispatcher.generate(routed, signal);
     } catch (err) {
       throw publicFault(err, request);
     } finally {
       release();
+      this.predictedCached.delete(routed.requestId);
     }
   }
 

@@ -23,7 +23,9 @@ import { HandoverBoard } from "./migration/handover-board.js";
 import { DEFAULT_DRAIN_HOT_BLOCKS } from "./migration/migrate-away.js";
 import { RemoteTier } from "./migration/remote-tier.js";
 import { WorkerMigration, type WorkerMigrationDeps } from "./migration/worker-migration.js";
+import { WorkerMetrics } from "./metrics/worker-metrics.js";
 import { Scheduler } from "./scheduler/scheduler.js";
+import { startMetricsServer, type MetricsServer } from "@sigmaserve/telemetry";
 
 const MIB = 2 ** 20;
 const ROLES = { both: coordv1.WorkerRole.BOTH, prefill: coordv1.WorkerRole.PREFILL, decode: coordv1.WorkerRole.DECODE } as const;
@@ -45,6 +47,10 @@ export interface WorkerRuntime {
   readonly migration: WorkerMigration | undefined;
   /** host:port the server listens on. */
   readonly address: string;
+  /** The worker's Prometheus series (served on /metrics with --metrics-port). */
+  readonly metrics: WorkerMetrics;
+  /** host:port of the /metrics server; undefined without --metrics-port. */
+  readonly metricsAddress: string | undefined;
   workerInfo(): coordv1.WorkerInfo;
   workerLoad(): coordv1.WorkerLoad;
   /**
@@ -123,6 +129,16 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
 
   const server = new Server(messageSizeOptions(config.maxMessageMib * MIB));
   const health = addHealthService(server, [workerv1.WorkerService]);
+  const metrics = new WorkerMetrics({
+    modelName: model.id,
+    maxContextTokens: model.config.max_position_embeddings,
+    blockSizeTokens: config.blockSize,
+    scheduler: () => scheduler.stats(),
+    attentionReadBytes: () => scheduler.attentionReadBytes,
+    kvUsage: () => kv.usage(),
+    kvEventsPublished: () => eventLog.lastTakenSeq,
+  });
+  let metricsServer: MetricsServer | undefined;
   const runtime: WorkerRuntime = {
     config,
     model,
@@ -134,6 +150,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     remoteTier: undefined,
     migration: undefined,
     address: "",
+    metrics,
+    metricsAddress: undefined,
     workerInfo: () =>
       create(coordv1.WorkerInfoSchema, {
         workerId: config.workerId,
@@ -217,6 +235,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       await membership?.stop();
       if (ownsBus) await bus?.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await metricsServer?.close();
       await dense.release();
     },
     kill: async () => {
@@ -227,6 +246,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       runtime.migration?.leases.close();
       await membership?.stop();
       if (ownsBus) await bus?.close();
+      await metricsServer?.close();
       // The step in flight finishes before ORT is released under it.
       await scheduler.drain();
       await dense.release();
@@ -239,6 +259,10 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     server.bindAsync(`${config.host}:${config.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   (runtime as { address: string }).address = config.advertise ?? `${config.host}:${port}`;
+  if (config.metricsPort !== undefined) {
+    metricsServer = await startMetricsServer(metrics.registry, { host: config.metricsHost ?? config.host, port: config.metricsPort });
+    (runtime as { metricsAddress: string }).metricsAddress = metricsServer.address;
+  }
   state = coordv1.WorkerState.READY;
   health.setAll("SERVING");
   const ownsBus = options.bus === undefined && config.nats !== undefined;
@@ -256,6 +280,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       isDraining: () => scheduler.isDraining,
       logger,
       maxMessageBytes: config.maxMessageMib * MIB,
+      meter: metrics,
       ...(options.onMigrationFrame === undefined ? {} : { onFrameReceived: options.onMigrationFrame }),
     });
     await migration.start();
@@ -271,6 +296,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     }
   }
   const membership: BusMembership | undefined = bus === undefined ? undefined : await joinBus(runtime, bus, logger);
-  logger.info({ address: runtime.address, model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
+  logger.info({ address: runtime.address, metricsAddress: runtime.metricsAddress, model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
   return runtime;
 }

@@ -73,7 +73,7 @@ export async function up(argv: string[], io: CommandIo): Promise<void> {
 }
 
 function printTryLines(io: CommandIo, preset: string, grpc: string, http: string): void {
-  io.stdout(`router    grpc ${grpc}  http http://${http}\n`);
+  io.stdout(`router    grpc ${grpc}  http http://${http}  metrics http://${http}/metrics\n`);
   io.stdout(`\ntry:  curl -s http://${http}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${preset}","messages":[{"role":"user","content":"Hello"}],"max_tokens":32}'\n`);
   io.stdout(`      sigmaserve generate "Hello" --address ${grpc} --stream\nCtrl-C stops the cluster.\n`);
 }
@@ -136,9 +136,9 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
       io.stdout(`nats      ${natsUrl}\n`);
     }
     for (let i = 0; i < settings.count; i++) {
-      const worker = await spawnApp("@sigmaserve/worker", ["--preset", settings.preset, "--port", "0", "--worker-id", `worker-${i}`, "--nats", natsUrl], "worker listening", log);
+      const worker = await spawnApp("@sigmaserve/worker", ["--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--worker-id", `worker-${i}`, "--nats", natsUrl], "worker listening", log);
       children.push(worker.child);
-      io.stdout(`worker-${i}  ${String(worker.ready["address"])} (${settings.preset}, ${String(worker.ready["kernel"])} attention)\n`);
+      io.stdout(`worker-${i}  ${String(worker.ready["address"])} (${settings.preset}, ${String(worker.ready["kernel"])} attention; metrics http://${String(worker.ready["metricsAddress"])}/metrics)\n`);
     }
     const router = await spawnApp(
       "@sigmaserve/router",

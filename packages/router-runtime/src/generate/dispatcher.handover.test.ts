@@ -28,13 +28,19 @@ const request = (id: string): RoutedRequest => ({
   arrivedAtPerfMs: performance.now(),
 });
 
+/** Each failover the dispatcher reports, as "kind from-worker". */
+const failovers: string[] = [];
+
 async function withCluster(run: (workers: FakeWorker[], dispatcher: (maxReplays: number) => Dispatcher) => Promise<void>): Promise<void> {
   const workers = await Promise.all(["w-a", "w-b", "w-c"].map((workerId) => FakeWorker.start({ workerId })));
   const pool = new WorkerPool({ maxMessageMib: 16 });
   for (const w of workers) pool.upsert(w.workerInfo());
+  failovers.length = 0;
   try {
     // round_robin would send a replay to w-b next: only the trailer can make it w-c.
-    await run(workers, (maxReplays) => new Dispatcher({ pool, index: new KvIndex(), selector: createWorkerSelector("round_robin"), logger: pino({ level: "silent" }), maxReplays }));
+    await run(workers, (maxReplays) =>
+      new Dispatcher({ pool, index: new KvIndex(), selector: createWorkerSelector("round_robin"), logger: pino({ level: "silent" }), maxReplays, onFailover: (_request, kind, from) => failovers.push(`${kind} ${from}`) }),
+    );
   } finally {
     pool.close();
     await Promise.all(workers.map((w) => w.stop()));
@@ -58,6 +64,7 @@ test("dispatcher handover - the stream continues on the worker the trailer names
     assert.equal(finish?.finishReason, inferencev1.FinishReason.STOP, "completed although max_replays is 0");
     assert.deepEqual([a!.calls.length, b!.calls.length, c!.calls.length], [1, 0, 1]);
     assert.deepEqual(c!.calls[0]!.request.generatedTokenIds, tokens.slice(0, 4));
+    assert.deepEqual(failovers, ["handover w-a"], "reported as a handover, not a replay");
   });
 });
 
@@ -74,5 +81,19 @@ test("dispatcher handover - without a trailer it is an ordinary failure: replaye
     const replayed = await collect(dispatcher(1).generate(request("r3"), new AbortController().signal));
     assert.equal(replayed.finish?.finishReason, inferencev1.FinishReason.STOP);
     assert.equal(b!.calls.length + c!.calls.length, 1);
+    assert.deepEqual(failovers, [], "r2 gave up without moving; r3 went to a worker that did not fail (w-a is quarantined)");
+  });
+});
+
+test("dispatcher failover - reported by kind: a failure before the first token is a retry, one mid-stream a replay", async () => {
+  await withCluster(async ([a], dispatcher) => {
+    a!.behaviour.fail = { code: status.UNAVAILABLE, details: "gone", afterTokens: 0 };
+    assert.equal((await collect(dispatcher(1).generate(request("r4"), new AbortController().signal))).finish?.finishReason, inferencev1.FinishReason.STOP);
+    assert.deepEqual(failovers, ["retry w-a"]);
+  });
+  await withCluster(async ([a], dispatcher) => {
+    a!.behaviour.fail = { code: status.UNAVAILABLE, details: "gone", afterTokens: 4 };
+    assert.equal((await collect(dispatcher(1).generate(request("r5"), new AbortController().signal))).finish?.finishReason, inferencev1.FinishReason.STOP);
+    assert.deepEqual(failovers, ["replay w-a"]);
   });
 });

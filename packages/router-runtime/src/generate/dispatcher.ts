@@ -76,6 +76,8 @@ export interface DispatcherOptions {
   maxReplays?: number;
   /** Called after each routing decision (metrics, tests). */
   onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
+  /** Called when a request moves to another worker: before its first token (retry), mid-stream (replay) or with its KV (handover). */
+  onFailover?: (request: RoutedRequest, kind: "retry" | "replay" | "handover", fromWorkerId: string) => void;
   /** Cache pulls (cache-pull.ts), over the bus; absent: never. */
   cachePulls?: { bus: Pick<CoordBus, "requestMigration">; minBlocks?: number };
   /** Prefill/decode split (prefill-split.ts); absent: never. */
@@ -215,6 +217,7 @@ export class Dispatcher {
         worker.quarantinedUntilMs = Date.now() + FAILED_WORKER_QUARANTINE_MS;
         handoverTo = err instanceof GrpcStatusError && err.code === status.UNAVAILABLE ? handoverTargetOf(err.metadata) : undefined;
         if (handoverTo !== undefined) {
+          this.options.onFailover?.(request, "handover", worker.id);
           this.options.logger.info({ requestId: request.requestId, from: worker.id, to: handoverTo, sentTokens: sentTokens.length }, "worker handed the request over with its KV; continuing there");
           continue;
         }
@@ -222,6 +225,7 @@ export class Dispatcher {
           yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, `gave up after ${maxReplays} replays: ${(err as Error).message}`) };
           return;
         }
+        this.options.onFailover?.(request, sentTokens.length === 0 ? "retry" : "replay", worker.id);
         this.options.logger.warn(
           { requestId: request.requestId, workerId: worker.id, sentTokens: sentTokens.length, err: (err as Error).message },
           sentTokens.length === 0 ? "worker failed before the first token; retrying elsewhere" : "worker failed mid-stream; replaying elsewhere",

@@ -19,6 +19,8 @@ interface Route<H> {
 export interface RouteMatch<H> {
   handler: H;
   params: Record<string, string>;
+  /** The route as registered (`/v1/models/:model`): a label with bounded values, unlike the path. */
+  template: string;
 }
 
 export class EndpointTable<H> {
@@ -42,11 +44,11 @@ export class EndpointTable<H> {
       const params = matchSegments(route.segments, parts);
       if (params === null) continue;
       const handler = route.handlers.get((method === "HEAD" ? "GET" : method) as HttpMethod);
-      if (handler !== undefined) return { handler, params };
+      if (handler !== undefined) return { handler, params, template: `/${route.segments.join("/")}` };
       const allow = [...route.handlers.keys()].join(", ");
       throw new OpenAiError(405, `method ${method} is not allowed on ${pathname}; use ${allow}`, "invalid_request_error", null, "method_not_allowed", { allow });
     }
-    throw new OpenAiError(404, `no endpoint ${pathname}; this server has /v1/models, /v1/completions, /v1/chat/completions, /v1/cluster, /healthz and /readyz`, "invalid_request_error", null, "not_found");
+    throw new OpenAiError(404, `no endpoint ${pathname}; this server has /v1/models, /v1/completions, /v1/chat/completions, /v1/cluster, /healthz, /readyz and /metrics`, "invalid_request_error", null, "not_found");
   }
 }
 

@@ -6,6 +6,7 @@
  *   POST /v1/chat/completions             messages through the chat template
  *   GET  /v1/cluster                      workers, load, admission, KV index
  *   GET  /healthz, /readyz                liveness, readiness (503 with no routable worker)
+ *   GET  /metrics                         Prometheus series of the router (sigmaserve_router_*)
  *
  * The /v1 endpoints authenticate `Authorization: Bearer <key>` through the
  * router's API keys (open when none are configured); the probes do not.
@@ -14,6 +15,7 @@
  * that disconnects aborts its request's signal, which cancels the worker call.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { handleMetrics } from "@sigmaserve/telemetry";
 import type { Logger } from "pino";
 import type { RequestPipeline } from "../request-pipeline.js";
 import { handleChatCompletions } from "./chat-completions.js";
@@ -52,6 +54,8 @@ type Handler = (ctx: RequestContext) => Promise<void>;
 export function openAiRoutes(): EndpointTable<Handler> {
   return new EndpointTable<Handler>()
     .on("GET", "/healthz", async (ctx) => sendJson(ctx.res, 200, { status: "ok" }))
+    // Unauthenticated, as vLLM's and every Prometheus target's: it names tenants by id, never a key.
+    .on("GET", "/metrics", async (ctx) => handleMetrics(ctx.pipeline.metrics.registry, ctx.req, ctx.res))
     .on("GET", "/readyz", async (ctx) => {
       const ready = readiness(ctx.pipeline);
       sendJson(ctx.res, ready.ready ? 200 : 503, { status: ready.ready ? "ready" : "not_ready", ...ready });
@@ -77,9 +81,11 @@ async function serve(req: IncomingMessage, res: ServerResponse, pipeline: Reques
   const url = new URL(req.url ?? "/", "http://router.invalid");
   const logger = options.logger;
   let ctx: RequestContext | undefined;
+  let template = "unmatched";
   res.on("error", (err) => logger.debug({ err: err.message, path: url.pathname }, "response error"));
   try {
-    const { handler, params } = routes.match(req.method ?? "GET", url.pathname);
+    const { handler, params, template: matched } = routes.match(req.method ?? "GET", url.pathname);
+    template = matched;
     ctx = createRequestContext(req, res, { url, params, pipeline, logger, maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
     await handler(ctx);
   } catch (err) {
@@ -93,6 +99,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, pipeline: Reques
     else if (!res.writableEnded) res.destroy(error);
     return;
   } finally {
+    // A stream's status is known when its headers went out; its end is counted by the pipeline.
+    pipeline.metrics.httpRequest(template, res.statusCode);
     logger.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - startedAtMs }, "http request");
   }
 }

@@ -69,6 +69,10 @@ export const WorkerConfigSchema = z
     nats: z.string().min(1).optional(),
     /** The address to register (host:port) when it differs from the listening one (containers, NAT). */
     advertise: z.string().min(1).optional(),
+    /** Port of the HTTP server for Prometheus's /metrics; 0 = the OS picks one (logged at start); unset = none. */
+    metricsPort: int(0).max(65_535).optional(),
+    /** Where /metrics listens; default: --host. */
+    metricsHost: z.string().min(1).optional(),
   })
   .refine((c) => !(c.preset !== undefined && c.model !== undefined), { message: "give --preset or --model, not both", path: ["preset"] });
 
@@ -100,12 +104,15 @@ const FLAGS = {
   "remote-tier-fetch-min-blocks": "remoteTierFetchMinBlocks",
   nats: "nats",
   advertise: "advertise",
+  "metrics-port": "metricsPort",
+  "metrics-host": "metricsHost",
 } as const;
 
 export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [--port N] [--host H] [--worker-id ID]
                          [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
                          [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
                          [--migration-lease-ms MS] [--drain-migrate] [--role both|prefill|decode] [--nats URL] [--advertise host:port]
+                         [--metrics-port N [--metrics-host H]]
                          [--remote-tier [--remote-tier-max-mib M] [--remote-tier-ttl-s S] [--remote-tier-publish-ms MS] [--remote-tier-fetch-min-blocks N]]
 Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
 

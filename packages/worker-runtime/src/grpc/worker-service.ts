@@ -85,15 +85,16 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
       }
       const queue = new AsyncQueue<workerv1.GenerateResponse>();
       let handedOverTo: Promise<string | null> | undefined;
-      runtime.scheduler.submit(submit, {
-        onChunk: (chunk) => queue.push(chunkMessage(chunk)),
-        onFinish: (finish) => {
+      const sink = {
+        onChunk: (chunk: TokenChunk) => queue.push(chunkMessage(chunk)),
+        onFinish: (finish: RequestFinish) => {
           // A handed-over request ends without a finish: the router continues it where its KV went.
           if (finish.reason === "handover") handedOverTo = runtime.handovers.outcome(submit.requestId);
           else queue.push(finishMessage(submit.requestId, { ...finish, reason: finish.reason }));
           queue.end();
         },
-      });
+      };
+      runtime.scheduler.submit(submit, runtime.metrics.track(sink, submit.arrivedAtUnixMs ?? Date.now()));
       const onAbort = (): void => runtime.scheduler.cancel(submit.requestId);
       context.signal.addEventListener("abort", onAbort, { once: true });
       try {
@@ -136,6 +137,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         for (const frame of plan.frames(messages.allocate)) {
           runtime.hooks.onExportFrame?.({ component: frame.component, blocks: frame.hashes.length });
           bytesSent += BigInt(frame.bytes.byteLength);
+          runtime.metrics.sent(frame.component, frame.bytes.byteLength);
           // Already protobuf binary (export-frame-message.ts): the serialiser passes it through.
           yield messages.take() as unknown as workerv1.ExportKvResponse;
         }
@@ -163,6 +165,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
             const component = kvComponentFromProto(frame.component);
             if (component === undefined) throw new InvalidRequestError("frame.component", "must be K or V");
             bytesReceived += BigInt(frame.payload.byteLength);
+            runtime.metrics.received(component, frame.payload.byteLength);
             for (const block of frame.blocks) parents.set(block.blockHash, block.parentBlockHash ?? null);
             try {
               session.acceptFrame(frame.payload, component);

@@ -17,6 +17,7 @@ import { KvTransferError, formatBlockHash, type BlockHash, type KvCacheManager, 
 import { coordv1, createGrpcClient, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { Ewma } from "../measure/ewma.js";
+import type { KvTransferMeter } from "../metrics/kv-transfer-meter.js";
 
 /** Largest ExportKv frame a target asks for, bytes (the gRPC channel's message limit must exceed it). */
 export const DEFAULT_MIGRATION_FRAME_BYTES = 4 * 2 ** 20;
@@ -36,6 +37,8 @@ export interface MigrationTargetDeps {
   maxMessageBytes?: number;
   /** Test hook: sees (and may damage) each frame's payload as it arrives, before it is verified. */
   onFrameReceived?: (payload: Uint8Array, migrationId: string) => void;
+  /** Where bytes received and pulls ended are counted (the worker's metrics). */
+  meter?: KvTransferMeter;
 }
 
 /** Counters of the migrations this worker pulled (exported as metrics by the worker). */
@@ -141,6 +144,7 @@ export class MigrationTarget {
         bytesReceived += frame.payload.byteLength;
         deps.onFrameReceived?.(frame.payload, offer.migrationId);
         const component: KvComponent | undefined = kvComponentFromProto(frame.component);
+        if (component !== undefined) deps.meter?.received(component, frame.payload.byteLength);
         if (component === "k") firstK ??= performance.now();
         else if (component === "v") firstV ??= performance.now();
         try {
@@ -168,6 +172,7 @@ export class MigrationTarget {
     // From the offer's arrival: the time a router waits for a pull includes the handshake.
     if (error === "" && bytesReceived > 0) this.bandwidth.add((bytesReceived * 1000) / (performance.now() - acceptedMs));
     const endedMs = performance.now();
+    deps.meter?.pullEnded((endedMs - startedMs) / 1000, error === "", { imported: totals.imported.length, refused });
     const done = create(coordv1.MigrationDoneSchema, {
       migrationId: offer.migrationId,
       blocksImported: totals.imported.length,

@@ -45,6 +45,18 @@ test("migration - offer, reply, pull, done: the target serves the prompt from th
   assert.ok(target.runtime.workerLoad().migrationBytesPerS > 0);
   assert.ok(source.runtime.workerLoad().prefillTokensPerS > 0);
   assert.equal(target.runtime.workerLoad().prefillTokensPerS, 0, "the target computed no prompt chunk of 32 tokens or more");
+  // The metrics count the same bytes on both sides, per component: K is n_k/(n_k + n_v) of them (frame heads aside).
+  const transferred = async (w: Worker, direction: string) => {
+    const metric = (await w.runtime.metrics.registry.getSingleMetric("sigmaserve_kv_transfer_bytes_total")!.get()).values;
+    return Object.fromEntries(metric.filter((v) => v.labels["direction"] === direction).map((v) => [v.labels["component"], v.value]));
+  };
+  const { num_key_heads: nK, num_value_heads: nV } = source.runtime.model.config;
+  const received = await transferred(target, "in");
+  assert.equal(received["k"]! + received["v"]!, Number(outcome.done.bytesReceived));
+  assert.ok(Math.abs((received["k"]! * nV) / (received["v"]! * nK) - 1) < 0.01, `K ${received["k"]} and V ${received["v"]} bytes for n_k ${nK}, n_v ${nV}`);
+  assert.deepEqual(await transferred(source, "out"), received);
+  const pulls = (await target.runtime.metrics.registry.getSingleMetric("sigmaserve_migration_pulls_total")!.get()).values;
+  assert.deepEqual(pulls.map((v) => [v.labels["outcome"], v.value]), [["completed", 1]]);
 });
 
 test("migration - a prefix the target already holds is skipped: it pulls only the blocks it lacks", async () => {

@@ -72,6 +72,9 @@ export class Scheduler {
     return this.policy.has(requestId);
   }
 
+  /** Bytes the attention kernel has read since start: K, and V from each tier (selective V reads part of it from the host). */
+  readonly attentionReadBytes = { k: 0, vDevice: 0, vHost: 0 };
+
   stats(): SchedulerStats & { prefillTokensPerS: number } {
     return { ...this.policy.stats(), prefillTokensPerS: this.prefillRate.value };
   }
@@ -144,7 +147,14 @@ export class Scheduler {
           this.options.onStepError?.(err);
           this.policy.fail(plan, err);
         }
-        if (output !== undefined) this.policy.update(plan, output);
+        if (output !== undefined) {
+          if (output.reads !== undefined) {
+            this.attentionReadBytes.k += output.reads.kBytes;
+            this.attentionReadBytes.vDevice += output.reads.vBytesDevice;
+            this.attentionReadBytes.vHost += output.reads.vBytesHost;
+          }
+          this.policy.update(plan, output);
+        }
       }
       // Let gRPC reads, writes and cancellations in between steps.
       await yieldToEventLoop();

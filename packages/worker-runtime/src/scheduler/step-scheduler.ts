@@ -52,6 +52,8 @@ export interface StepOutput {
   readonly logits: ReadonlyMap<string, Float32Array>;
   /** Tokens computed. */
   readonly numRows: number;
+  /** Bytes the attention kernel read in the step (the engine reports them; a test runner may not). */
+  readonly reads?: { readonly kBytes: number; readonly vBytesDevice: number; readonly vBytesHost: number };
 }
 
 export interface SchedulerStats {

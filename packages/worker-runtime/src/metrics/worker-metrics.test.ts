@@ -1,0 +1,104 @@
+/**
+ * A worker's /metrics over real HTTP after real requests: the vLLM series and
+ * the K/V split hold what the requests and the pool say (the finish messages'
+ * usage and the pool's own usage() are the oracle), in Prometheus's text
+ * format with vLLM's names and labels.
+ */
+import { createGrpcClient, workerv1 } from "@sigmaserve/proto";
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { pino } from "pino";
+import { loadWorkerConfig } from "../config/worker-config.js";
+import { startWorker } from "../worker-runtime.js";
+
+/** Prometheus text → "name{labels}" → value (labels as written, sorted by prom-client). */
+function parseExposition(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const at = line.lastIndexOf(" ");
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+function sample(series: Map<string, number>, name: string, labels: Record<string, string>): number | undefined {
+  for (const [key, value] of series) {
+    if (!key.startsWith(`${name}{`) && key !== name) continue;
+    if (Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))) return value;
+  }
+  return undefined;
+}
+
+test("worker metrics - /metrics serves the vLLM series and the K/V split, matching the requests and the pool", async () => {
+  const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--metrics-port", "0", "--block-size", "16"], {}), pino({ level: "silent" }));
+  try {
+    assert.ok(runtime.metricsAddress, "the worker reports where /metrics listens");
+    const client = createGrpcClient(workerv1.WorkerService, runtime.address);
+    const usages: { prompt: number; completion: number; cached: number; reason: string }[] = [];
+    const prompt = Array.from({ length: 40 }, (_, i) => (i * 7) % 250);
+    // The same prompt twice: the second finds 32 of its 40 tokens (two full blocks) in the prefix cache.
+    for (const [i, maxTokens] of [5, 3].entries()) {
+      for await (const message of client.generate({ requestId: `m${i}`, model: "sigma-tiny", promptTokenIds: prompt, sampling: { maxTokens, ignoreEos: true } })) {
+        if (message.event.case === "finish") {
+          const finish = message.event.value;
+          usages.push({ prompt: finish.usage!.promptTokens, completion: finish.usage!.completionTokens, cached: finish.usage!.cachedPromptTokens, reason: "length" });
+        }
+      }
+    }
+    client.close();
+    assert.equal(usages[1]!.cached, 32, "the second request hit the prefix cache");
+
+    const response = await fetch(`http://${runtime.metricsAddress}/metrics`);
+    assert.equal(response.status, 200);
+    assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const series = parseExposition(await response.text());
+    const model = { model_name: "sigma-tiny" };
+    const sum = (key: "prompt" | "completion" | "cached") => usages.reduce((total, u) => total + u[key], 0);
+
+    assert.equal(sample(series, "vllm:num_requests_running", model), 0);
+    assert.equal(sample(series, "vllm:num_requests_waiting", model), 0);
+    assert.equal(sample(series, "vllm:request_success_total", { ...model, finished_reason: "length" }), 2);
+    assert.equal(sample(series, "vllm:prompt_tokens_total", model), sum("prompt"));
+    assert.equal(sample(series, "vllm:generation_tokens_total", model), sum("completion"));
+    assert.equal(sample(series, "vllm:prefix_cache_queries_total", model), sum("prompt"));
+    assert.equal(sample(series, "vllm:prefix_cache_hits_total", model), sum("cached"));
+    assert.equal(sample(series, "vllm:time_to_first_token_seconds_count", model), 2);
+    // vLLM's TTFT boundaries, le="0.001" first and +Inf last.
+    assert.ok(series.has('vllm:time_to_first_token_seconds_bucket{le="0.001",model_name="sigma-tiny"}'));
+    assert.equal(sample(series, "vllm:time_to_first_token_seconds_bucket", { ...model, le: "+Inf" }), 2);
+    // One inter-token gap per token after the first: 4 + 2.
+    assert.equal(sample(series, "vllm:inter_token_latency_seconds_count", model), sum("completion") - usages.length);
+    assert.equal(sample(series, "vllm:e2e_request_latency_seconds_count", model), 2);
+    assert.equal(sample(series, "vllm:num_preemptions_total", model), 0);
+
+    // The K/V split is the pool's own usage, block for block.
+    for (const u of runtime.kv.usage()) {
+      const labels = { ...model, component: u.component, tier: u.tier };
+      assert.equal(sample(series, "sigmaserve_kv_blocks", { ...labels, state: "used" }), u.usedBlocks, `${u.component}/${u.tier} used`);
+      assert.equal(sample(series, "sigmaserve_kv_blocks", { ...labels, state: "cached" }), u.cachedFreeBlocks, `${u.component}/${u.tier} cached`);
+      assert.equal(sample(series, "sigmaserve_kv_blocks", { ...labels, state: "free" }), u.totalBlocks - u.usedBlocks - u.cachedFreeBlocks);
+      assert.equal(sample(series, "sigmaserve_kv_usage_ratio", labels), u.usedBlocks / u.totalBlocks);
+    }
+    assert.ok((sample(series, "sigmaserve_kv_blocks", { ...model, component: "k", tier: "device", state: "cached" }) ?? 0) >= 2, "the prompt's full blocks stay cached");
+    assert.equal(sample(series, "vllm:kv_cache_usage_perc", model), 0, "nothing is held once the requests finished");
+    assert.ok((sample(series, "sigmaserve_attention_read_bytes_total", { ...model, component: "k", tier: "device" }) ?? 0) > 0);
+    assert.equal(sample(series, "sigmaserve_kv_events_published_total", model), runtime.eventLog.lastTakenSeq);
+    assert.equal(sample(series, "vllm:cache_config_info", { ...model, block_size: "16" }), 1);
+
+    assert.equal((await fetch(`http://${runtime.metricsAddress}/other`)).status, 404);
+    assert.equal((await fetch(`http://${runtime.metricsAddress}/metrics`, { method: "POST" })).status, 405);
+  } finally {
+    await runtime.stop();
+  }
+});
+
+test("worker metrics - without --metrics-port nothing listens, and the registry still counts", async () => {
+  const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny"], {}), pino({ level: "silent" }));
+  try {
+    assert.equal(runtime.metricsAddress, undefined);
+    assert.match(await runtime.metrics.registry.metrics(), /vllm:num_requests_running\{model_name="sigma-tiny"\} 0/);
+  } finally {
+    await runtime.stop();
+  }
+});

@@ -6,12 +6,13 @@
  * --drain-migrate hands them and its hot prefixes over to its peers.
  */
 import { pino } from "pino";
+import { startTracing, traceLogFields } from "@sigmaserve/telemetry";
 import { WORKER_USAGE, WorkerConfigError, loadWorkerConfig, startWorker } from "@sigmaserve/worker-runtime";
 
 /** How long SIGTERM waits for running requests before cancelling them, ms. */
 export const SHUTDOWN_GRACE_MS = 30_000;
 
-const logger = pino({ name: "sigmaserve-worker" });
+const logger = pino({ name: "sigmaserve-worker", mixin: () => traceLogFields() });
 if (process.argv.includes("--help")) {
   process.stdout.write(`${WORKER_USAGE}\n`);
   process.exit(0);
@@ -24,6 +25,9 @@ try {
   process.stderr.write(`sigmaserve worker: ${err.message}\n\n${WORKER_USAGE}\n`);
   process.exit(2);
 }
+// Before the worker starts, so its first spans have a provider (off unless an OTLP endpoint is configured).
+const tracing = await startTracing({ serviceName: "sigmaserve-worker", endpoint: config.otlpEndpoint });
+if (tracing.enabled) logger.info({ traces: tracing.tracesUrl }, "tracing on");
 const runtime = await startWorker(config, logger);
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -32,8 +36,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
     stopping = true;
     logger.info({ signal, migrate: config.drainMigrate }, "draining before exit");
     runtime.stop({ graceMs: SHUTDOWN_GRACE_MS, migrate: config.drainMigrate }).then(
-      () => {
+      async () => {
         logger.info("drained; exiting");
+        await tracing.shutdown().catch(() => {});
         process.exit(0);
       },
       (err: unknown) => {

@@ -19,6 +19,8 @@ import { Dispatcher, type DispatcherOptions, type RouteDecision, type RoutedRequ
 import { normalizeGenerate, type TokenizerRegistry } from "./generate/normalize-request.js";
 import { publicFault } from "./generate/worker-fault.js";
 import { RouterMetrics } from "./metrics/router-metrics.js";
+import { startAdmissionSpan, startRequestSpan, type GenAiOperation } from "./tracing/request-spans.js";
+import type { Context } from "@sigmaserve/telemetry";
 import type { WorkerPool } from "./workers/worker-pool.js";
 
 export interface RequestPipelineOptions {
@@ -48,6 +50,8 @@ export class RequestPipeline {
   readonly metrics: RouterMetrics;
   /** Prompt tokens the last routing decision of each running request expected the worker to hold. */
   private readonly predictedCached = new Map<string, number>();
+  /** Failovers of each running request so far (its span reports them). */
+  private readonly failoverCounts = new Map<string, number>();
 
   constructor(readonly options: RequestPipelineOptions) {
     this.pool = options.pool;
@@ -68,7 +72,10 @@ export class RequestPipeline {
         this.predictedCached.set(request.requestId, decision.matchedBlocks * (worker?.info.kvHash?.blockSizeTokens ?? 0));
         options.onRoute?.(request, decision);
       },
-      onFailover: (_request, kind) => this.metrics.failover(kind),
+      onFailover: (request, kind) => {
+        this.metrics.failover(kind);
+        this.failoverCounts.set(request.requestId, (this.failoverCounts.get(request.requestId) ?? 0) + 1);
+      },
       ...(options.cachePulls === undefined ? {} : { cachePulls: options.cachePulls }),
       ...(options.split === undefined ? {} : { split: options.split }),
     });
@@ -79,30 +86,53 @@ export class RequestPipeline {
    * is released when the stream ends. A bad field is refused before admission;
    * a worker's refusal comes back in the public request's field names.
    */
-  async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
+  async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal, operation: GenAiOperation = "text_completion"): AsyncGenerator<DispatchEvent> {
     // The model label is the served model once the request names one that exists (a client's typo must not mint series).
-    const context = { model: "", tenant: tenant.id, arrivedAtMs: Date.now(), predictedCachedTokens: () => 0 };
-    yield* this.metrics.observe(this.admitAndDispatch(request, tenant, signal, context), context);
+    const context = { model: "", tenant: tenant.id, arrivedAtMs: Date.now(), predictedCachedTokens: () => 0, replays: () => 0 };
+    const span = startRequestSpan(operation, request, tenant.id);
+    try {
+      for await (const event of this.metrics.observe(this.admitAndDispatch(request, tenant, signal, context, span.ctx), context)) {
+        if (event.kind === "finish") span.finished(event.finish, context.replays());
+        yield event;
+      }
+    } catch (err) {
+      span.failed(err);
+      throw err;
+    } finally {
+      span.end();
+    }
   }
 
-  private async *admitAndDispatch(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal, context: { model: string; predictedCachedTokens: () => number }): AsyncGenerator<DispatchEvent> {
+  private async *admitAndDispatch(
+    request: inferencev1.GenerateRequest,
+    tenant: Tenant,
+    signal: AbortSignal,
+    context: { model: string; predictedCachedTokens: () => number; replays: () => number },
+    trace: Context,
+  ): AsyncGenerator<DispatchEvent> {
     const routed = normalizeGenerate(request, tenant, this.pool, this.tokenizers);
     context.model = routed.model;
     context.predictedCachedTokens = () => this.predictedCached.get(routed.requestId) ?? 0;
+    context.replays = () => this.failoverCounts.get(routed.requestId) ?? 0;
     let release: () => void;
+    const admission = startAdmissionSpan(trace);
     try {
       release = await this.admission.acquire(signal);
     } catch (err) {
       if (err instanceof OverloadedError) this.metrics.admissionRejected();
+      admission.setAttribute("error.type", (err as Error).name);
       throw err;
+    } finally {
+      admission.end();
     }
     try {
-      yield* this.dispatcher.generate(routed, signal);
+      yield* this.dispatcher.generate(routed, signal, trace);
     } catch (err) {
       throw publicFault(err, request);
     } finally {
       release();
       this.predictedCached.delete(routed.requestId);
+      this.failoverCounts.delete(routed.requestId);
     }
   }
 

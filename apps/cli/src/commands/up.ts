@@ -7,6 +7,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { startTracing, traceLogFields } from "@sigmaserve/telemetry";
 import { pino } from "pino";
 import type { CommandIo } from "../command-io.js";
 import { integerFlag, parseCommand, type CommandSpec } from "../parse-command.js";
@@ -17,11 +18,13 @@ import { spawnApp } from "./spawn-app.js";
 
 const SPEC: CommandSpec = {
   name: "up",
-  usage: `usage: sigmaserve up [--workers 2] [--nats URL | --single-process] [--preset sigma-tiny] [--grpc-port 50051] [--http-port 8000] [--policy kv_aware] [--verbose]
+  usage: `usage: sigmaserve up [--workers 2] [--nats URL | --single-process] [--preset sigma-tiny] [--grpc-port 50051] [--http-port 8000] [--policy kv_aware]
+                    [--otlp-endpoint URL] [--verbose]
 
   Starts a local cluster: N workers on the demo model and a router.
   --nats            use this NATS server; without it one is started when nats-server is installed
   --single-process  workers and router in this process on the in-memory bus (the default without nats-server)
+  --otlp-endpoint   send traces over OTLP/HTTP to this collector (http://host:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT, else off
   --verbose         echo every JSON log line of the cluster`,
   options: {
     workers: { type: "string" },
@@ -31,6 +34,7 @@ const SPEC: CommandSpec = {
     "grpc-port": { type: "string" },
     "http-port": { type: "string" },
     policy: { type: "string" },
+    "otlp-endpoint": { type: "string" },
     verbose: { type: "boolean" },
     help: { type: "boolean" },
   },
@@ -53,6 +57,7 @@ interface UpSettings {
   grpcPort: number;
   httpPort: number;
   policy: string | undefined;
+  otlpEndpoint: string | undefined;
   verbose: boolean;
 }
 
@@ -65,6 +70,7 @@ export async function up(argv: string[], io: CommandIo): Promise<void> {
     httpPort: integerFlag(values["http-port"] as string | undefined, "--http-port", SPEC.usage, { min: 0, fallback: 8000 })!,
     preset: (values.preset as string | undefined) ?? "sigma-tiny",
     policy: values.policy as string | undefined,
+    otlpEndpoint: values["otlp-endpoint"] as string | undefined,
     verbose: values.verbose === true,
   };
   const mode = chooseUpMode({ nats: values.nats as string | undefined, singleProcess: values["single-process"] === true, natsBinary: findNatsServer(process.env["PATH"]) });
@@ -102,14 +108,20 @@ function untilSignal(io: CommandIo, stop: () => Promise<void>, watch: (stopNow: 
 }
 
 async function upSingleProcess(settings: UpSettings, reason: "asked" | "no nats-server", io: CommandIo): Promise<void> {
-  const logger = pino({ name: "sigmaserve-up", level: settings.verbose ? "info" : "warn" }, pino.destination(2));
+  const logger = pino({ name: "sigmaserve-up", level: settings.verbose ? "info" : "warn", mixin: () => traceLogFields() }, pino.destination(2));
   io.stdout(`nats      ${reason === "asked" ? "not used" : "not installed"}: workers and router run in this process on the in-memory bus\n`);
+  // One provider for the whole process: its router's and workers' spans share it.
+  const tracing = await startTracing({ serviceName: "sigmaserve", endpoint: settings.otlpEndpoint });
+  if (tracing.enabled) io.stdout(`traces    ${tracing.tracesUrl}\n`);
   const cluster = await startSingleProcessCluster({ workers: settings.count, preset: settings.preset, grpcPort: settings.grpcPort, httpPort: settings.httpPort, logger, ...(settings.policy === undefined ? {} : { policy: settings.policy }) });
   for (const worker of cluster.workers) {
     io.stdout(`${worker.config.workerId}  ${worker.address} (${settings.preset}, in-process)\n`);
   }
   printTryLines(io, settings.preset, cluster.router.grpcAddress, cluster.router.httpAddress);
-  await untilSignal(io, () => cluster.stop());
+  await untilSignal(io, async () => {
+    await cluster.stop();
+    await tracing.shutdown().catch(() => {});
+  });
 }
 
 async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "single-process" }>, io: CommandIo): Promise<void> {
@@ -136,13 +148,14 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
       io.stdout(`nats      ${natsUrl}\n`);
     }
     for (let i = 0; i < settings.count; i++) {
-      const worker = await spawnApp("@sigmaserve/worker", ["--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--worker-id", `worker-${i}`, "--nats", natsUrl], "worker listening", log);
+      const tracingFlags = settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint];
+      const worker = await spawnApp("@sigmaserve/worker", ["--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--worker-id", `worker-${i}`, "--nats", natsUrl, ...tracingFlags], "worker listening", log);
       children.push(worker.child);
       io.stdout(`worker-${i}  ${String(worker.ready["address"])} (${settings.preset}, ${String(worker.ready["kernel"])} attention; metrics http://${String(worker.ready["metricsAddress"])}/metrics)\n`);
     }
     const router = await spawnApp(
       "@sigmaserve/router",
-      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy])],
+      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy]), ...(settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint])],
       "router listening",
       log,
     );

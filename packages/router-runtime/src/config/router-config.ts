@@ -44,6 +44,8 @@ export const RouterConfigSchema = z.object({
   splitMinPromptTokens: int(1).default(DEFAULT_SPLIT_MIN_PROMPT_TOKENS),
   /** ... and a prefill worker with at most this many requests queued. Splits happen only when --role prefill workers exist. */
   splitMaxPrefillQueue: int(0).default(DEFAULT_SPLIT_MAX_PREFILL_QUEUE),
+  /** OTLP/HTTP collector base URL for traces (spans go to URL/v1/traces); the OTEL_EXPORTER_OTLP_* variables otherwise. */
+  otlpEndpoint: z.url({ error: "must be a URL such as http://127.0.0.1:4318" }).optional(),
 });
 
 export type RouterConfig = Readonly<z.output<typeof RouterConfigSchema>>;
@@ -64,11 +66,13 @@ const FLAGS = {
   "cache-pull-min-blocks": "cachePullMinBlocks",
   "split-min-prompt-tokens": "splitMinPromptTokens",
   "split-max-prefill-queue": "splitMaxPrefillQueue",
+  "otlp-endpoint": "otlpEndpoint",
 } as const;
 
 export const ROUTER_USAGE = `usage: sigmaserve router (--nats URL | --workers host:port,...) [--grpc-port N] [--http-port N] [--host H]
                          [--policy kv_aware|least_loaded|round_robin] [--api-keys-file FILE] [--max-in-flight N] [--max-queued N] [--max-replays N]
                          [--cache-pull-min-blocks N (default 0 = off; 4 is a start)] [--split-min-prompt-tokens N] [--split-max-prefill-queue N]
+                         [--otlp-endpoint URL (traces over OTLP/HTTP; default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)]
 Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB").`;
 
 export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): RouterConfig {

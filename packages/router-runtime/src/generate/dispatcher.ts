@@ -29,6 +29,8 @@ import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
 import { planCachePull, type CachePullPlan } from "./cache-pull.js";
 import { moveSplitKv, planSplit, roleOf, type SplitOptions } from "./prefill-split.js";
 import { blockSizeOf, selectWorker } from "./route-candidates.js";
+import { context as otelContext, traceLogFields, type Context } from "@sigmaserve/telemetry";
+import { endWorkerCallSpan, failoverEvent, startRouteSpan, startWorkerCallSpan } from "../tracing/dispatch-spans.js";
 
 /** How long a worker that failed a call is skipped, ms. */
 export const FAILED_WORKER_QUARANTINE_MS = 2_000;
@@ -66,6 +68,8 @@ export interface RouteDecision {
   matchedBlocks: number;
   /** A cache pull made before dispatch: the holder the blocks came from and how many it was asked for. */
   cachePull?: { fromWorkerId: string; blocks: number; outcome: string };
+  /** Every candidate's cost under the policy (lower wins), for traces and logs. */
+  candidates?: { workerId: string; cost: number; eligible: boolean }[];
 }
 
 export interface DispatcherOptions {
@@ -114,10 +118,12 @@ export class Dispatcher {
         : planCachePull({ target: worker, candidates: routable, overlap: choice.overlaps, hashes, blockSizeTokens: choice.blockSizeTokens, explored: this.explored, ...(this.options.cachePulls.minBlocks === undefined ? {} : { minBlocks: this.options.cachePulls.minBlocks }) });
     // Until the worker's stored events arrive, pretend it holds the prefix, so a burst sharing it sticks.
     if (hashes.length > 0) this.options.index.speculate(worker.id, hashes, DEFAULT_SPECULATION_TTL_MS, now);
-    return { worker, hashes, decision: { workerId: worker.id, policy: handoverTarget === undefined ? selection.policy : "handover", matchedBlocks: overlap.matchedBlocks }, cachePull };
+    const candidatesCost = selection.costs.map((c) => ({ workerId: c.workerId, cost: c.cost, eligible: c.eligible }));
+    return { worker, hashes, decision: { workerId: worker.id, policy: handoverTarget === undefined ? selection.policy : "handover", matchedBlocks: overlap.matchedBlocks, candidates: candidatesCost }, cachePull };
   }
 
-  async *generate(request: RoutedRequest, signal: AbortSignal): AsyncGenerator<DispatchEvent> {
+  /** `trace`: the request's span context (its route and worker-call spans go under it); default the active one. */
+  async *generate(request: RoutedRequest, signal: AbortSignal, trace: Context = otelContext.active()): AsyncGenerator<DispatchEvent> {
     const maxReplays = this.options.maxReplays ?? DEFAULT_MAX_REPLAYS;
     const sentTokens: number[] = [];
     let sentText = "";
@@ -132,7 +138,9 @@ export class Dispatcher {
     let split = planSplit(this.options, request);
     for (;;) {
       const stage = split === null ? "whole" : "prefill";
+      const routeSpan = startRouteSpan(trace);
       const picked = split === null ? this.pick(request, tried, handoverTo) : split.prefill;
+      routeSpan.end(picked?.decision ?? null);
       if (picked === null) {
         if (sentTokens.length === 0) throw new NoWorkerError(`no worker can serve model "${request.model}" right now${tried.size > 0 ? ` (${tried.size} failed)` : ""}`);
         yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, "every worker that could continue the stream failed") };
@@ -152,6 +160,8 @@ export class Dispatcher {
       /** The prefill stage ended at its one token, as asked: the decode worker continues. */
       let prefilled = false;
       const dispatchedAtPerfMs = performance.now();
+      const call = startWorkerCallSpan(trace, worker, stage);
+      let callError: unknown;
       try {
         const stream = worker.client.generate(
           {
@@ -165,7 +175,7 @@ export class Dispatcher {
             priority: request.priority,
             arrivedAtUnixMs: BigInt(request.arrivedAtMs),
           },
-          { signal },
+          { signal, metadata: call.metadata },
         );
         for await (const message of stream) {
           if (message.event.case === "chunk") {
@@ -209,6 +219,7 @@ export class Dispatcher {
       } catch (err) {
         // The client has its whole answer; a failure while closing the worker's stream changes nothing.
         if (finished) return;
+        callError = err;
         if (signal.aborted) throw err;
         if (err instanceof GrpcStatusError && CLIENT_FAULTS.has(err.code)) throw err;
         // A failed prefill stage: the request goes on unsplit (replayed if it got its first token).
@@ -218,7 +229,8 @@ export class Dispatcher {
         handoverTo = err instanceof GrpcStatusError && err.code === status.UNAVAILABLE ? handoverTargetOf(err.metadata) : undefined;
         if (handoverTo !== undefined) {
           this.options.onFailover?.(request, "handover", worker.id);
-          this.options.logger.info({ requestId: request.requestId, from: worker.id, to: handoverTo, sentTokens: sentTokens.length }, "worker handed the request over with its KV; continuing there");
+          failoverEvent(trace, "handover", worker.id, `handed over to ${handoverTo} with its KV`);
+          this.options.logger.info({ requestId: request.requestId, from: worker.id, to: handoverTo, sentTokens: sentTokens.length, ...traceLogFields(trace) }, "worker handed the request over with its KV; continuing there");
           continue;
         }
         if (sentTokens.length > 0 && ++replays > maxReplays) {
@@ -226,11 +238,13 @@ export class Dispatcher {
           return;
         }
         this.options.onFailover?.(request, sentTokens.length === 0 ? "retry" : "replay", worker.id);
+        failoverEvent(trace, sentTokens.length === 0 ? "retry" : "replay", worker.id, (err as Error).message);
         this.options.logger.warn(
-          { requestId: request.requestId, workerId: worker.id, sentTokens: sentTokens.length, err: (err as Error).message },
+          { requestId: request.requestId, workerId: worker.id, sentTokens: sentTokens.length, err: (err as Error).message, ...traceLogFields(trace) },
           sentTokens.length === 0 ? "worker failed before the first token; retrying elsewhere" : "worker failed mid-stream; replaying elsewhere",
         );
       } finally {
+        endWorkerCallSpan(call.span, callError);
         worker.inFlight--;
         worker.inFlightBlocks -= blocks;
       }

@@ -72,7 +72,7 @@ export async function handleChatCompletions(ctx: RequestContext): Promise<void> 
   const renameField = chatRenameField(body);
   let generation: Generation;
   try {
-    generation = await Generation.open(ctx.pipeline.generate(request, tenant, ctx.signal));
+    generation = await Generation.open(ctx.pipeline.generate(request, tenant, ctx.signal, "chat"));
   } catch (err) {
     throw toHttpError(err, renameField);
   }

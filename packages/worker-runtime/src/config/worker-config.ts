@@ -73,6 +73,8 @@ export const WorkerConfigSchema = z
     metricsPort: int(0).max(65_535).optional(),
     /** Where /metrics listens; default: --host. */
     metricsHost: z.string().min(1).optional(),
+    /** OTLP/HTTP collector base URL for traces (spans go to URL/v1/traces); the OTEL_EXPORTER_OTLP_* variables otherwise. */
+    otlpEndpoint: z.url({ error: "must be a URL such as http://127.0.0.1:4318" }).optional(),
   })
   .refine((c) => !(c.preset !== undefined && c.model !== undefined), { message: "give --preset or --model, not both", path: ["preset"] });
 
@@ -106,13 +108,14 @@ const FLAGS = {
   advertise: "advertise",
   "metrics-port": "metricsPort",
   "metrics-host": "metricsHost",
+  "otlp-endpoint": "otlpEndpoint",
 } as const;
 
 export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [--port N] [--host H] [--worker-id ID]
                          [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
                          [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
                          [--migration-lease-ms MS] [--drain-migrate] [--role both|prefill|decode] [--nats URL] [--advertise host:port]
-                         [--metrics-port N [--metrics-host H]]
+                         [--metrics-port N [--metrics-host H]] [--otlp-endpoint URL (traces; default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)]
                          [--remote-tier [--remote-tier-max-mib M] [--remote-tier-ttl-s S] [--remote-tier-publish-ms MS] [--remote-tier-fetch-min-blocks N]]
 Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
 

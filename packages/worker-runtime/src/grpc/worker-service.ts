@@ -13,6 +13,7 @@ import type { WorkerRuntime } from "../worker-runtime.js";
 import { AsyncQueue } from "./async-queue.js";
 import { exportFrameMessages } from "./export-frame-message.js";
 import { validateGenerate } from "./validate-generate.js";
+import { startGenerateSpan } from "../tracing/generate-span.js";
 
 /** Largest ExportKv frame when the request sets no max_frame_bytes, bytes (as worker.proto documents). */
 export const DEFAULT_EXPORT_FRAME_BYTES = 4 * 2 ** 20;
@@ -94,13 +95,19 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
           queue.end();
         },
       };
-      runtime.scheduler.submit(submit, runtime.metrics.track(sink, submit.arrivedAtUnixMs ?? Date.now()));
+      const span = startGenerateSpan(context.metadata, submit, runtime.config.workerId, runtime.model.id);
+      runtime.scheduler.submit(submit, span.track(runtime.metrics.track(sink, submit.arrivedAtUnixMs ?? Date.now())));
       const onAbort = (): void => runtime.scheduler.cancel(submit.requestId);
       context.signal.addEventListener("abort", onAbort, { once: true });
+      let failure: unknown;
       try {
         yield* queue;
         if (handedOverTo !== undefined) throw new HandedOverError(submit.requestId, await handedOverTo);
+      } catch (err) {
+        failure = err;
+        throw err;
       } finally {
+        span.end(failure instanceof HandedOverError ? undefined : failure);
         context.signal.removeEventListener("abort", onAbort);
         // A consumer that stopped early (or an aborted call) must not leave the request running.
         runtime.scheduler.cancel(submit.requestId);

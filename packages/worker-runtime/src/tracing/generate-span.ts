@@ -1,0 +1,95 @@
+/**
+ * A Generate call's SERVER span on the worker, continuing the router's trace
+ * from the `traceparent` in the call's metadata, with children for the
+ * request's phases: `queue` (until the scheduler first ran it), `prefill`
+ * (until its first token) and `decode` (first token to finish, with the
+ * tokens and steps it took). The phases are recorded with their real start
+ * and end times when the request finishes, from the timings the scheduler
+ * measured. A preemption (the request's blocks dropped and recomputed)
+ * and a handover are events on the span. Prompt and output text are never
+ * recorded.
+ */
+import { SpanKind, SpanStatusCode, extractTraceContext, trace, type HeaderCarrier, type Span } from "@sigmaserve/telemetry";
+import type { RequestFinish, RequestSink, SubmitRequest, TokenChunk } from "../scheduler/engine-request.js";
+
+const tracer = trace.getTracer("sigmaserve-worker");
+
+export interface GenerateSpan {
+  /** A sink that records the request's phases on the way to `sink`. */
+  track(sink: RequestSink): RequestSink;
+  /** Ends the span, with the error the call failed with, if any. */
+  end(error?: unknown): void;
+}
+
+export function startGenerateSpan(metadata: HeaderCarrier, submit: SubmitRequest, workerId: string, model: string): GenerateSpan {
+  const startedAtMs = Date.now();
+  const span: Span = tracer.startSpan(
+    "sigmaserve.worker.v1.WorkerService/Generate",
+    {
+      kind: SpanKind.SERVER,
+      startTime: startedAtMs,
+      attributes: {
+        "rpc.system": "grpc",
+        "rpc.service": "sigmaserve.worker.v1.WorkerService",
+        "rpc.method": "Generate",
+        "gen_ai.request.model": model,
+        "gen_ai.response.id": submit.requestId,
+        "sigmaserve.worker_id": workerId,
+        "sigmaserve.prompt_tokens": submit.promptTokens.length,
+        "sigmaserve.replayed_tokens": submit.replayTokens?.length ?? 0,
+      },
+    },
+    extractTraceContext(metadata),
+  );
+  const parent = trace.setSpan(extractTraceContext(metadata), span);
+  let ended = false;
+  return {
+    track(sink) {
+      let chunks = 0;
+      let tokens = 0;
+      return {
+        onChunk: (chunk: TokenChunk) => {
+          chunks++;
+          tokens += chunk.tokenIds.length;
+          sink.onChunk(chunk);
+        },
+        onFinish: (finish: RequestFinish) => {
+          recordPhases(span, parent, startedAtMs, submit, finish, { chunks, tokens });
+          sink.onFinish(finish);
+        },
+      };
+    },
+    end(error) {
+      if (ended) return;
+      ended = true;
+      if (error !== undefined) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error).message });
+      }
+      span.end();
+    },
+  };
+}
+
+function recordPhases(span: Span, parent: ReturnType<typeof trace.setSpan>, startedAtMs: number, submit: SubmitRequest, finish: RequestFinish, counts: { chunks: number; tokens: number }): void {
+  const { timings, usage } = finish;
+  // Timings count from the router's arrival; the worker's phases start no earlier than the call did.
+  const arrivedAtMs = submit.arrivedAtUnixMs ?? startedAtMs;
+  const at = (offsetMs: number) => Math.max(startedAtMs, arrivedAtMs + offsetMs);
+  const phase = (name: string, from: number, to: number, attributes: Record<string, number> = {}) => tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: from, attributes }, parent).end(Math.max(from, to));
+  phase("queue", startedAtMs, at(timings.queueMs));
+  if (usage.completionTokens > 0) {
+    phase("prefill", at(timings.queueMs), at(timings.ttftMs), { "sigmaserve.prompt_tokens": usage.promptTokens, "sigmaserve.cached_tokens": usage.cachedPromptTokens });
+    phase("decode", at(timings.ttftMs), at(timings.e2eMs), { "sigmaserve.tokens": counts.tokens, "sigmaserve.steps": counts.chunks });
+  }
+  span.setAttributes({
+    "gen_ai.response.finish_reasons": [finish.reason],
+    "gen_ai.usage.input_tokens": usage.promptTokens,
+    "gen_ai.usage.output_tokens": usage.completionTokens,
+    "sigmaserve.cached_tokens": usage.cachedPromptTokens,
+    "sigmaserve.queue_ms": timings.queueMs,
+    "sigmaserve.ttft_ms": timings.ttftMs,
+  });
+  if (finish.reason === "handover") span.addEvent("handover", { "sigmaserve.tokens": counts.tokens });
+  if (finish.reason === "error") span.setStatus({ code: SpanStatusCode.ERROR, message: finish.errorMessage ?? "error" });
+}

@@ -8,6 +8,9 @@
  */
 import { createGrpcClient, kvv1, workerv1 } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { startCluster, type Cluster } from "./cluster.js";
 import { startPrometheus, type PrometheusServer } from "./testing/prometheus-server.js";
@@ -91,4 +94,18 @@ test("prometheus - scrapes the router and both workers, and reads back running r
   const byComponent = Object.fromEntries(cached.map((r) => [r.metric["component"], r.value]));
   assert.ok((byComponent["k"] ?? 0) > 0);
   assert.equal(byComponent["k"], byComponent["v"]);
+});
+
+test("prometheus - every query of the Grafana dashboard runs on the live data, and the K/V panels show both components", async () => {
+  const file = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "infra", "grafana", "sigmaserve-dashboard.json");
+  const dashboard = JSON.parse(await readFile(file, "utf8")) as { panels: { title: string; targets: { expr: string }[] }[] };
+  for (const panel of dashboard.panels) {
+    for (const target of panel.targets) {
+      // Grafana's interval variables, as it would fill them at this scrape interval.
+      const result = await prometheus.query(target.expr.replaceAll("$__rate_interval", "1m").replaceAll("$__interval", "15s"));
+      if (panel.title.startsWith("K and V device usage") || panel.title.startsWith("KV blocks by state")) {
+        assert.deepEqual([...new Set(result.map((r) => r.metric["component"]))].sort(), ["k", "v"], panel.title);
+      }
+    }
+  }
 });

@@ -10,7 +10,7 @@
  * owns discovery and the servers) and it does not pick workers (Dispatcher).
  */
 import type { KvIndex, WorkerSelector } from "@sigmaserve/kv-index";
-import { coordv1, type inferencev1 } from "@sigmaserve/proto";
+import { coordv1, inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import type { AdmissionController } from "./admission/admission-controller.js";
 import { OverloadedError } from "./errors.js";
@@ -18,6 +18,7 @@ import type { ApiKeys, Tenant } from "./auth/api-keys.js";
 import { Dispatcher, type DispatcherOptions, type RouteDecision, type RoutedRequest, type DispatchEvent } from "./generate/dispatcher.js";
 import { normalizeGenerate, type TokenizerRegistry } from "./generate/normalize-request.js";
 import { publicFault } from "./generate/worker-fault.js";
+import { RecentActivity } from "./metrics/recent-activity.js";
 import { RouterMetrics } from "./metrics/router-metrics.js";
 import { startAdmissionSpan, startRequestSpan, type GenAiOperation } from "./tracing/request-spans.js";
 import type { Context } from "@sigmaserve/telemetry";
@@ -48,6 +49,8 @@ export class RequestPipeline {
   readonly dispatcher: Dispatcher;
   /** The router's Prometheus series (served on the HTTP port's /metrics). */
   readonly metrics: RouterMetrics;
+  /** The last minute's rate, TTFT and routing decisions (for /v1/cluster and the status page). */
+  readonly recent = new RecentActivity();
   /** Prompt tokens the last routing decision of each running request expected the worker to hold. */
   private readonly predictedCached = new Map<string, number>();
   /** Failovers of each running request so far (its span reports them). */
@@ -68,6 +71,7 @@ export class RequestPipeline {
       ...(options.maxReplays === undefined ? {} : { maxReplays: options.maxReplays }),
       onRoute: (request, decision) => {
         this.metrics.routed(request, decision);
+        this.recent.decided(request, decision);
         const worker = options.pool.list().find((w) => w.id === decision.workerId);
         this.predictedCached.set(request.requestId, decision.matchedBlocks * (worker?.info.kvHash?.blockSizeTokens ?? 0));
         options.onRoute?.(request, decision);
@@ -92,7 +96,10 @@ export class RequestPipeline {
     const span = startRequestSpan(operation, request, tenant.id);
     try {
       for await (const event of this.metrics.observe(this.admitAndDispatch(request, tenant, signal, context, span.ctx), context)) {
-        if (event.kind === "finish") span.finished(event.finish, context.replays());
+        if (event.kind === "finish") {
+          span.finished(event.finish, context.replays());
+          if (event.finish.finishReason !== inferencev1.FinishReason.ERROR) this.recent.completed(event.finish.timings?.ttftMs ?? 0);
+        }
         yield event;
       }
     } catch (err) {

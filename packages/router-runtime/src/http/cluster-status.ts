@@ -12,6 +12,9 @@
  *               (running / queued), and
  *   index:      the KV index's stats (`KvIndex.stats()`), keys in snake_case
  *               like the rest of the body (`distinct_block_hashes`, `per_worker`).
+ *   recent:     the last minute: requests per second, client-side TTFT p50 and
+ *               p99, and the last routing decisions with every candidate's cost
+ *               (metrics/recent-activity.ts), newest first.
  *
  * uint64 values (epochs) are written as decimal strings, as proto3 JSON does.
  */
@@ -21,6 +24,7 @@ import type { coordv1 } from "@sigmaserve/proto";
 import { workerLoadOf } from "../generate/route-candidates.js";
 import type { RequestPipeline } from "../request-pipeline.js";
 import type { PooledWorker } from "../workers/worker-pool.js";
+import type { RecentActivityView } from "../metrics/recent-activity.js";
 
 const STATES: Readonly<Record<number, string>> = { 0: "unspecified", 1: "starting", 2: "ready", 3: "draining", 4: "drained" };
 
@@ -57,6 +61,7 @@ export interface ClusterStatus {
   router: { in_flight: number; admission: { in_flight: number; queued: number } };
   /** `KvIndex.stats()` with snake_case keys. */
   index: unknown;
+  recent: RecentActivityView;
 }
 
 /** `distinctBlockHashes` → `distinct_block_hashes`, recursively; values are kept. */
@@ -107,5 +112,6 @@ export function clusterStatus(pipeline: RequestPipeline, nowMs: number = Date.no
     workers: workers.map((w) => workerStatus(w, nowMs)),
     router: { in_flight: workers.reduce((sum, w) => sum + w.inFlight, 0), admission: { in_flight: admission.inFlight, queued: admission.queued } },
     index: snakeCaseKeys(pipeline.index.stats()),
+    recent: pipeline.recent.view(nowMs),
   };
 }

@@ -7,6 +7,7 @@
  *   GET  /v1/cluster                      workers, load, admission, KV index
  *   GET  /healthz, /readyz                liveness, readiness (503 with no routable worker)
  *   GET  /metrics                         Prometheus series of the router (sigmaserve_router_*)
+ *   GET  /status                          a live status page (polls /v1/cluster)
  *
  * The /v1 endpoints authenticate `Authorization: Bearer <key>` through the
  * router's API keys (open when none are configured); the probes do not.
@@ -16,6 +17,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { handleMetrics } from "@sigmaserve/telemetry";
+import { sendStatusPage } from "./status-page.js";
 import type { Logger } from "pino";
 import type { RequestPipeline } from "../request-pipeline.js";
 import { handleChatCompletions } from "./chat-completions.js";
@@ -56,6 +58,8 @@ export function openAiRoutes(): EndpointTable<Handler> {
     .on("GET", "/healthz", async (ctx) => sendJson(ctx.res, 200, { status: "ok" }))
     // Unauthenticated, as vLLM's and every Prometheus target's: it names tenants by id, never a key.
     .on("GET", "/metrics", async (ctx) => handleMetrics(ctx.pipeline.metrics.registry, ctx.req, ctx.res))
+    // The page holds no data; it reads /v1/cluster, which wants a key when keys are on.
+    .on("GET", "/status", async (ctx) => sendStatusPage(ctx.res))
     .on("GET", "/readyz", async (ctx) => {
       const ready = readiness(ctx.pipeline);
       sendJson(ctx.res, ready.ready ? 200 : 503, { status: ready.ready ? "ready" : "not_ready", ...ready });

@@ -20,6 +20,7 @@ import { demoModel, saveModelDir } from "@sigmaserve/model/weights";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { compareTracing } from "./tracing-overhead.js";
 import { measure, type ClusterConfig, type Load, type Measurement } from "./measure.js";
 import { SLO_MEAN_ITL_MS, SLO_TTFT_MS, percentile, sum, summarize, type RunSummary } from "./percentiles.js";
 import {
@@ -159,13 +160,14 @@ async function workerModelDir(layers: number): Promise<string | undefined> {
   return dir;
 }
 
-const PARTS = ["policies", "router"] as const;
+const PARTS = ["policies", "router", "tracing"] as const;
 type Part = (typeof PARTS)[number];
 
-/** `--parts policies,router` (the default: both) picks the comparisons to run; the other flags go to parseSettings. */
+/** `--parts policies,router,tracing` (the default: policies and router) picks the comparisons to run; the other flags go to parseSettings. */
 function parseParts(args: string[]): { parts: Set<Part>; rest: string[] } {
   const at = args.indexOf("--parts");
-  if (at === -1) return { parts: new Set(PARTS), rest: args };
+  // tracing is asked for by name: it adds two cluster rounds per comparison.
+  if (at === -1) return { parts: new Set(["policies", "router"]), rest: args };
   const names = (args[at + 1] ?? "").split(",").filter((name) => name !== "");
   const unknown = names.filter((name) => !(PARTS as readonly string[]).includes(name));
   if (names.length === 0 || unknown.length > 0) throw new Error(`--parts: give a comma-separated list of ${PARTS.join(", ")}; got ${JSON.stringify(args[at + 1] ?? "")}`);
@@ -209,6 +211,14 @@ export async function run(args: string[]): Promise<BenchResult> {
     await comparePolicies(settings, { suffix: pressureSuffix, part: `${settings.pressureTenants} tenants`, tenants: settings.pressureTenants, kvDeviceMib: settings.pressureKvDeviceMib }, rows, ratios);
   }
   const { sendLagMs, routerVsDirect } = parts.has("router") ? await compareRouterToDirect(settings, rows, ratios) : { sendLagMs: [0], routerVsDirect: {} };
+  if (parts.has("tracing")) {
+    const modelDir = await workerModelDir(settings.directWorkerLayers);
+    try {
+      await compareTracing(settings, rows, ratios, row, modelDir);
+    } finally {
+      if (modelDir !== undefined) await rm(dirname(modelDir), { recursive: true, force: true });
+    }
+  }
   printTargets(settings, ratios, pressureSuffix, parts);
 
   return {

@@ -30,6 +30,8 @@ export interface ClusterConfig {
   modelDir?: string;
   /** Extra router flags (e.g. --cache-pull-min-blocks 0 to compare without cache pulls). */
   routerFlags?: string[];
+  /** Extra worker flags (e.g. --otlp-endpoint URL for the tracing comparison). */
+  workerFlags?: string[];
   /** Prefill each tenant's prefix once before the load, so the measured run starts warm. */
   warmPrefixes?: boolean;
   /**
@@ -102,7 +104,7 @@ export async function measure(label: string, config: ClusterConfig, workload: Wo
   const cluster = await startBenchCluster({
     workers: config.workers,
     policy: config.policy,
-    workerFlags: ["--kv-device-mib", String(config.kvDeviceMib)],
+    workerFlags: ["--kv-device-mib", String(config.kvDeviceMib), ...(config.workerFlags ?? [])],
     ...(config.routerFlags === undefined ? {} : { routerFlags: config.routerFlags }),
     ...(config.modelDir === undefined ? {} : { modelDir: config.modelDir }),
   });

@@ -111,22 +111,29 @@ export interface KvSnapshotPage {
 }
 
 /** The control verbs a worker serves; a verb without a handler has no responder. */
+/** What a control handler learns besides the request: its headers (e.g. `traceparent`), empty when none came. */
+export interface ControlContext {
+  readonly headers: Readonly<Record<string, string>>;
+}
+
 export interface ControlHandlers {
   /** One page of the worker's cache residency (`request.pageToken` "" asks for the first page of a new snapshot). */
-  snapshot?(request: coordv1.KvSnapshotRequest): Promise<KvSnapshotPage>;
+  snapshot?(request: coordv1.KvSnapshotRequest, context: ControlContext): Promise<KvSnapshotPage>;
   /** Stop admitting; report where the drain stands. */
-  drain?(command: coordv1.DrainCommand): Promise<coordv1.DrainStatus>;
+  drain?(command: coordv1.DrainCommand, context: ControlContext): Promise<coordv1.DrainStatus>;
   /** On the target worker: a source offers blocks. */
-  migrateOffer?(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply>;
+  migrateOffer?(offer: coordv1.MigrationOffer, context: ControlContext): Promise<coordv1.MigrationReply>;
   /** On the source worker: the target finished pulling. */
-  migrateDone?(done: coordv1.MigrationDone): Promise<void>;
+  migrateDone?(done: coordv1.MigrationDone, context: ControlContext): Promise<void>;
   /** On the source worker: move a chain to a target (offer it, wait for the pull); answers how it ended. */
-  migrateRequest?(request: coordv1.MigrationRequest): Promise<coordv1.MigrationResult>;
+  migrateRequest?(request: coordv1.MigrationRequest, context: ControlContext): Promise<coordv1.MigrationResult>;
 }
 
 export interface ControlRequestOptions {
   /** Default: the bus's controlTimeoutMs (DEFAULT_CONTROL_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Headers sent with the request (NATS message headers; single-line values), e.g. the W3C trace context. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface WorkerFilter {

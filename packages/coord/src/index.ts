@@ -3,6 +3,7 @@
  * streams, control) over NATS or in memory. See coord-bus.ts for the model.
  */
 export type {
+  ControlContext,
   ControlHandlers,
   ControlRequestOptions,
   CoordBus,

@@ -10,12 +10,12 @@
 import { create, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { EmptySchema } from "@bufbuild/protobuf/wkt";
 import { coordv1 } from "@sigmaserve/proto";
-import type { ControlHandlers } from "../coord-bus.js";
+import type { ControlContext, ControlHandlers } from "../coord-bus.js";
 import { ControlHandlerError } from "../errors.js";
 import { CONTROL_VERBS, type ControlVerb } from "../subjects.js";
 import { asError, decodeFrom, encodeGuarded } from "./codec.js";
 import { encodeKvSnapshotPage } from "./kv-event-codec.js";
-import type { ControlReply } from "./transport.js";
+import type { ControlHeaders, ControlReply } from "./transport.js";
 
 export interface ControlMethod<Req extends DescMessage, Res extends DescMessage> {
   readonly verb: ControlVerb;
@@ -57,7 +57,7 @@ export const MIGRATE_REQUEST_METHOD = {
 /** Answers the requests of one verb. */
 export interface BoundControlVerb {
   readonly verb: ControlVerb;
-  respond(requestBytes: Uint8Array): Promise<ControlReply>;
+  respond(requestBytes: Uint8Array, headers: ControlHeaders): Promise<ControlReply>;
 }
 
 /** Binds each handler present in `handlers` to its verb. */
@@ -70,16 +70,16 @@ export function bindControlHandlers(
   const bound: BoundControlVerb[] = [];
   const add = <Req extends DescMessage, Res extends DescMessage>(
     method: ControlMethod<Req, Res>,
-    handle: ((request: MessageShape<Req>) => Promise<MessageShape<Res>>) | undefined,
+    handle: ((request: MessageShape<Req>, context: ControlContext) => Promise<MessageShape<Res>>) | undefined,
   ) => {
     if (handle === undefined) return;
     const subject = subjectOf(method.verb);
     bound.push({
       verb: method.verb,
-      respond: async (requestBytes) => {
+      respond: async (requestBytes, headers) => {
         try {
           const request = decodeFrom(method.request, requestBytes, subject);
-          const reply = await handle(request);
+          const reply = await handle(request, { headers });
           return { ok: true, bytes: encodeGuarded(method.reply, reply, subject, limitBytes()) };
         } catch (thrown) {
           const err = asError(thrown);
@@ -90,11 +90,11 @@ export function bindControlHandlers(
     });
   };
   const snapshot = handlers.snapshot?.bind(handlers);
-  add(SNAPSHOT_METHOD, snapshot && (async (request) => encodeKvSnapshotPage(await snapshot(request))));
+  add(SNAPSHOT_METHOD, snapshot && (async (request, context) => encodeKvSnapshotPage(await snapshot(request, context))));
   add(DRAIN_METHOD, handlers.drain?.bind(handlers));
   add(MIGRATE_OFFER_METHOD, handlers.migrateOffer?.bind(handlers));
   const done = handlers.migrateDone?.bind(handlers);
-  add(MIGRATE_DONE_METHOD, done && (async (request) => (await done(request), create(EmptySchema))));
+  add(MIGRATE_DONE_METHOD, done && (async (request, context) => (await done(request, context), create(EmptySchema))));
   add(MIGRATE_REQUEST_METHOD, handlers.migrateRequest?.bind(handlers));
   return bound;
 }

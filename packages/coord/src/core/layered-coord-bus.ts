@@ -234,7 +234,7 @@ export class LayeredCoordBus implements CoordBus {
     const timeoutMs = options.timeoutMs ?? this.#controlTimeoutMs;
     if (!(timeoutMs > 0)) throw new CoordArgumentError("options.timeoutMs", `must be > 0, got ${timeoutMs}`);
     const bytes = encodeGuarded(method.request, message, subject, this.#limitBytes());
-    const reply = await this.#transport.request(subject, bytes, timeoutMs);
+    const reply = await this.#transport.request(subject, bytes, timeoutMs, options.headers);
     return readControlReply(method, subject, reply);
   }
 

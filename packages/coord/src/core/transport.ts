@@ -11,6 +11,9 @@
  */
 import type { Subscription } from "../coord-bus.js";
 
+/** Headers of a control request, single-line string values by name. */
+export type ControlHeaders = Readonly<Record<string, string>>;
+
 /** A control reply: the handler's encoded answer, or its error. */
 export type ControlReply =
   | { ok: true; bytes: Uint8Array }
@@ -23,10 +26,13 @@ export interface CoordTransport {
   publish(subject: string, bytes: Uint8Array): void;
   /** Resolves once the subscription is live (a publish after that reaches it). */
   subscribe(subject: string, onMessage: (subject: string, bytes: Uint8Array) => void): Promise<Subscription>;
-  /** One request, one reply; rejects with NoResponderError, ControlTimeoutError or CoordUnavailableError. */
-  request(subject: string, bytes: Uint8Array, timeoutMs: number): Promise<ControlReply>;
-  /** Answers every request on `subject` with `respond`. */
-  serve(subject: string, respond: (bytes: Uint8Array) => Promise<ControlReply>): Promise<Subscription>;
+  /**
+   * One request, one reply; rejects with NoResponderError, ControlTimeoutError or CoordUnavailableError.
+   * `headers` travel beside the bytes (NATS message headers), e.g. the W3C trace context.
+   */
+  request(subject: string, bytes: Uint8Array, timeoutMs: number, headers?: ControlHeaders): Promise<ControlReply>;
+  /** Answers every request on `subject` with `respond`, which sees the request's headers (empty when none came). */
+  serve(subject: string, respond: (bytes: Uint8Array, headers: ControlHeaders) => Promise<ControlReply>): Promise<Subscription>;
   close(): Promise<void>;
 }
 

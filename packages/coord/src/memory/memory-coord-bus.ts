@@ -6,7 +6,7 @@
  */
 import type { CoordBus, Subscription } from "../coord-bus.js";
 import { LayeredCoordBus } from "../core/layered-coord-bus.js";
-import type { ControlReply, CoordTransport, RegistryBackend, RegistrySink } from "../core/transport.js";
+import type { ControlHeaders, ControlReply, CoordTransport, RegistryBackend, RegistrySink } from "../core/transport.js";
 import { DEFAULT_CONTROL_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES } from "../defaults.js";
 import { CoordArgumentError, CoordClosedError } from "../errors.js";
 import { MemoryCoordHub, type MemoryCoordHubOptions } from "./memory-coord-hub.js";
@@ -62,12 +62,12 @@ class MemoryTransport implements CoordTransport {
     return this.#keep(this.#hub.subscribe(subject, onMessage));
   }
 
-  async request(subject: string, bytes: Uint8Array, timeoutMs: number): Promise<ControlReply> {
+  async request(subject: string, bytes: Uint8Array, timeoutMs: number, headers?: ControlHeaders): Promise<ControlReply> {
     this.#assertOpen();
-    return this.#hub.request(subject, bytes, timeoutMs);
+    return this.#hub.request(subject, bytes, timeoutMs, headers);
   }
 
-  async serve(subject: string, respond: (bytes: Uint8Array) => Promise<ControlReply>): Promise<Subscription> {
+  async serve(subject: string, respond: (bytes: Uint8Array, headers: ControlHeaders) => Promise<ControlReply>): Promise<Subscription> {
     this.#assertOpen();
     return this.#keep(this.#hub.serve(subject, respond));
   }

@@ -13,7 +13,7 @@
  * "left" either way.
  */
 import type { Subscription } from "../coord-bus.js";
-import type { ControlReply, RegistrySink } from "../core/transport.js";
+import type { ControlHeaders, ControlReply, RegistrySink } from "../core/transport.js";
 import { DEFAULT_REGISTRY_TTL_MS } from "../defaults.js";
 import { ControlTimeoutError, CoordArgumentError, NoResponderError } from "../errors.js";
 import type { KvObjectStoreOptions } from "../kv-object-store.js";
@@ -34,7 +34,7 @@ interface RegistryEntry {
   expiry: NodeJS.Timeout;
 }
 
-type Responder = (bytes: Uint8Array) => Promise<ControlReply>;
+type Responder = (bytes: Uint8Array, headers: ControlHeaders) => Promise<ControlReply>;
 
 export class MemoryCoordHub {
   readonly registryTtlMs: number;
@@ -91,7 +91,7 @@ export class MemoryCoordHub {
     };
   }
 
-  async request(subject: string, bytes: Uint8Array, timeoutMs: number): Promise<ControlReply> {
+  async request(subject: string, bytes: Uint8Array, timeoutMs: number, headers: ControlHeaders = {}): Promise<ControlReply> {
     // Like NATS, the first responder to answer wins; there is only ever one in practice.
     const respond = this.#responders.get(subject)?.[0];
     if (respond === undefined) throw new NoResponderError(subject);
@@ -100,7 +100,7 @@ export class MemoryCoordHub {
       timer = setTimeout(() => reject(new ControlTimeoutError(subject, timeoutMs)), timeoutMs);
     });
     try {
-      const reply = await Promise.race([respond(bytes.slice()), timeout]);
+      const reply = await Promise.race([respond(bytes.slice(), { ...headers }), timeout]);
       return reply.ok ? { ok: true, bytes: reply.bytes.slice() } : reply;
     } finally {
       clearTimeout(timer);

@@ -9,7 +9,7 @@ import { Empty, headers, type Msg, type NatsConnection } from "@nats-io/transpor
 import type { Subscription } from "../coord-bus.js";
 import { asError } from "../core/codec.js";
 import { oneLine } from "../core/control-methods.js";
-import type { ControlReply, CoordTransport } from "../core/transport.js";
+import type { ControlHeaders, ControlReply, CoordTransport } from "../core/transport.js";
 import { CoordClosedError, CoordUnavailableError } from "../errors.js";
 import type { ConnectionMonitor } from "./connection-monitor.js";
 import { mapConnectionError, mapRequestError } from "./nats-errors.js";
@@ -51,11 +51,14 @@ export class NatsTransport implements CoordTransport {
     return sub;
   }
 
-  async request(subject: string, bytes: Uint8Array, timeoutMs: number): Promise<ControlReply> {
+  async request(subject: string, bytes: Uint8Array, timeoutMs: number, requestHeaders?: ControlHeaders): Promise<ControlReply> {
     this.#assertUsable(subject);
     let reply;
     try {
-      reply = await this.#nc.request(subject, bytes, { timeout: timeoutMs });
+      const entries = Object.entries(requestHeaders ?? {});
+      const h = entries.length === 0 ? undefined : headers();
+      for (const [name, value] of entries) h!.set(name, oneLine(value));
+      reply = await this.#nc.request(subject, bytes, h === undefined ? { timeout: timeoutMs } : { timeout: timeoutMs, headers: h });
     } catch (err) {
       throw mapRequestError(err, subject, timeoutMs);
     }
@@ -64,9 +67,11 @@ export class NatsTransport implements CoordTransport {
     return { ok: true, bytes: reply.data };
   }
 
-  async serve(subject: string, respond: (bytes: Uint8Array) => Promise<ControlReply>): Promise<Subscription> {
+  async serve(subject: string, respond: (bytes: Uint8Array, headers: ControlHeaders) => Promise<ControlReply>): Promise<Subscription> {
     const sub = this.#subscribeRaw(subject, (msg) => {
-      void respond(msg.data)
+      const requestHeaders: Record<string, string> = {};
+      for (const name of msg.headers?.keys() ?? []) requestHeaders[name] = msg.headers!.get(name);
+      void respond(msg.data, requestHeaders)
         .then((reply) => {
           if (reply.ok) {
             msg.respond(reply.bytes);

@@ -199,11 +199,13 @@ export function coordBusScenarios(impl: string, setup: CoordBusScenarioSetup): v
       };
       const drainStatus = create(coordv1.DrainStatusSchema, { workerId: id, state: coordv1.WorkerState.DRAINING, runningRequests: 3 });
       const migrationReply = create(coordv1.MigrationReplySchema, { migrationId: "m-1", accepted: true, wantedBlockHashes: [5n, 6n] });
+      /** The headers the migrate.offer and migrate.done handlers saw. */
+      const offerHeaders: Readonly<Record<string, string>>[] = [];
       await worker.serveControl(id, {
         snapshot: async (request) => (received.push(request), snapshotReply),
         drain: async (command) => (received.push(command), drainStatus),
-        migrateOffer: async (offer) => (received.push(offer), migrationReply),
-        migrateDone: async (done) => void received.push(done),
+        migrateOffer: async (offer, context) => (received.push(offer), offerHeaders.push(context.headers), migrationReply),
+        migrateDone: async (done, context) => (received.push(done), void offerHeaders.push(context.headers)),
         migrateRequest: async (request) => (received.push(request), migrationResult),
       });
 
@@ -223,8 +225,11 @@ export function coordBusScenarios(impl: string, setup: CoordBusScenarioSetup): v
 
       assert.deepEqual(await router.requestSnapshot(id, snapshotRequest), snapshotReply);
       assert.ok(equals(coordv1.DrainStatusSchema, await router.requestDrain(id, drainCommand), drainStatus));
-      assert.ok(equals(coordv1.MigrationReplySchema, await router.offerMigration(id, offer), migrationReply));
+      // Headers (the W3C trace context, say) travel beside the message and reach the handler as sent.
+      const traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+      assert.ok(equals(coordv1.MigrationReplySchema, await router.offerMigration(id, offer, { headers: { traceparent, tracestate: "vendor=1" } }), migrationReply));
       assert.equal(await router.reportMigrationDone(id, done), undefined);
+      assert.deepEqual(offerHeaders, [{ traceparent, tracestate: "vendor=1" }, {}], "the offer's headers arrived; the done carried none");
       assert.ok(equals(coordv1.MigrationResultSchema, await router.requestMigration(id, migrationRequest), migrationResult));
       assert.equal(received.length, 5);
       assert.ok(equals(coordv1.KvSnapshotRequestSchema, received[0] as coordv1.KvSnapshotRequest, snapshotRequest));

@@ -29,7 +29,7 @@ import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
 import { planCachePull, type CachePullPlan } from "./cache-pull.js";
 import { moveSplitKv, planSplit, roleOf, type SplitOptions } from "./prefill-split.js";
 import { blockSizeOf, selectWorker } from "./route-candidates.js";
-import { context as otelContext, traceLogFields, type Context } from "@sigmaserve/telemetry";
+import { context as otelContext, traceHeaders, traceLogFields, type Context } from "@sigmaserve/telemetry";
 import { endWorkerCallSpan, failoverEvent, startRouteSpan, startWorkerCallSpan } from "../tracing/dispatch-spans.js";
 
 /** How long a worker that failed a call is skipped, ms. */
@@ -148,7 +148,7 @@ export class Dispatcher {
       }
       const { worker, decision } = picked;
       tried.add(worker.id);
-      if (picked.cachePull !== null && sentTokens.length === 0) decision.cachePull = await this.pullCache(request, worker, picked.cachePull);
+      if (picked.cachePull !== null && sentTokens.length === 0) decision.cachePull = await this.pullCache(request, worker, picked.cachePull, trace);
       this.options.onRoute?.(request, decision);
       // The decode-load term counts only the blocks this request adds on that worker: the prefix it
       // matched is shared with what the worker already holds (counting it made busy cache holders
@@ -210,7 +210,7 @@ export class Dispatcher {
         }
         if (finished) return;
         if (prefilled && split !== null) {
-          await moveSplitKv(this.options, request, split, this.options.logger);
+          await moveSplitKv(this.options, request, split, this.options.logger, traceHeaders(trace));
           handoverTo = split.decode.id;
           split = null;
           continue;
@@ -256,14 +256,15 @@ export class Dispatcher {
    * waits at most as long as computing them would take (then the worker
    * computes what has not landed). Any failure only costs that wait.
    */
-  private async pullCache(request: RoutedRequest, worker: PooledWorker, plan: CachePullPlan): Promise<RouteDecision["cachePull"]> {
+  /** `trace`: the request's; its context rides the migrate.request's NATS headers, so the workers' migration spans join it. */
+  private async pullCache(request: RoutedRequest, worker: PooledWorker, plan: CachePullPlan, trace: Context): Promise<RouteDecision["cachePull"]> {
     if (Number.isNaN(plan.pullMs)) this.explored.add(worker.id);
     const log = { requestId: request.requestId, from: plan.holder.id, to: worker.id, blocks: plan.missingBlocks, estimatedPullMs: plan.pullMs, estimatedRecomputeMs: plan.recomputeMs };
     try {
       const result = await this.options.cachePulls!.bus.requestMigration(
         plan.holder.id,
         create(coordv1.MigrationRequestSchema, { targetWorkerId: worker.id, blockHashes: plan.hashes, requestId: request.requestId, requesterId: "router" }),
-        { timeoutMs: Math.max(1, Math.ceil(plan.recomputeMs)) },
+        { timeoutMs: Math.max(1, Math.ceil(plan.recomputeMs)), headers: traceHeaders(trace) },
       );
       const outcome = coordv1.MigrationOutcome[result.outcome] ?? String(result.outcome);
       this.options.logger.debug({ ...log, outcome, imported: result.done?.blocksImported ?? 0, pullMs: result.done?.durationMs }, "cache pull before dispatch");

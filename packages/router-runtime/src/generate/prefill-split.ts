@@ -79,14 +79,15 @@ export function planSplit(options: { pool: WorkerPool; index: KvIndex; selector:
 }
 
 /** Moves the prompt's KV from the prefill worker to the decode worker; a failure (or a timeout) only means the decode worker computes more. */
-export async function moveSplitKv(options: { split?: SplitOptions }, request: RoutedRequest, plan: SplitPlan, logger: Logger): Promise<void> {
+/** `headers`: the request's trace context, for the migrate.request (the workers' migration spans join the trace). */
+export async function moveSplitKv(options: { split?: SplitOptions }, request: RoutedRequest, plan: SplitPlan, logger: Logger, headers: Readonly<Record<string, string>> = {}): Promise<void> {
   const split = options.split!;
   const log = { requestId: request.requestId, from: plan.prefill.worker.id, to: plan.decode.id, blocks: plan.hashes.length };
   try {
     const result = await split.bus.requestMigration(
       plan.prefill.worker.id,
       create(coordv1.MigrationRequestSchema, { targetWorkerId: plan.decode.id, blockHashes: plan.hashes, requestId: request.requestId, requesterId: "router" }),
-      { timeoutMs: split.migrationTimeoutMs ?? DEFAULT_SPLIT_MIGRATION_TIMEOUT_MS },
+      { timeoutMs: split.migrationTimeoutMs ?? DEFAULT_SPLIT_MIGRATION_TIMEOUT_MS, headers },
     );
     logger.debug({ ...log, outcome: coordv1.MigrationOutcome[result.outcome], imported: result.done?.blocksImported ?? 0, kMs: result.done?.kCompleteMs, ms: result.done?.durationMs }, "prefill KV moved to the decode worker");
   } catch (err) {

@@ -12,7 +12,7 @@
  * seqs reveal the hole, and the router asks for a snapshot.
  */
 import { create } from "@bufbuild/protobuf";
-import { startHeartbeats, type CoordBus, type HeartbeatLoop, type Subscription, type WorkerRegistration } from "@sigmaserve/coord";
+import { startHeartbeats, type ControlContext, type CoordBus, type HeartbeatLoop, type Subscription, type WorkerRegistration } from "@sigmaserve/coord";
 import { pageSnapshot, type KvEventLog, type KvSnapshot } from "@sigmaserve/kvcache";
 import { coordv1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
@@ -34,8 +34,8 @@ export interface BusMember {
   /** Its migration roles, when it has them: migrate.offer and migrate.done are served only then. */
   readonly migration?:
     | {
-        target: { onOffer(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply> };
-        source: { onDone(done: coordv1.MigrationDone): void; onRequest(request: coordv1.MigrationRequest): Promise<coordv1.MigrationResult> };
+        target: { onOffer(offer: coordv1.MigrationOffer, headers?: Readonly<Record<string, string>>): Promise<coordv1.MigrationReply> };
+        source: { onDone(done: coordv1.MigrationDone): void; onRequest(request: coordv1.MigrationRequest, headers?: Readonly<Record<string, string>>): Promise<coordv1.MigrationResult> };
       }
     | undefined;
 }
@@ -99,9 +99,9 @@ export async function joinBus(runtime: BusMember, bus: CoordBus, logger: Logger,
     ...(runtime.migration === undefined
       ? {}
       : {
-          migrateOffer: (offer: coordv1.MigrationOffer) => runtime.migration!.target.onOffer(offer),
+          migrateOffer: (offer: coordv1.MigrationOffer, context: ControlContext) => runtime.migration!.target.onOffer(offer, context.headers),
           migrateDone: async (done: coordv1.MigrationDone) => runtime.migration!.source.onDone(done),
-          migrateRequest: (request: coordv1.MigrationRequest) => runtime.migration!.source.onRequest(request),
+          migrateRequest: (request: coordv1.MigrationRequest, context: ControlContext) => runtime.migration!.source.onRequest(request, context.headers),
         }),
   });
   logger.info({ workerId }, "joined the coordination bus");

@@ -12,6 +12,7 @@ import { coordv1 } from "@sigmaserve/proto";
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { InvalidRequestError } from "../errors.js";
+import { SpanKind, SpanStatusCode, context as otelContext, extractTraceContext, trace, traceHeaders, type Context } from "@sigmaserve/telemetry";
 import type { MigrationLeases, OfferEnd } from "./migration-leases.js";
 
 export interface MigrationSourceDeps {
@@ -33,7 +34,11 @@ export interface OfferOptions {
   requestId?: string;
   /** How long the target may take to answer the offer, ms (default: the bus's control timeout). */
   replyTimeoutMs?: number;
+  /** The trace the migration belongs to (a routed request's, a drain's); default the active context. */
+  trace?: Context;
 }
+
+const tracer = trace.getTracer("sigmaserve-worker");
 
 /** How an offer ended, from the source's side. */
 export type MigrationOutcome =
@@ -59,8 +64,23 @@ export class MigrationSource {
 
   constructor(private readonly deps: MigrationSourceDeps) {}
 
-  /** Offers the longest held prefix of `chain` (block hashes, root first) to `targetWorkerId`. */
+  /**
+   * Offers the longest held prefix of `chain` (block hashes, root first) to `targetWorkerId`, in a
+   * `migration.offer` span whose context rides the offer's NATS headers, so the target's pull joins the trace.
+   */
   async offer(targetWorkerId: string, chain: readonly BlockHash[], options: OfferOptions = {}): Promise<MigrationOutcome> {
+    const span = tracer.startSpan("migration.offer", { kind: SpanKind.PRODUCER, attributes: { "sigmaserve.worker_id": this.deps.workerId, "sigmaserve.migration.target": targetWorkerId, "sigmaserve.migration.chain_blocks": chain.length } }, options.trace ?? otelContext.active());
+    const outcome = await this.offerTraced(targetWorkerId, chain, options, traceHeaders(trace.setSpan(options.trace ?? otelContext.active(), span)));
+    span.setAttributes({ "sigmaserve.migration.id": outcome.migrationId, "sigmaserve.migration.outcome": outcome.kind });
+    if (outcome.kind === "done") {
+      span.setAttributes({ "sigmaserve.migration.offered_blocks": outcome.offeredBlocks, "sigmaserve.migration.wanted_blocks": outcome.wantedBlocks, "sigmaserve.migration.blocks_imported": outcome.done.blocksImported, "sigmaserve.migration.bytes": Number(outcome.done.bytesReceived) });
+    }
+    if (outcome.kind === "failed") span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.reason });
+    span.end();
+    return outcome;
+  }
+
+  private async offerTraced(targetWorkerId: string, chain: readonly BlockHash[], options: OfferOptions, headers: Record<string, string>): Promise<MigrationOutcome> {
     const { deps } = this;
     const migrationId = randomUUID();
     const lease = deps.kv.leaseBlocks(chain, { chain: true });
@@ -88,7 +108,7 @@ export class MigrationSource {
     });
     let reply: coordv1.MigrationReply;
     try {
-      reply = await deps.bus.offerMigration(targetWorkerId, offer, options.replyTimeoutMs === undefined ? {} : { timeoutMs: options.replyTimeoutMs });
+      reply = await deps.bus.offerMigration(targetWorkerId, offer, { headers, ...(options.replyTimeoutMs === undefined ? {} : { timeoutMs: options.replyTimeoutMs }) });
     } catch (err) {
       const reason = `the offer to ${targetWorkerId} failed: ${(err as Error).message}`;
       deps.leases.end(migrationId, { kind: "withdrawn", reason });
@@ -113,12 +133,13 @@ export class MigrationSource {
     return { kind: "failed", migrationId, reason };
   }
 
-  /** migrate.request: offer `request`'s chain to its target and answer how it ended. */
-  async onRequest(request: coordv1.MigrationRequest): Promise<coordv1.MigrationResult> {
+  /** migrate.request: offer `request`'s chain to its target and answer how it ended (in the requester's trace, from `headers`). */
+  async onRequest(request: coordv1.MigrationRequest, headers: Readonly<Record<string, string>> = {}): Promise<coordv1.MigrationResult> {
     if (request.targetWorkerId === "") throw new InvalidRequestError("target_worker_id", "must name the worker to move the blocks to");
     if (request.targetWorkerId === this.deps.workerId) throw new InvalidRequestError("target_worker_id", `is this worker (${this.deps.workerId}): nothing to move`);
     if (request.blockHashes.length === 0) throw new InvalidRequestError("block_hashes", "must name at least one block");
-    const outcome = await this.offer(request.targetWorkerId, request.blockHashes, request.requestId === "" ? {} : { requestId: request.requestId });
+    const parent = extractTraceContext({ get: (key) => headers[key], set: () => {} });
+    const outcome = await this.offer(request.targetWorkerId, request.blockHashes, { trace: parent, ...(request.requestId === "" ? {} : { requestId: request.requestId }) });
     return create(coordv1.MigrationResultSchema, {
       migrationId: outcome.migrationId,
       outcome: OUTCOMES[outcome.kind],

@@ -18,6 +18,9 @@ import { coordv1, createGrpcClient, kvv1, messageSizeOptions, workerv1 } from "@
 import type { Logger } from "pino";
 import { Ewma } from "../measure/ewma.js";
 import type { KvTransferMeter } from "../metrics/kv-transfer-meter.js";
+import { SpanKind, SpanStatusCode, extractTraceContext, trace, type Span } from "@sigmaserve/telemetry";
+
+const tracer = trace.getTracer("sigmaserve-worker");
 
 /** Largest ExportKv frame a target asks for, bytes (the gRPC channel's message limit must exceed it). */
 export const DEFAULT_MIGRATION_FRAME_BYTES = 4 * 2 ** 20;
@@ -61,8 +64,11 @@ export class MigrationTarget {
 
   constructor(private readonly deps: MigrationTargetDeps) {}
 
-  /** migrate.offer: refuse with a reason, or accept with the hashes wanted (and start pulling them). */
-  async onOffer(offer: coordv1.MigrationOffer): Promise<coordv1.MigrationReply> {
+  /**
+   * migrate.offer: refuse with a reason, or accept with the hashes wanted (and start pulling them). The pull
+   * is a `migration.pull` span under the offer's, whose context came in the offer's `headers`.
+   */
+  async onOffer(offer: coordv1.MigrationOffer, headers: Readonly<Record<string, string>> = {}): Promise<coordv1.MigrationReply> {
     // A block this worker already holds is skipped.
     const wanted = offer.blocks.map((b) => b.blockHash).filter((hash) => !this.deps.kv.holds(hash));
     const reason = this.refusal(offer, wanted.length);
@@ -73,7 +79,12 @@ export class MigrationTarget {
     }
     this.stats.offersAccepted++;
     if (wanted.length > 0) {
-      const pull = this.pull(offer, wanted, performance.now()).finally(() => this.pulls.delete(pull));
+      const span = tracer.startSpan(
+        "migration.pull",
+        { kind: SpanKind.CONSUMER, attributes: { "sigmaserve.worker_id": this.deps.workerId, "sigmaserve.migration.id": offer.migrationId, "sigmaserve.migration.source": offer.sourceWorkerId, "sigmaserve.migration.wanted_blocks": wanted.length } },
+        extractTraceContext({ get: (key) => headers[key], set: () => {} }),
+      );
+      const pull = this.pull(offer, wanted, performance.now(), span).finally(() => this.pulls.delete(pull));
       this.pulls.add(pull);
     }
     return create(coordv1.MigrationReplySchema, { migrationId: offer.migrationId, accepted: true, wantedBlockHashes: wanted });
@@ -106,7 +117,7 @@ export class MigrationTarget {
     return null;
   }
 
-  private async pull(offer: coordv1.MigrationOffer, wanted: BlockHash[], acceptedMs: number): Promise<void> {
+  private async pull(offer: coordv1.MigrationOffer, wanted: BlockHash[], acceptedMs: number, span: Span): Promise<void> {
     const { deps } = this;
     const startedMs = performance.now();
     const log = deps.logger.child({ migrationId: offer.migrationId, source: offer.sourceWorkerId });
@@ -121,6 +132,7 @@ export class MigrationTarget {
       },
     });
     let bytesReceived = 0;
+    const bytesByComponent: Record<KvComponent, number> = { k: 0, v: 0 };
     let frameRefusals = 0;
     let error = "";
     /** performance.now() when the first K frame and the first V frame arrived (K travels first). */
@@ -144,7 +156,10 @@ export class MigrationTarget {
         bytesReceived += frame.payload.byteLength;
         deps.onFrameReceived?.(frame.payload, offer.migrationId);
         const component: KvComponent | undefined = kvComponentFromProto(frame.component);
-        if (component !== undefined) deps.meter?.received(component, frame.payload.byteLength);
+        if (component !== undefined) {
+          deps.meter?.received(component, frame.payload.byteLength);
+          bytesByComponent[component] += frame.payload.byteLength;
+        }
         if (component === "k") firstK ??= performance.now();
         else if (component === "v") firstV ??= performance.now();
         try {
@@ -183,6 +198,16 @@ export class MigrationTarget {
       // Every K frame is in when the first V frame arrives (the source sends K first).
       kCompleteMs: firstK === undefined ? 0 : (firstV ?? endedMs) - startedMs,
     });
+    span.setAttributes({
+      "sigmaserve.migration.blocks_imported": totals.imported.length,
+      "sigmaserve.migration.blocks_refused": refused,
+      "sigmaserve.migration.bytes_k": bytesByComponent.k,
+      "sigmaserve.migration.bytes_v": bytesByComponent.v,
+      "sigmaserve.migration.duration_ms": done.durationMs,
+      "sigmaserve.migration.k_complete_ms": done.kCompleteMs,
+    });
+    if (error !== "") span.setStatus({ code: SpanStatusCode.ERROR, message: error });
+    span.end();
     log.info(
       { imported: totals.imported.length, refused, present: totals.present.length, noRoom: totals.noRoom.length, bytes: bytesReceived, ms: Math.round(done.durationMs), kMs: Math.round(done.kCompleteMs), error: error || undefined },
       "migration pull ended",

@@ -199,3 +199,41 @@ test("migration - migrate.request over the bus: the source moves a chain to the 
     (err) => err instanceof ControlHandlerError && /target_worker_id: must name the worker/.test(err.message),
   );
 });
+
+test("migration - traced: the offer's span context rides the NATS headers, so the target's pull joins the requester's trace", async () => {
+  // A real OpenTelemetry SDK in this process, spans kept in memory (the cross-process OTLP path is tested in test/).
+  const { context, propagation, trace } = await import("@opentelemetry/api");
+  const { W3CTraceContextPropagator } = await import("@opentelemetry/core");
+  const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
+  const exporter = new InMemorySpanExporter();
+  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  trace.setGlobalTracerProvider(provider);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  try {
+    const source = await start("src-t");
+    const target = await start("dst-t");
+    await generate(source.client, "cold", PROMPT);
+    // The requester (a router's cache pull, say) sends its trace context with migrate.request.
+    const root = provider.getTracer("test").startSpan("routed request");
+    const headers: Record<string, string> = {};
+    propagation.inject(trace.setSpan(context.active(), root), headers);
+    const result = await source.runtime.migration!.source.onRequest(create(coordv1.MigrationRequestSchema, { targetWorkerId: "dst-t", blockHashes: source.runtime.kv.promptBlockHashes(PROMPT), requesterId: "test" }), headers);
+    assert.equal(result.outcome, coordv1.MigrationOutcome.DONE);
+    root.end();
+    await target.runtime.migration!.target.idle();
+    const spans = exporter.getFinishedSpans();
+    const offer = spans.find((s) => s.name === "migration.offer")!;
+    const pull = spans.find((s) => s.name === "migration.pull")!;
+    assert.ok(offer && pull, `spans: ${spans.map((s) => s.name).join(", ")}`);
+    assert.equal(offer.spanContext().traceId, root.spanContext().traceId, "the offer is in the requester's trace");
+    assert.equal(offer.parentSpanContext?.spanId, root.spanContext().spanId);
+    assert.equal(pull.spanContext().traceId, root.spanContext().traceId, "the pull, on the other worker, too");
+    assert.equal(pull.parentSpanContext?.spanId, offer.spanContext().spanId, "under the offer, through the NATS headers");
+    assert.equal(Number(pull.attributes["sigmaserve.migration.bytes_k"]) + Number(pull.attributes["sigmaserve.migration.bytes_v"]), Number(result.done!.bytesReceived));
+    assert.equal(pull.attributes["sigmaserve.migration.blocks_imported"], 9);
+  } finally {
+    trace.disable();
+    propagation.disable();
+    await provider.shutdown();
+  }
+});

@@ -3,29 +3,12 @@
  * fake worker over gRPC: every figure is checked against what the responses
  * themselves said (usage, status codes) and what the router was set up with.
  */
+import { parseExposition, sample } from "@sigmaserve/telemetry";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { FAKE_MODEL_ID } from "../testing/fake-worker.js";
 import { jsonOf, postJson } from "../testing/post-json.js";
 import { startTestRouter } from "../testing/test-router.js";
-
-function parseExposition(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
-
-function sample(series: Map<string, number>, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const [key, value] of series) {
-    if (key !== name && !key.startsWith(`${name}{`)) continue;
-    if (Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))) return value;
-  }
-  return undefined;
-}
 
 test("router metrics - requests by status and error type, client-side latencies, routing, cache hits and tenants", async () => {
   const router = await startTestRouter({ apiKeys: "k-alpha=alpha", behaviour: { cachedPromptTokens: 16 } });

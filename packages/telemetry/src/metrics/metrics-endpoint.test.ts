@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Counter, Registry } from "prom-client";
 import { startMetricsServer } from "./metrics-endpoint.js";
+import { parseExposition, sample } from "./parse-exposition.js";
 import { INTER_TOKEN_LATENCY_BUCKETS_S, TTFT_BUCKETS_S, tokenCountBuckets } from "./vllm-buckets.js";
 
 test("metrics endpoint - GET /metrics answers the registry in Prometheus text; other paths 404, other methods 405; a failing collect is a 500, not a crash", async () => {
@@ -13,7 +14,10 @@ test("metrics endpoint - GET /metrics answers the registry in Prometheus text; o
     const response = await fetch(`http://${server.address}/metrics`);
     assert.equal(response.status, 200);
     assert.match(response.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
-    assert.match(await response.text(), /^demo_total\{kind="a"\} 3$/m);
+    const text = await response.text();
+    assert.match(text, /^demo_total\{kind="a"\} 3$/m);
+    assert.equal(sample(parseExposition(text), "demo_total", { kind: "a" }), 3, "the parser reads back what the registry wrote");
+    assert.equal(sample(parseExposition(text), "demo_total", { kind: "b" }), undefined);
     assert.equal((await fetch(`http://${server.address}/`)).status, 404);
     assert.equal((await fetch(`http://${server.address}/metrics`, { method: "DELETE" })).status, 405);
     new Counter({

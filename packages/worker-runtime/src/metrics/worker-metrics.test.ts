@@ -5,30 +5,12 @@
  * format with vLLM's names and labels.
  */
 import { createGrpcClient, workerv1 } from "@sigmaserve/proto";
+import { parseExposition, sample } from "@sigmaserve/telemetry";
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { pino } from "pino";
 import { loadWorkerConfig } from "../config/worker-config.js";
 import { startWorker } from "../worker-runtime.js";
-
-/** Prometheus text → "name{labels}" → value (labels as written, sorted by prom-client). */
-function parseExposition(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#")) continue;
-    const at = line.lastIndexOf(" ");
-    out.set(line.slice(0, at), Number(line.slice(at + 1)));
-  }
-  return out;
-}
-
-function sample(series: Map<string, number>, name: string, labels: Record<string, string>): number | undefined {
-  for (const [key, value] of series) {
-    if (!key.startsWith(`${name}{`) && key !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => key.includes(`${k}="${v}"`))) return value;
-  }
-  return undefined;
-}
 
 test("worker metrics - /metrics serves the vLLM series and the K/V split, matching the requests and the pool", async () => {
   const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--metrics-port", "0", "--block-size", "16"], {}), pino({ level: "silent" }));

@@ -78,6 +78,11 @@ test("tracing - one request's tree: router SERVER → admission, route, worker C
   const [queue, prefill, decode] = ["queue", "prefill", "decode"].map((name) => phases.find((s) => s.name === name)!);
   assert.ok(queue!.endNs <= prefill!.startNs + 1_000_000n && prefill!.endNs <= decode!.startNs + 1_000_000n, "the phases follow one another");
   assert.equal(decode!.attributes["sigmaserve.tokens"], body.usage.completion_tokens);
+  // The prompt's chunks are events on the prefill phase; the last one computed the whole prompt.
+  const chunks = prefill!.events.filter((e) => e.name === "prefill_chunk");
+  assert.ok(chunks.length >= 1);
+  assert.equal(chunks.at(-1)!.attributes["sigmaserve.computed"], body.usage.prompt_tokens);
+  assert.equal(workerSpan.attributes["sigmaserve.preemptions"], 0);
   assert.ok(workerSpan.startNs >= call.startNs && workerSpan.endNs <= root.endNs, "the worker's span lies inside the router's");
 });
 

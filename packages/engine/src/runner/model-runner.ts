@@ -44,6 +44,11 @@ export interface StepResult {
   numRows: number;
   /** Bytes the attention kernel read, summed over layers. */
   reads: AttentionReadStats;
+  /**
+   * V bytes full attention reads for this step, summed over layers: each (row, V head) reads all of its
+   * positions' V rows once. Against `reads`, what selective V skipped.
+   */
+  fullAttentionVBytes: number;
 }
 
 export interface ModelRunnerOptions {
@@ -138,7 +143,9 @@ export class ModelRunner {
         const logits = logitRows.length === 0 ? new Float32Array(0) : await dense.finishAndLogits(stage.hidden, out, logitRows);
         const byOwner = new Map<string, Float32Array>();
         logitOwners.forEach((owner, i) => byOwner.set(owner, logits.subarray(i * config.vocab_size, (i + 1) * config.vocab_size)));
-        return { logits: byOwner, numRows, reads };
+        let positionsRead = 0;
+        for (let r = 0; r < numRows; r++) positionsRead += rowPos[r]! + 1;
+        return { logits: byOwner, numRows, reads, fullAttentionVBytes: config.num_hidden_layers * positionsRead * nV * d * 4 };
       }
     }
     throw new Error("unreachable: a model has at least one layer");

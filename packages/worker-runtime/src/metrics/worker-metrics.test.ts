@@ -65,6 +65,7 @@ test("worker metrics - /metrics serves the vLLM series and the K/V split, matchi
     assert.ok((sample(series, "sigmaserve_kv_blocks", { ...model, component: "k", tier: "device", state: "cached" }) ?? 0) >= 2, "the prompt's full blocks stay cached");
     assert.equal(sample(series, "vllm:kv_cache_usage_perc", model), 0, "nothing is held once the requests finished");
     assert.ok((sample(series, "sigmaserve_attention_read_bytes_total", { ...model, component: "k", tier: "device" }) ?? 0) > 0);
+    assert.equal(sample(series, "sigmaserve_selective_v_rows_total", { ...model, outcome: "skipped" }), 0, "full attention skips no V row");
     assert.equal(sample(series, "sigmaserve_kv_events_published_total", model), runtime.eventLog.lastTakenSeq);
     assert.equal(sample(series, "vllm:cache_config_info", { ...model, block_size: "16" }), 1);
 
@@ -80,6 +81,27 @@ test("worker metrics - without --metrics-port nothing listens, and the registry 
   try {
     assert.equal(runtime.metricsAddress, undefined);
     assert.match(await runtime.metrics.registry.metrics(), /vllm:num_requests_running\{model_name="sigma-tiny"\} 0/);
+  } finally {
+    await runtime.stop();
+  }
+});
+
+test("worker metrics - selective V: the V rows read plus the rows skipped are what full attention reads", async () => {
+  const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--kv-host-mib", "8", "--selective-v-topk", "4"], {}), pino({ level: "silent" }));
+  try {
+    const client = createGrpcClient(workerv1.WorkerService, runtime.address);
+    const prompt = Array.from({ length: 40 }, (_, i) => (i * 11) % 250);
+    for await (const _ of client.generate({ requestId: "sv", model: "sigma-tiny", promptTokenIds: prompt, sampling: { maxTokens: 5, ignoreEos: true } }));
+    client.close();
+    const series = parseExposition(await runtime.metrics.registry.metrics());
+    // Positions 0..39 (the prompt) and 40..43 (four generated tokens fed back) were computed; a row at position p
+    // attends to p + 1 positions, and full attention reads each of them once per V head and layer.
+    const { num_hidden_layers: layers, num_value_heads: nV } = runtime.model.config;
+    const positions = Array.from({ length: 44 }, (_, p) => p + 1).reduce((a, b) => a + b, 0);
+    const read = sample(series, "sigmaserve_selective_v_rows_total", { outcome: "read" })!;
+    const skipped = sample(series, "sigmaserve_selective_v_rows_total", { outcome: "skipped" })!;
+    assert.ok(skipped > 0, "selective V skipped rows");
+    assert.equal(read + skipped, layers * positions * nV);
   } finally {
     await runtime.stop();
   }

@@ -12,7 +12,7 @@
  * Our own series are `sigmaserve_*`, with K and V always apart:
  * `sigmaserve_kv_blocks{component,tier,state}`, `sigmaserve_kv_usage_ratio`,
  * attention bytes read per component and tier (selective V reads part of V
- * from the host), KV transfer bytes per component and direction, migration
+ * from the host), V rows read and skipped by selective V, KV transfer bytes per component and direction, migration
  * pulls, and KV events published.
  *
  * Gauges and totals that the runtime already keeps are read at scrape time
@@ -30,7 +30,9 @@ export interface WorkerMetricsSources {
   maxContextTokens: number;
   blockSizeTokens: number;
   scheduler: () => { running: number; waiting: number; preemptionsTotal: number };
-  attentionReadBytes: () => { k: number; vDevice: number; vHost: number };
+  attentionReadBytes: () => { k: number; vDevice: number; vHost: number; vFullAttention: number };
+  /** Bytes of one V row of one head (head_dim × 4): turns V bytes into rows. */
+  vRowBytes: number;
   kvUsage: () => readonly { component: KvComponent; tier: KvTier; usedBlocks: number; cachedFreeBlocks: number; totalBlocks: number }[];
   /** KV events this worker has published (the event log's last sequence number). */
   kvEventsPublished: () => number;
@@ -170,6 +172,22 @@ export class WorkerMetrics implements KvTransferMeter {
         add("vHost", "v", "host");
       },
     });
+    const rowsSeen = { read: 0, skipped: 0 };
+    new Counter({
+      name: "sigmaserve_selective_v_rows_total",
+      help: "V rows (one position of one head) the attention kernel read, and the ones selective V skipped against full attention; skipped stays 0 in full attention.",
+      labelNames: ["model_name", "outcome"],
+      registers,
+      collect() {
+        const bytes = sources.attentionReadBytes();
+        const read = (bytes.vDevice + bytes.vHost) / sources.vRowBytes;
+        const skipped = Math.max(0, bytes.vFullAttention - bytes.vDevice - bytes.vHost) / sources.vRowBytes;
+        this.inc({ ...model, outcome: "read" }, Math.max(0, read - rowsSeen.read));
+        this.inc({ ...model, outcome: "skipped" }, Math.max(0, skipped - rowsSeen.skipped));
+        rowsSeen.read = Math.max(rowsSeen.read, read);
+        rowsSeen.skipped = Math.max(rowsSeen.skipped, skipped);
+      },
+    });
     this.transferBytes = new Counter({ name: "sigmaserve_kv_transfer_bytes_total", help: "KV payload bytes moved between workers (migration, ImportKv, ExportKv), per component and direction (in|out).", labelNames: ["model_name", "component", "direction"], registers });
     this.pulls = new Counter({ name: "sigmaserve_migration_pulls_total", help: "Migration pulls this worker made as a target, by outcome (completed|failed).", labelNames: ["model_name", "outcome"], registers });
     this.pullBlocks = new Counter({ name: "sigmaserve_migration_blocks_total", help: "Blocks of migration pulls, by outcome (imported|refused: a bad checksum, a block not offered, one half missing).", labelNames: ["model_name", "outcome"], registers });
@@ -205,6 +223,7 @@ export class WorkerMetrics implements KvTransferMeter {
         this.observeFinish(finish);
         sink.onFinish(finish);
       },
+      onProgress: (progress) => sink.onProgress?.(progress),
     };
   }
 

@@ -35,10 +35,21 @@ export interface RequestFinish {
   errorMessage?: string;
 }
 
+/**
+ * What happened to a request on the way, for its trace: a chunk of its known tokens (prompt, or replayed
+ * tokens) computed in one step, or a preemption (its blocks dropped; it waits and computes again).
+ * `atMs` is the wall clock (ms since the epoch).
+ */
+export type RequestProgress =
+  | { kind: "prefill_chunk"; tokens: number; computed: number; known: number; atMs: number }
+  | { kind: "preempted"; computedBefore: number; atMs: number };
+
 /** Where a request's output goes (the gRPC stream, or a test). */
 export interface RequestSink {
   onChunk(chunk: TokenChunk): void;
   onFinish(finish: RequestFinish): void;
+  /** Optional: progress that is not output (tracing listens). */
+  onProgress?(progress: RequestProgress): void;
 }
 
 export interface SubmitRequest {

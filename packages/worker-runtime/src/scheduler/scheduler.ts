@@ -72,8 +72,11 @@ export class Scheduler {
     return this.policy.has(requestId);
   }
 
-  /** Bytes the attention kernel has read since start: K, and V from each tier (selective V reads part of it from the host). */
-  readonly attentionReadBytes = { k: 0, vDevice: 0, vHost: 0 };
+  /**
+   * Bytes the attention kernel has read since start: K, and V from each tier (selective V reads part of it from
+   * the host), and the V bytes full attention would have read (what selective V skipped is the difference).
+   */
+  readonly attentionReadBytes = { k: 0, vDevice: 0, vHost: 0, vFullAttention: 0 };
 
   stats(): SchedulerStats & { prefillTokensPerS: number } {
     return { ...this.policy.stats(), prefillTokensPerS: this.prefillRate.value };
@@ -152,6 +155,7 @@ export class Scheduler {
             this.attentionReadBytes.k += output.reads.kBytes;
             this.attentionReadBytes.vDevice += output.reads.vBytesDevice;
             this.attentionReadBytes.vHost += output.reads.vBytesHost;
+            this.attentionReadBytes.vFullAttention += output.fullAttentionVBytes ?? output.reads.vBytesDevice + output.reads.vBytesHost;
           }
           this.policy.update(plan, output);
         }

@@ -39,6 +39,9 @@ test("scheduler - preempts the newest running request when a decode step finds n
   assert.deepEqual(samplersOf(back), ["c"]);
   assert.deepEqual(bench.kv.blockTable("c"), [4, 3, 5]);
   bench.update(back);
+  // Its progress as the trace sees it: the 7-token prompt chunk, the preemption with 8 tokens computed (7 + the
+  // first generated one), and the 5 tokens recomputed when it came back.
+  assert.deepEqual(bench.output("c").progress, ["chunk 7 to 7/7", "preempted at 8", "chunk 5 to 9/9"]);
   assert.deepEqual(chunksOf(bench.step()), [["c", 9, 1]]);
   assert.deepEqual(chunksOf(bench.step()), [["c", 10, 1]]);
   // The stream went on as if nothing happened, and the usage reports the first admission's cache hits.

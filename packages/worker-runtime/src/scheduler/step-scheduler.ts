@@ -54,6 +54,8 @@ export interface StepOutput {
   readonly numRows: number;
   /** Bytes the attention kernel read in the step (the engine reports them; a test runner may not). */
   readonly reads?: { readonly kBytes: number; readonly vBytesDevice: number; readonly vBytesHost: number };
+  /** V bytes full attention would have read in the step (selective V reads less). */
+  readonly fullAttentionVBytes?: number;
 }
 
 export interface SchedulerStats {
@@ -244,6 +246,8 @@ export class StepScheduler {
       }
       this.options.kv.commitTokens(request.id, sequence.tokens);
       request.numComputed += sequence.tokens.length;
+      // More than one token is known tokens being computed (a decode step computes one).
+      if (sequence.tokens.length > 1) request.sink.onProgress?.({ kind: "prefill_chunk", tokens: sequence.tokens.length, computed: request.numComputed, known: request.numKnown, atMs: Date.now() });
       const logits = output.logits.get(request.id);
       if (logits === undefined) continue;
       const outcome = this.outputs.get(request.id)!.sample(logits);
@@ -269,6 +273,7 @@ export class StepScheduler {
   }
 
   private preempt(request: EngineRequest): void {
+    request.sink.onProgress?.({ kind: "preempted", computedBefore: request.numComputed, atMs: Date.now() });
     this.options.kv.free(request.id);
     request.status = "waiting";
     request.numComputed = 0;

@@ -5,12 +5,13 @@
  * (until its first token) and `decode` (first token to finish, with the
  * tokens and steps it took). The phases are recorded with their real start
  * and end times when the request finishes, from the timings the scheduler
- * measured. A preemption (the request's blocks dropped and recomputed)
- * and a handover are events on the span. Prompt and output text are never
- * recorded.
+ * measured; each chunk of the prompt computed in one step is a
+ * `prefill_chunk` event on the prefill phase. A preemption (the request's
+ * blocks dropped and recomputed) and a handover are events on the span.
+ * Prompt and output text are never recorded.
  */
 import { SpanKind, SpanStatusCode, extractTraceContext, trace, type HeaderCarrier, type Span } from "@sigmaserve/telemetry";
-import type { RequestFinish, RequestSink, SubmitRequest, TokenChunk } from "../scheduler/engine-request.js";
+import type { RequestFinish, RequestProgress, RequestSink, SubmitRequest, TokenChunk } from "../scheduler/engine-request.js";
 
 const tracer = trace.getTracer("sigmaserve-worker");
 
@@ -47,14 +48,25 @@ export function startGenerateSpan(metadata: HeaderCarrier, submit: SubmitRequest
     track(sink) {
       let chunks = 0;
       let tokens = 0;
+      const prefillChunks: Extract<RequestProgress, { kind: "prefill_chunk" }>[] = [];
+      let preemptions = 0;
       return {
+        onProgress: (progress: RequestProgress) => {
+          if (progress.kind === "prefill_chunk") prefillChunks.push(progress);
+          else {
+            preemptions++;
+            span.addEvent("preempted", { "sigmaserve.computed_tokens_dropped": progress.computedBefore }, progress.atMs);
+          }
+          sink.onProgress?.(progress);
+        },
         onChunk: (chunk: TokenChunk) => {
           chunks++;
           tokens += chunk.tokenIds.length;
           sink.onChunk(chunk);
         },
         onFinish: (finish: RequestFinish) => {
-          recordPhases(span, parent, startedAtMs, submit, finish, { chunks, tokens });
+          span.setAttribute("sigmaserve.preemptions", preemptions);
+          recordPhases(span, parent, startedAtMs, submit, finish, { chunks, tokens }, prefillChunks);
           sink.onFinish(finish);
         },
       };
@@ -71,15 +83,28 @@ export function startGenerateSpan(metadata: HeaderCarrier, submit: SubmitRequest
   };
 }
 
-function recordPhases(span: Span, parent: ReturnType<typeof trace.setSpan>, startedAtMs: number, submit: SubmitRequest, finish: RequestFinish, counts: { chunks: number; tokens: number }): void {
+function recordPhases(
+  span: Span,
+  parent: ReturnType<typeof trace.setSpan>,
+  startedAtMs: number,
+  submit: SubmitRequest,
+  finish: RequestFinish,
+  counts: { chunks: number; tokens: number },
+  prefillChunks: readonly Extract<RequestProgress, { kind: "prefill_chunk" }>[],
+): void {
   const { timings, usage } = finish;
   // Timings count from the router's arrival; the worker's phases start no earlier than the call did.
   const arrivedAtMs = submit.arrivedAtUnixMs ?? startedAtMs;
   const at = (offsetMs: number) => Math.max(startedAtMs, arrivedAtMs + offsetMs);
-  const phase = (name: string, from: number, to: number, attributes: Record<string, number> = {}) => tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: from, attributes }, parent).end(Math.max(from, to));
+  const phase = (name: string, from: number, to: number, attributes: Record<string, number> = {}, events: readonly { name: string; attributes: Record<string, number>; atMs: number }[] = []) => {
+    const child = tracer.startSpan(name, { kind: SpanKind.INTERNAL, startTime: from, attributes }, parent);
+    for (const event of events) child.addEvent(event.name, event.attributes, event.atMs);
+    child.end(Math.max(from, to));
+  };
   phase("queue", startedAtMs, at(timings.queueMs));
   if (usage.completionTokens > 0) {
-    phase("prefill", at(timings.queueMs), at(timings.ttftMs), { "sigmaserve.prompt_tokens": usage.promptTokens, "sigmaserve.cached_tokens": usage.cachedPromptTokens });
+    const chunkEvents = prefillChunks.map((c) => ({ name: "prefill_chunk", attributes: { "sigmaserve.tokens": c.tokens, "sigmaserve.computed": c.computed, "sigmaserve.known": c.known }, atMs: c.atMs }));
+    phase("prefill", at(timings.queueMs), at(timings.ttftMs), { "sigmaserve.prompt_tokens": usage.promptTokens, "sigmaserve.cached_tokens": usage.cachedPromptTokens, "sigmaserve.chunks": prefillChunks.length }, chunkEvents);
     phase("decode", at(timings.ttftMs), at(timings.e2eMs), { "sigmaserve.tokens": counts.tokens, "sigmaserve.steps": counts.chunks });
   }
   span.setAttributes({

@@ -88,6 +88,8 @@ export interface BenchOutput {
   tokens: number[];
   text: string;
   finish: RequestFinish | undefined;
+  /** The sink's progress reports, as text: "chunk N to C/K", "preempted at C". */
+  progress: string[];
 }
 
 export class StepBench {
@@ -113,7 +115,7 @@ export class StepBench {
   /** Submits a greedy request that ignores EOS. Returns false when it finished at once. */
   add(requestId: string, promptTokens: number[], request: BenchRequest = {}): boolean {
     const submit = benchSubmit(requestId, promptTokens, request);
-    const output: BenchOutput = { tokens: [], text: "", finish: undefined };
+    const output: BenchOutput = { tokens: [], text: "", finish: undefined, progress: [] };
     this.outputs.set(requestId, output);
     this.inputs.set(requestId, [...promptTokens, ...(request.replayTokens ?? [])]);
     return this.scheduler.add(submit, {
@@ -126,6 +128,7 @@ export class StepBench {
         assert.equal(output.finish, undefined, `${requestId} finishes once`);
         output.finish = finish;
       },
+      onProgress: (progress) => output.progress.push(progress.kind === "prefill_chunk" ? `chunk ${progress.tokens} to ${progress.computed}/${progress.known}` : `preempted at ${progress.computedBefore}`),
     });
   }
 

@@ -51,10 +51,11 @@ export class RequestPipeline {
   readonly metrics: RouterMetrics;
   /** The last minute's rate, TTFT and routing decisions (for /v1/cluster and the status page). */
   readonly recent = new RecentActivity();
-  /** Prompt tokens the last routing decision of each running request expected the worker to hold. */
-  private readonly predictedCached = new Map<string, number>();
-  /** Failovers of each running request so far (its span reports them). */
-  private readonly failoverCounts = new Map<string, number>();
+  /**
+   * Per running request: the prompt tokens its last routing decision expected the worker to hold (metrics
+   * compare them with what the worker reports) and its failovers so far (its span reports them).
+   */
+  private readonly routing = new Map<string, { predictedCachedTokens: number; failovers: number }>();
 
   constructor(readonly options: RequestPipelineOptions) {
     this.pool = options.pool;
@@ -72,13 +73,13 @@ export class RequestPipeline {
       onRoute: (request, decision) => {
         this.metrics.routed(request, decision);
         this.recent.decided(request, decision);
-        const worker = options.pool.list().find((w) => w.id === decision.workerId);
-        this.predictedCached.set(request.requestId, decision.matchedBlocks * (worker?.info.kvHash?.blockSizeTokens ?? 0));
+        const blockSizeTokens = options.pool.get(decision.workerId)?.info.kvHash?.blockSizeTokens ?? 0;
+        this.routingOf(request.requestId).predictedCachedTokens = decision.matchedBlocks * blockSizeTokens;
         options.onRoute?.(request, decision);
       },
       onFailover: (request, kind) => {
         this.metrics.failover(kind);
-        this.failoverCounts.set(request.requestId, (this.failoverCounts.get(request.requestId) ?? 0) + 1);
+        this.routingOf(request.requestId).failovers++;
       },
       ...(options.cachePulls === undefined ? {} : { cachePulls: options.cachePulls }),
       ...(options.split === undefined ? {} : { split: options.split }),
@@ -119,8 +120,8 @@ export class RequestPipeline {
   ): AsyncGenerator<DispatchEvent> {
     const routed = normalizeGenerate(request, tenant, this.pool, this.tokenizers);
     context.model = routed.model;
-    context.predictedCachedTokens = () => this.predictedCached.get(routed.requestId) ?? 0;
-    context.replays = () => this.failoverCounts.get(routed.requestId) ?? 0;
+    context.predictedCachedTokens = () => this.routing.get(routed.requestId)?.predictedCachedTokens ?? 0;
+    context.replays = () => this.routing.get(routed.requestId)?.failovers ?? 0;
     let release: () => void;
     const admission = startAdmissionSpan(trace);
     try {
@@ -138,9 +139,14 @@ export class RequestPipeline {
       throw publicFault(err, request);
     } finally {
       release();
-      this.predictedCached.delete(routed.requestId);
-      this.failoverCounts.delete(routed.requestId);
+      this.routing.delete(routed.requestId);
     }
+  }
+
+  private routingOf(requestId: string): { predictedCachedTokens: number; failovers: number } {
+    let state = this.routing.get(requestId);
+    if (state === undefined) this.routing.set(requestId, (state = { predictedCachedTokens: 0, failovers: 0 }));
+    return state;
   }
 
   listModels(): inferencev1.ModelSummary[] {

@@ -4,34 +4,20 @@
  * complete before the dump), or a PNG screenshot. .ci/run installs it.
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
+import { findBinary } from "./find-binary.js";
 import { promisify } from "node:util";
 
 const run = promisify(execFile);
 export const CHROMIUM_INSTALL_HINT = "install Debian's chromium package (apt-get install chromium), as .ci/run does";
 
-function findChromium(): string {
-  for (const dir of [...(process.env["PATH"] ?? "").split(delimiter), "/usr/bin"]) {
-    for (const name of ["chromium", "chromium-browser"]) {
-      try {
-        accessSync(join(dir, name), constants.X_OK);
-        return join(dir, name);
-      } catch {
-        // not here
-      }
-    }
-  }
-  throw new Error(`chromium was not found on PATH: ${CHROMIUM_INSTALL_HINT}`);
-}
-
 async function chromium(args: string[]): Promise<string> {
   // A profile of its own per run, removed after: nothing leaks between tests.
   const profile = await mkdtemp(join(tmpdir(), "sigmaserve-chromium-"));
   try {
-    const { stdout } = await run(findChromium(), ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions", `--user-data-dir=${profile}`, ...args], { maxBuffer: 32 * 2 ** 20, timeout: 60_000 });
+    const { stdout } = await run(findBinary(["chromium", "chromium-browser"], CHROMIUM_INSTALL_HINT), ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions", `--user-data-dir=${profile}`, ...args], { maxBuffer: 32 * 2 ** 20, timeout: 60_000 });
     return stdout;
   } finally {
     await rm(profile, { recursive: true, force: true });

@@ -8,10 +8,10 @@
 import { freePort } from "@sigmaserve/testkit";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { accessSync, constants } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
+import { findBinary } from "./find-binary.js";
 
 export const PROMETHEUS_INSTALL_HINT = "install Debian's prometheus package (apt-get install prometheus), as .ci/run does";
 
@@ -25,21 +25,8 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-function findPrometheus(): string {
-  for (const dir of [...(process.env["PATH"] ?? "").split(delimiter), "/usr/bin", "/usr/local/bin"]) {
-    const candidate = join(dir, "prometheus");
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  throw new Error(`prometheus was not found on PATH: ${PROMETHEUS_INSTALL_HINT}`);
-}
-
 export async function startPrometheus(jobs: Record<string, string[]>): Promise<PrometheusServer> {
-  const binary = findPrometheus();
+  const binary = findBinary(["prometheus"], PROMETHEUS_INSTALL_HINT);
   const dir = await mkdtemp(join(tmpdir(), "sigmaserve-prometheus-"));
   const scrapeConfigs = Object.entries(jobs)
     .map(([job, targets]) => `  - job_name: ${job}\n    static_configs:\n      - targets: [${targets.map((t) => `"${t}"`).join(", ")}]`)

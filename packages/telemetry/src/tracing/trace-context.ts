@@ -31,9 +31,13 @@ export function injectTraceContext(carrier: HeaderCarrier, ctx: Context = contex
   propagation.inject(ctx, carrier, setter);
 }
 
-/** The context `carrier` carries (a remote parent), on top of `base` (default: the active context). */
-export function extractTraceContext(carrier: HeaderCarrier, base: Context = context.active()): Context {
-  return propagation.extract(base, carrier, getter);
+/**
+ * The context `carrier` carries (a remote parent), on top of `base` (default: the active context); the
+ * carrier is grpc-js Metadata or a plain record of headers (coord's ControlContext.headers).
+ */
+export function extractTraceContext(carrier: HeaderCarrier | Readonly<Record<string, string>>, base: Context = context.active()): Context {
+  if (typeof carrier.get === "function") return propagation.extract(base, carrier as HeaderCarrier, getter);
+  return propagation.extract(base, carrier);
 }
 
 /** The trace context of `ctx` as a plain record of headers (empty when tracing is off). */

@@ -69,8 +69,9 @@ export class MigrationSource {
    * `migration.offer` span whose context rides the offer's NATS headers, so the target's pull joins the trace.
    */
   async offer(targetWorkerId: string, chain: readonly BlockHash[], options: OfferOptions = {}): Promise<MigrationOutcome> {
-    const span = tracer.startSpan("migration.offer", { kind: SpanKind.PRODUCER, attributes: { "sigmaserve.worker_id": this.deps.workerId, "sigmaserve.migration.target": targetWorkerId, "sigmaserve.migration.chain_blocks": chain.length } }, options.trace ?? otelContext.active());
-    const outcome = await this.offerTraced(targetWorkerId, chain, options, traceHeaders(trace.setSpan(options.trace ?? otelContext.active(), span)));
+    const parent = options.trace ?? otelContext.active();
+    const span = tracer.startSpan("migration.offer", { kind: SpanKind.PRODUCER, attributes: { "sigmaserve.worker_id": this.deps.workerId, "sigmaserve.migration.target": targetWorkerId, "sigmaserve.migration.chain_blocks": chain.length } }, parent);
+    const outcome = await this.offerTraced(targetWorkerId, chain, options, traceHeaders(trace.setSpan(parent, span)));
     span.setAttributes({ "sigmaserve.migration.id": outcome.migrationId, "sigmaserve.migration.outcome": outcome.kind });
     if (outcome.kind === "done") {
       span.setAttributes({ "sigmaserve.migration.offered_blocks": outcome.offeredBlocks, "sigmaserve.migration.wanted_blocks": outcome.wantedBlocks, "sigmaserve.migration.blocks_imported": outcome.done.blocksImported, "sigmaserve.migration.bytes": Number(outcome.done.bytesReceived) });
@@ -138,7 +139,7 @@ export class MigrationSource {
     if (request.targetWorkerId === "") throw new InvalidRequestError("target_worker_id", "must name the worker to move the blocks to");
     if (request.targetWorkerId === this.deps.workerId) throw new InvalidRequestError("target_worker_id", `is this worker (${this.deps.workerId}): nothing to move`);
     if (request.blockHashes.length === 0) throw new InvalidRequestError("block_hashes", "must name at least one block");
-    const parent = extractTraceContext({ get: (key) => headers[key], set: () => {} });
+    const parent = extractTraceContext(headers);
     const outcome = await this.offer(request.targetWorkerId, request.blockHashes, { trace: parent, ...(request.requestId === "" ? {} : { requestId: request.requestId }) });
     return create(coordv1.MigrationResultSchema, {
       migrationId: outcome.migrationId,

@@ -82,7 +82,7 @@ export class MigrationTarget {
       const span = tracer.startSpan(
         "migration.pull",
         { kind: SpanKind.CONSUMER, attributes: { "sigmaserve.worker_id": this.deps.workerId, "sigmaserve.migration.id": offer.migrationId, "sigmaserve.migration.source": offer.sourceWorkerId, "sigmaserve.migration.wanted_blocks": wanted.length } },
-        extractTraceContext({ get: (key) => headers[key], set: () => {} }),
+        extractTraceContext(headers),
       );
       const pull = this.pull(offer, wanted, performance.now(), span).finally(() => this.pulls.delete(pull));
       this.pulls.add(pull);

@@ -24,6 +24,7 @@ export interface GenerateSpan {
 
 export function startGenerateSpan(metadata: HeaderCarrier, submit: SubmitRequest, workerId: string, model: string): GenerateSpan {
   const startedAtMs = Date.now();
+  const remote = extractTraceContext(metadata);
   const span: Span = tracer.startSpan(
     "sigmaserve.worker.v1.WorkerService/Generate",
     {
@@ -40,9 +41,9 @@ export function startGenerateSpan(metadata: HeaderCarrier, submit: SubmitRequest
         "sigmaserve.replayed_tokens": submit.replayTokens?.length ?? 0,
       },
     },
-    extractTraceContext(metadata),
+    remote,
   );
-  const parent = trace.setSpan(extractTraceContext(metadata), span);
+  const parent = trace.setSpan(remote, span);
   let ended = false;
   return {
     track(sink) {

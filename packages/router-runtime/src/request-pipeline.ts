@@ -20,6 +20,7 @@ import { normalizeGenerate, type TokenizerRegistry } from "./generate/normalize-
 import { publicFault } from "./generate/worker-fault.js";
 import { RecentActivity } from "./metrics/recent-activity.js";
 import { RouterMetrics } from "./metrics/router-metrics.js";
+import type { GenAiMessage } from "./tracing/message-content.js";
 import { startAdmissionSpan, startRequestSpan, type GenAiOperation } from "./tracing/request-spans.js";
 import type { Context } from "@sigmaserve/telemetry";
 import type { WorkerPool } from "./workers/worker-pool.js";
@@ -38,6 +39,16 @@ export interface RequestPipelineOptions {
   /** Prefill/decode splits (generate/prefill-split.ts); absent: never. */
   split?: DispatcherOptions["split"];
   onRoute?: (request: RoutedRequest, decision: RouteDecision) => void;
+  /** Record prompt and output text on request spans (--trace-content); default false. */
+  traceContent?: boolean;
+}
+
+/** What the front door says about a request beyond the GenerateRequest, for its trace. */
+export interface DoorContext {
+  /** gen_ai.operation.name: "chat" for the chat door; default "text_completion". */
+  operation?: GenAiOperation;
+  /** The prompt as the client sent it, recorded (with --trace-content) instead of the rendered prompt; called only then. */
+  inputMessages?: () => GenAiMessage[];
 }
 
 export class RequestPipeline {
@@ -91,13 +102,17 @@ export class RequestPipeline {
    * is released when the stream ends. A bad field is refused before admission;
    * a worker's refusal comes back in the public request's field names.
    */
-  async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal, operation: GenAiOperation = "text_completion"): AsyncGenerator<DispatchEvent> {
+  async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal, door: DoorContext = {}): AsyncGenerator<DispatchEvent> {
     // The model label is the served model once the request names one that exists (a client's typo must not mint series).
     const context = { model: "", tenant: tenant.id, arrivedAtMs: Date.now(), predictedCachedTokens: () => 0, replays: () => 0 };
-    const span = startRequestSpan(operation, request, tenant.id);
+    const span = startRequestSpan(door.operation ?? "text_completion", request, tenant.id, {
+      recordContent: this.options.traceContent === true,
+      ...(door.inputMessages === undefined ? {} : { inputMessages: door.inputMessages }),
+    });
     try {
       for await (const event of this.metrics.observe(this.admitAndDispatch(request, tenant, signal, context, span.ctx), context)) {
-        if (event.kind === "finish") {
+        if (event.kind === "chunk") span.chunk(event.chunk);
+        else {
           span.finished(event.finish, context.replays());
           if (event.finish.finishReason !== inferencev1.FinishReason.ERROR) this.recent.completed(event.finish.timings?.ttftMs ?? 0);
         }

@@ -56,6 +56,7 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     tokenizers: new TokenizerRegistry(),
     logger,
     maxReplays: config.maxReplays,
+    traceContent: config.traceContent,
     ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
     ...(bus === undefined || config.cachePullMinBlocks === 0 ? {} : { cachePulls: { bus, minBlocks: config.cachePullMinBlocks } }),
     ...(bus === undefined ? {} : { split: { bus, minPromptTokens: config.splitMinPromptTokens, maxPrefillQueue: config.splitMaxPrefillQueue } }),

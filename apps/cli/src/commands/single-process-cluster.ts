@@ -19,6 +19,8 @@ export interface SingleProcessClusterOptions {
   grpcPort: number;
   httpPort: number;
   policy?: string;
+  /** The router records prompt and output text on its spans (--trace-content). */
+  traceContent?: boolean;
   logger: Logger;
 }
 
@@ -57,7 +59,7 @@ export async function startSingleProcessCluster(options: SingleProcessClusterOpt
       workers.push(await startWorker(config, options.logger.child({ worker: config.workerId }), { bus: busOnHub() }));
     }
     const routerConfig = loadRouterConfig(
-      ["--grpc-port", String(options.grpcPort), "--http-port", String(options.httpPort), ...(options.policy === undefined ? [] : ["--policy", options.policy])],
+      ["--grpc-port", String(options.grpcPort), "--http-port", String(options.httpPort), ...(options.policy === undefined ? [] : ["--policy", options.policy]), ...(options.traceContent === true ? ["--trace-content"] : [])],
       {},
     );
     router = await startRouter(routerConfig, options.logger.child({ component: "router" }), { bus: busOnHub() });

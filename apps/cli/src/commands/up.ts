@@ -7,7 +7,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { startTracing, traceLogFields } from "@sigmaserve/telemetry";
+import { captureMessageContentFromEnv, startTracing, traceLogFields } from "@sigmaserve/telemetry";
 import { pino } from "pino";
 import type { CommandIo } from "../command-io.js";
 import { integerFlag, parseCommand, type CommandSpec } from "../parse-command.js";
@@ -19,12 +19,14 @@ import { spawnApp } from "./spawn-app.js";
 const SPEC: CommandSpec = {
   name: "up",
   usage: `usage: sigmaserve up [--workers 2] [--nats URL | --single-process] [--preset sigma-tiny] [--grpc-port 50051] [--http-port 8000] [--policy kv_aware]
-                    [--otlp-endpoint URL] [--verbose]
+                    [--otlp-endpoint URL [--trace-content]] [--verbose]
 
   Starts a local cluster: N workers on the demo model and a router.
   --nats            use this NATS server; without it one is started when nats-server is installed
   --single-process  workers and router in this process on the in-memory bus (the default without nats-server)
   --otlp-endpoint   send traces over OTLP/HTTP to this collector (http://host:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT, else off
+  --trace-content   record prompt and output text on the router's spans (never by default); also
+                    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true|SPAN_ONLY|SPAN_AND_EVENT
   --verbose         echo every JSON log line of the cluster`,
   options: {
     workers: { type: "string" },
@@ -35,6 +37,7 @@ const SPEC: CommandSpec = {
     "http-port": { type: "string" },
     policy: { type: "string" },
     "otlp-endpoint": { type: "string" },
+    "trace-content": { type: "boolean" },
     verbose: { type: "boolean" },
     help: { type: "boolean" },
   },
@@ -58,6 +61,8 @@ interface UpSettings {
   httpPort: number;
   policy: string | undefined;
   otlpEndpoint: string | undefined;
+  /** Asked for on the command line; the router also reads the GenAI content variable itself. */
+  traceContent: boolean;
   verbose: boolean;
 }
 
@@ -71,6 +76,7 @@ export async function up(argv: string[], io: CommandIo): Promise<void> {
     preset: (values.preset as string | undefined) ?? "sigma-tiny",
     policy: values.policy as string | undefined,
     otlpEndpoint: values["otlp-endpoint"] as string | undefined,
+    traceContent: values["trace-content"] === true || captureMessageContentFromEnv(process.env),
     verbose: values.verbose === true,
   };
   const mode = chooseUpMode({ nats: values.nats as string | undefined, singleProcess: values["single-process"] === true, natsBinary: findNatsServer(process.env["PATH"]) });
@@ -113,7 +119,7 @@ async function upSingleProcess(settings: UpSettings, reason: "asked" | "no nats-
   // One provider for the whole process: its router's and workers' spans share it.
   const tracing = await startTracing({ serviceName: "sigmaserve", endpoint: settings.otlpEndpoint });
   if (tracing.enabled) io.stdout(`traces    ${tracing.tracesUrl}\n`);
-  const cluster = await startSingleProcessCluster({ workers: settings.count, preset: settings.preset, grpcPort: settings.grpcPort, httpPort: settings.httpPort, logger, ...(settings.policy === undefined ? {} : { policy: settings.policy }) });
+  const cluster = await startSingleProcessCluster({ workers: settings.count, preset: settings.preset, grpcPort: settings.grpcPort, httpPort: settings.httpPort, traceContent: settings.traceContent, logger, ...(settings.policy === undefined ? {} : { policy: settings.policy }) });
   for (const worker of cluster.workers) {
     io.stdout(`${worker.config.workerId}  ${worker.address} (${settings.preset}, in-process)\n`);
   }
@@ -155,7 +161,7 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
     }
     const router = await spawnApp(
       "@sigmaserve/router",
-      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy]), ...(settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint])],
+      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy]), ...(settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint]), ...(settings.traceContent ? ["--trace-content"] : [])],
       "router listening",
       log,
     );

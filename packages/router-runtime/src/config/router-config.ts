@@ -4,6 +4,7 @@
  * frozen. Workers come from NATS (--nats URL) or a static list (--workers).
  */
 import { DEFAULT_ROUTING_POLICY, ROUTING_POLICIES } from "@sigmaserve/kv-index";
+import { captureMessageContentFromEnv, CAPTURE_MESSAGE_CONTENT_ENV } from "@sigmaserve/telemetry";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { RouterConfigError } from "../errors.js";
@@ -46,6 +47,14 @@ export const RouterConfigSchema = z.object({
   splitMaxPrefillQueue: int(0).default(DEFAULT_SPLIT_MAX_PREFILL_QUEUE),
   /** OTLP/HTTP collector base URL for traces (spans go to URL/v1/traces); the OTEL_EXPORTER_OTLP_* variables otherwise. */
   otlpEndpoint: z.url({ error: "must be a URL such as http://127.0.0.1:4318" }).optional(),
+  /**
+   * Record prompt and output text on request spans (gen_ai.input.messages, gen_ai.output.messages). Off by default;
+   * without the flag or SIGMASERVE_ROUTER_TRACE_CONTENT, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT decides.
+   */
+  traceContent: z
+    .union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: "must be true, false, 1 or 0" })
+    .transform((v) => v === true || v === "true" || v === "1")
+    .default(false),
 });
 
 export type RouterConfig = Readonly<z.output<typeof RouterConfigSchema>>;
@@ -67,23 +76,29 @@ const FLAGS = {
   "split-min-prompt-tokens": "splitMinPromptTokens",
   "split-max-prefill-queue": "splitMaxPrefillQueue",
   "otlp-endpoint": "otlpEndpoint",
+  "trace-content": "traceContent",
 } as const;
+
+/** Flags that take no value (present = true); their SIGMASERVE_ROUTER_* variables take true/false/1/0. */
+const BOOLEAN_FLAGS = new Set(["trace-content"]);
 
 export const ROUTER_USAGE = `usage: sigmaserve router (--nats URL | --workers host:port,...) [--grpc-port N] [--http-port N] [--host H]
                          [--policy kv_aware|least_loaded|round_robin] [--api-keys-file FILE] [--max-in-flight N] [--max-queued N] [--max-replays N]
                          [--cache-pull-min-blocks N (default 0 = off; 4 is a start)] [--split-min-prompt-tokens N] [--split-max-prefill-queue N]
                          [--otlp-endpoint URL (traces over OTLP/HTTP; default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)]
+                         [--trace-content (record prompt and output text on spans; default: ${CAPTURE_MESSAGE_CONTENT_ENV}, else off)]
 Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB").`;
 
 export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): RouterConfig {
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])), strict: true }).values;
+    values = parseArgs({ args: argv, options: Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: BOOLEAN_FLAGS.has(flag) ? ("boolean" as const) : ("string" as const) }])), strict: true }).values;
   } catch (err) {
     throw new RouterConfigError((err as Error).message);
   }
   const raw: Record<string, unknown> = {};
   for (const [flag, key] of Object.entries(FLAGS)) raw[key] = values[flag] ?? env[`SIGMASERVE_ROUTER_${flag.toUpperCase().replaceAll("-", "_")}`];
+  raw["traceContent"] ??= captureMessageContentFromEnv(env);
   const parsed = RouterConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const keyToFlag = Object.fromEntries(Object.entries(FLAGS).map(([flag, key]) => [key, flag]));

@@ -21,6 +21,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { inferencev1 } from "@sigmaserve/proto";
+import { chatInputMessages } from "../tracing/message-content.js";
 import { renderChatPrompt } from "./chat-template.js";
 import { refuseUnsupportedCommon, toGenerateRequest } from "./generate-request.js";
 import { collectGeneration, finishReasonOf, Generation, nowSeconds, responseId, usageOf, type OpenAiUsage } from "./generation.js";
@@ -72,7 +73,7 @@ export async function handleChatCompletions(ctx: RequestContext): Promise<void> 
   const renameField = chatRenameField(body);
   let generation: Generation;
   try {
-    generation = await Generation.open(ctx.pipeline.generate(request, tenant, ctx.signal, "chat"));
+    generation = await Generation.open(ctx.pipeline.generate(request, tenant, ctx.signal, { operation: "chat", inputMessages: () => chatInputMessages(body.messages) }));
   } catch (err) {
     throw toHttpError(err, renameField);
   }

@@ -32,6 +32,8 @@ export interface TestRouterOptions {
   worker?: boolean;
   behaviour?: Partial<FakeWorkerBehaviour>;
   maxBodyBytes?: number;
+  /** Record prompt and output text on request spans (the router's --trace-content). */
+  traceContent?: boolean;
 }
 
 export async function startTestRouter(options: TestRouterOptions = {}): Promise<TestRouter> {
@@ -45,6 +47,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
     apiKeys: ApiKeys.parse(options.apiKeys ?? "", "test"),
     tokenizers: new TokenizerRegistry(),
     logger,
+    ...(options.traceContent === undefined ? {} : { traceContent: options.traceContent }),
   });
   const worker = options.worker === false ? undefined : await FakeWorker.start(options.behaviour === undefined ? {} : { behaviour: options.behaviour });
   if (worker !== undefined) pool.upsert(worker.workerInfo());

@@ -3,12 +3,15 @@
  * conventions (`{gen_ai.operation.name} {gen_ai.request.model}`, e.g.
  * `chat sigma-tiny`) with their `gen_ai.request.*`, `gen_ai.response.*` and
  * `gen_ai.usage.*` attributes, and our own figures under `sigmaserve.*`.
- * Prompt and output text are never recorded. Its children: `admission`
+ * Prompt and output text are recorded only when asked (`--trace-content`):
+ * then `gen_ai.input.messages` and `gen_ai.output.messages` hold them
+ * (message-content.ts); otherwise no span carries any text. Its children: `admission`
  * (the wait for a slot), then per attempt `route` and the worker call
  * (dispatch-spans.ts).
  */
 import { inferencev1 } from "@sigmaserve/proto";
 import { SpanKind, SpanStatusCode, context, trace, type Context, type Span } from "@sigmaserve/telemetry";
+import { outputMessages, promptInputMessages, type GenAiMessage } from "./message-content.js";
 
 const tracer = trace.getTracer("sigmaserve-router");
 
@@ -19,6 +22,8 @@ export interface RequestSpan {
   /** The context to start the request's child spans in. */
   readonly ctx: Context;
   readonly span: Span;
+  /** Adds a chunk's text to the output (kept only when content is recorded). */
+  chunk(chunk: inferencev1.TokenChunk): void;
   /** Records the finish (reasons, usage, router figures). */
   finished(finish: inferencev1.GenerateFinish, replays: number): void;
   /** Records an error the request ended with. */
@@ -26,8 +31,16 @@ export interface RequestSpan {
   end(): void;
 }
 
-export function startRequestSpan(operation: GenAiOperation, request: inferencev1.GenerateRequest, tenantId: string): RequestSpan {
+export interface RequestSpanOptions {
+  /** Record prompt and output text (default false). */
+  recordContent?: boolean;
+  /** The prompt as the client sent it (the chat door's messages); default: the request's prompt as one user message. */
+  inputMessages?: () => GenAiMessage[];
+}
+
+export function startRequestSpan(operation: GenAiOperation, request: inferencev1.GenerateRequest, tenantId: string, options: RequestSpanOptions = {}): RequestSpan {
   const sampling = request.sampling;
+  const recordContent = options.recordContent === true;
   const span = tracer.startSpan(`${operation} ${request.model}`, {
     kind: SpanKind.SERVER,
     attributes: {
@@ -42,13 +55,23 @@ export function startRequestSpan(operation: GenAiOperation, request: inferencev1
       ...((sampling?.stop.length ?? 0) === 0 ? {} : { "gen_ai.request.stop_sequences": sampling!.stop }),
       "sigmaserve.tenant": tenantId,
       ...(request.clientRequestId === "" ? {} : { "sigmaserve.client_request_id": request.clientRequestId }),
+      ...(recordContent ? { "gen_ai.input.messages": JSON.stringify(options.inputMessages?.() ?? promptInputMessages(request.prompt)) } : {}),
     },
   });
+  // The output so far, only while content is recorded and the span samples (an unsampled request keeps nothing).
+  let output: string[] | undefined = recordContent && span.isRecording() ? [] : undefined;
   return {
     ctx: trace.setSpan(context.active(), span),
     span,
+    chunk(chunk) {
+      if (output !== undefined && chunk.textDelta !== "") output.push(chunk.textDelta);
+    },
     finished(finish, replays) {
       const reason = inferencev1.FinishReason[finish.finishReason]?.toLowerCase() ?? String(finish.finishReason);
+      if (output !== undefined) {
+        span.setAttribute("gen_ai.output.messages", JSON.stringify(outputMessages(output.join(""), reason)));
+        output = undefined;
+      }
       span.setAttributes({
         "gen_ai.response.id": finish.requestId,
         "gen_ai.response.model": request.model,

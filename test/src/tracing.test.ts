@@ -65,6 +65,9 @@ test("tracing - one request's tree: router SERVER → admission, route, worker C
   const route = children.find((s) => s.name === "route")!;
   assert.equal(route.attributes["sigmaserve.policy"], "kv_aware");
   assert.equal((route.attributes["sigmaserve.candidates"] as string[]).length, 2, "both workers were scored");
+  for (const key of ["sigmaserve.policy", "sigmaserve.worker_id", "sigmaserve.matched_blocks", "sigmaserve.candidates"]) {
+    assert.deepEqual(root.attributes[key], route.attributes[key], `the request's span carries the decision's ${key}`);
+  }
   const call = children.find((s) => s.kind === CLIENT)!;
   assert.equal(call.attributes["sigmaserve.worker_id"], route.attributes["sigmaserve.worker_id"]);
 

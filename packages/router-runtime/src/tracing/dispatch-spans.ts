@@ -7,25 +7,32 @@
  * replay, handover, with the reason). Parents are passed explicitly: an async
  * generator resumes in its consumer's context, not in the request's.
  */
-import { SpanKind, SpanStatusCode, trace, traceHeaders, type Context, type Span } from "@sigmaserve/telemetry";
+import { SpanKind, SpanStatusCode, trace, traceHeaders, type Attributes, type Context, type Span } from "@sigmaserve/telemetry";
 import type { RouteDecision } from "../generate/dispatcher.js";
 
 const tracer = trace.getTracer("sigmaserve-router");
 
-/** Times one routing decision; `end` records what it chose. */
+/**
+ * Times one routing decision; `end` records what it chose, on the route span and on the request's span (where the
+ * last decision stands, so a search over request spans finds them by worker or policy without opening the tree).
+ */
 export function startRouteSpan(parent: Context): { end(decision: RouteDecision | null): void } {
   const span = tracer.startSpan("route", { kind: SpanKind.INTERNAL }, parent);
   return {
     end(decision) {
       if (decision === null) span.setStatus({ code: SpanStatusCode.ERROR, message: "no worker can serve the request" });
       else {
-        span.setAttributes({
+        const attributes: Attributes = {
           "sigmaserve.policy": decision.policy,
           "sigmaserve.worker_id": decision.workerId,
           "sigmaserve.matched_blocks": decision.matchedBlocks,
           "sigmaserve.candidates": (decision.candidates ?? []).map((c) => `${c.workerId} cost=${Number(c.cost.toFixed(3))}${c.eligible ? "" : " ineligible"}`),
-        });
-        if (decision.cachePull !== undefined) span.setAttributes({ "sigmaserve.cache_pull.from": decision.cachePull.fromWorkerId, "sigmaserve.cache_pull.blocks": decision.cachePull.blocks, "sigmaserve.cache_pull.outcome": decision.cachePull.outcome });
+          ...(decision.cachePull === undefined
+            ? {}
+            : { "sigmaserve.cache_pull.from": decision.cachePull.fromWorkerId, "sigmaserve.cache_pull.blocks": decision.cachePull.blocks, "sigmaserve.cache_pull.outcome": decision.cachePull.outcome }),
+        };
+        span.setAttributes(attributes);
+        trace.getSpan(parent)?.setAttributes(attributes);
       }
       span.end();
     },

@@ -7,7 +7,9 @@
  * and end times when the request finishes, from the timings the scheduler
  * measured; each chunk of the prompt computed in one step is a
  * `prefill_chunk` event on the prefill phase. A preemption (the request's
- * blocks dropped and recomputed) and a handover are events on the span.
+ * blocks dropped, to be computed again) is a `preempted` child from the drop
+ * to the end of the first step that computed it again (or to the finish), with
+ * the computed tokens it dropped; a handover is an event on the span.
  * Prompt and output text are never recorded.
  */
 import { SpanKind, SpanStatusCode, extractTraceContext, trace, type HeaderCarrier, type Span } from "@sigmaserve/telemetry";
@@ -50,14 +52,14 @@ export function startGenerateSpan(metadata: HeaderCarrier, submit: SubmitRequest
       let chunks = 0;
       let tokens = 0;
       const prefillChunks: Extract<RequestProgress, { kind: "prefill_chunk" }>[] = [];
-      let preemptions = 0;
+      const preemptions: Preemption[] = [];
       return {
         onProgress: (progress: RequestProgress) => {
-          if (progress.kind === "prefill_chunk") prefillChunks.push(progress);
-          else {
-            preemptions++;
-            span.addEvent("preempted", { "sigmaserve.computed_tokens_dropped": progress.computedBefore }, progress.atMs);
-          }
+          const last = preemptions.at(-1);
+          if (progress.kind === "prefill_chunk") {
+            prefillChunks.push(progress);
+            if (last !== undefined && last.resumedAtMs === undefined) last.resumedAtMs = progress.atMs;
+          } else preemptions.push({ atMs: progress.atMs, computedBefore: progress.computedBefore, resumedAtMs: undefined });
           sink.onProgress?.(progress);
         },
         onChunk: (chunk: TokenChunk) => {
@@ -66,8 +68,8 @@ export function startGenerateSpan(metadata: HeaderCarrier, submit: SubmitRequest
           sink.onChunk(chunk);
         },
         onFinish: (finish: RequestFinish) => {
-          span.setAttribute("sigmaserve.preemptions", preemptions);
-          recordPhases(span, parent, startedAtMs, submit, finish, { chunks, tokens }, prefillChunks);
+          span.setAttribute("sigmaserve.preemptions", preemptions.length);
+          recordPhases(span, parent, startedAtMs, submit, finish, { chunks, tokens }, prefillChunks, preemptions);
           sink.onFinish(finish);
         },
       };
@@ -84,6 +86,13 @@ export function startGenerateSpan(metadata: HeaderCarrier, submit: SubmitRequest
   };
 }
 
+interface Preemption {
+  atMs: number;
+  computedBefore: number;
+  /** The end of the first step that computed the request again; undefined until then. */
+  resumedAtMs: number | undefined;
+}
+
 function recordPhases(
   span: Span,
   parent: ReturnType<typeof trace.setSpan>,
@@ -92,6 +101,7 @@ function recordPhases(
   finish: RequestFinish,
   counts: { chunks: number; tokens: number },
   prefillChunks: readonly Extract<RequestProgress, { kind: "prefill_chunk" }>[],
+  preemptions: readonly Preemption[],
 ): void {
   const { timings, usage } = finish;
   // Timings count from the router's arrival; the worker's phases start no earlier than the call did.
@@ -108,6 +118,7 @@ function recordPhases(
     phase("prefill", at(timings.queueMs), at(timings.ttftMs), { "sigmaserve.prompt_tokens": usage.promptTokens, "sigmaserve.cached_tokens": usage.cachedPromptTokens, "sigmaserve.chunks": prefillChunks.length }, chunkEvents);
     phase("decode", at(timings.ttftMs), at(timings.e2eMs), { "sigmaserve.tokens": counts.tokens, "sigmaserve.steps": counts.chunks });
   }
+  for (const p of preemptions) phase("preempted", p.atMs, p.resumedAtMs ?? at(timings.e2eMs), { "sigmaserve.computed_tokens_dropped": p.computedBefore });
   span.setAttributes({
     "gen_ai.response.finish_reasons": [finish.reason],
     "gen_ai.usage.input_tokens": usage.promptTokens,

@@ -34,6 +34,7 @@ import type { KvEventBatch, KvSnapshot } from "@sigmaserve/kvcache/events";
 import type { coordv1 } from "@sigmaserve/proto";
 import type { KvDecodeError } from "./errors.js";
 import type { KvObjectStore, KvObjectStoreOptions } from "./kv-object-store.js";
+import type { LeaderElection, LeaderElectionOptions } from "./leader-election.js";
 
 /** Something to stop: a watch or a subscription. close() is idempotent. */
 export interface Subscription {
@@ -207,6 +208,16 @@ export interface CoordBus {
    * for a bad name or limit, CoordUnavailableError during an outage.
    */
   openObjectStore(options: KvObjectStoreOptions): Promise<KvObjectStore>;
+
+  // --- leader election ---
+
+  /**
+   * Contends for the named lease (leader-election.ts) until closed: one
+   * contender of all buses on the cluster holds it at a time. Resolves after
+   * the first attempt, so isLeader() already tells whether this one won.
+   * Rejects with CoordArgumentError for a bad name, holder id or TTL.
+   */
+  campaign(options: LeaderElectionOptions): Promise<LeaderElection>;
 
   /**
    * Stops every watch and subscription of this bus and releases its connection.

@@ -51,6 +51,7 @@ export {
   KV_EVENTS_SUBJECT_PREFIX,
   KV_EVENTS_WILDCARD,
   kvEventsSubject,
+  LEASES_BUCKET,
   LOAD_SUBJECT_PREFIX,
   LOAD_WILDCARD,
   loadSubject,
@@ -61,6 +62,7 @@ export {
   type ControlVerb,
 } from "./subjects.js";
 export type { KvObjectInfo, KvObjectStore, KvObjectStoreOptions } from "./kv-object-store.js";
+export type { LeaderElection, LeaderElectionOptions } from "./leader-election.js";
 export { createMemoryCoordBus, type MemoryCoordBusOptions } from "./memory/memory-coord-bus.js";
 export { MemoryCoordHub, type MemoryCoordHubOptions } from "./memory/memory-coord-hub.js";
 export { connectNatsCoordBus } from "./nats/connect-nats-coord-bus.js";

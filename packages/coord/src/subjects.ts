@@ -10,6 +10,8 @@ import { CoordArgumentError } from "./errors.js";
 
 /** JetStream KV bucket of the registry: key = worker id, value = WorkerInfo protobuf. */
 export const REGISTRY_BUCKET = "sigmaserve-workers";
+/** JetStream KV bucket of leader leases (leader-election.ts): key = lease name, value = LeaderLease protobuf. */
+export const LEASES_BUCKET = "sigmaserve-leases";
 /** Root token of every sigmaserve subject. */
 export const SUBJECT_ROOT = "sigmaserve";
 /** KvEventBatch streams: `sigmaserve.kv.<worker_id>`. */

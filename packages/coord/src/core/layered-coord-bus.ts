@@ -43,12 +43,17 @@ import {
 } from "./control-methods.js";
 import { decodeKvEventBatch, decodeKvSnapshotPage, encodeKvEventBatch } from "./kv-event-codec.js";
 import type { CoordTransport, RegistryBackend } from "./transport.js";
+import type { LeaderElection, LeaderElectionOptions } from "../leader-election.js";
+import { BusLeaderElection } from "./bus-leader-election.js";
+import type { LeaseBackend } from "./lease-backend.js";
 import { WorkerTable } from "./worker-table.js";
 
 export interface LayeredCoordBusOptions {
   maxPayloadBytes: number;
   /** Opens (creating it if needed) a bucket of the KV remote tier. */
   openObjectStore: (options: KvObjectStoreOptions) => Promise<KvObjectStore>;
+  /** Where leader leases live. */
+  leases: LeaseBackend;
   controlTimeoutMs: number;
   /** Background failures: undecodable messages, callbacks that threw, handler errors, re-listing retries. */
   onError: (err: Error) => void;
@@ -61,6 +66,7 @@ export class LayeredCoordBus implements CoordBus {
   readonly #controlTimeoutMs: number;
   readonly #onError: (err: Error) => void;
   readonly #openObjectStore: LayeredCoordBusOptions["openObjectStore"];
+  readonly #leases: LeaseBackend;
   readonly #subscriptions = new Set<Subscription>();
   #closed = false;
 
@@ -70,6 +76,7 @@ export class LayeredCoordBus implements CoordBus {
     this.maxPayloadBytes = options.maxPayloadBytes;
     this.#controlTimeoutMs = options.controlTimeoutMs;
     this.#openObjectStore = options.openObjectStore;
+    this.#leases = options.leases;
     this.#onError = (err) => {
       try {
         options.onError(err);
@@ -191,6 +198,14 @@ export class LayeredCoordBus implements CoordBus {
     if (!(options.maxBytes > 0)) throw new CoordArgumentError("maxBytes", `must be > 0, got ${options.maxBytes}`);
     if (!(options.ttlMs > 0)) throw new CoordArgumentError("ttlMs", `must be > 0, got ${options.ttlMs}`);
     return this.#openObjectStore(options);
+  }
+
+  async campaign(options: LeaderElectionOptions): Promise<LeaderElection> {
+    this.#assertOpen();
+    const election = new BusLeaderElection(this.#leases, options, this.#onError);
+    const tracked = this.#track({ close: () => election.close() });
+    await election.start();
+    return { isLeader: () => election.isLeader(), current: () => election.current(), close: () => tracked.close() };
   }
 
   async requestMigration(sourceWorkerId: string, request: coordv1.MigrationRequest, options?: ControlRequestOptions): Promise<coordv1.MigrationResult> {

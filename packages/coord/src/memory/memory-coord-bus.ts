@@ -32,6 +32,7 @@ export function createMemoryCoordBus(options: MemoryCoordBusOptions = {}): Coord
   return new LayeredCoordBus(transport, new MemoryRegistry(hub), {
     maxPayloadBytes,
     openObjectStore: async (storeOptions) => hub.objectStore(storeOptions),
+    leases: hub.leases,
     controlTimeoutMs: options.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
     onError: options.onError ?? (() => {}),
   });

@@ -18,6 +18,7 @@ import { DEFAULT_REGISTRY_TTL_MS } from "../defaults.js";
 import { ControlTimeoutError, CoordArgumentError, NoResponderError } from "../errors.js";
 import type { KvObjectStoreOptions } from "../kv-object-store.js";
 import { MemoryKvObjectStore } from "./memory-kv-object-store.js";
+import { MemoryLeaseBackend } from "./memory-lease-backend.js";
 
 export interface MemoryCoordHubOptions {
   /** How long a registry entry lives without a put. Default: DEFAULT_REGISTRY_TTL_MS. */
@@ -43,6 +44,8 @@ export class MemoryCoordHub {
   readonly #entries = new Map<string, RegistryEntry>();
   readonly #watchers = new Set<RegistrySink>();
   readonly #objectStores = new Map<string, MemoryKvObjectStore>();
+  /** Leader leases (leader-election.ts), shared by every bus on the hub. */
+  readonly leases = new MemoryLeaseBackend();
 
   constructor(options: MemoryCoordHubOptions = {}) {
     this.registryTtlMs = options.registryTtlMs ?? DEFAULT_REGISTRY_TTL_MS;

@@ -11,6 +11,7 @@ import { CoordUnavailableError } from "../errors.js";
 import { ConnectionMonitor } from "./connection-monitor.js";
 import { resolveNatsCoordBusOptions, toConnectionOptions, type NatsCoordBusOptions } from "./nats-coord-bus-options.js";
 import { openNatsKvObjectStore } from "./nats-kv-object-store.js";
+import { NatsLeaseBackend } from "./nats-lease-backend.js";
 import { NatsRegistry } from "./nats-registry.js";
 import { NatsTransport } from "./nats-transport.js";
 
@@ -44,6 +45,7 @@ export async function connectNatsCoordBus(options: NatsCoordBusOptions): Promise
         throw new CoordUnavailableError(`cannot open the KV object store ${storeOptions.bucket}: ${(cause as Error).message}`, { cause });
       }
     },
+    leases: new NatsLeaseBackend(nc, resolved.jetStreamTimeoutMs),
     controlTimeoutMs: resolved.controlTimeoutMs,
     onError,
   });

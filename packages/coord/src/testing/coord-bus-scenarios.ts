@@ -24,6 +24,7 @@ import { startHeartbeats } from "../heartbeat-loop.js";
 import { controlSubject, kvEventsSubject } from "../subjects.js";
 import { kvEventBatch, kvEventBatchFirstSeq, oversizeKvEventBatch, uniqueWorkerId, workerInfo, workerLoad } from "./coord-fixtures.js";
 import { kvEventScenarios } from "./kv-event-scenarios.js";
+import { leaderElectionScenarios } from "./leader-election-scenarios.js";
 import { Recorder, sleep } from "./recorder.js";
 
 export interface ScenarioBusOptions {
@@ -188,6 +189,7 @@ export function coordBusScenarios(impl: string, setup: CoordBusScenarioSetup): v
     });
 
     kvEventScenarios(impl, { connect, fixture: () => fixture });
+    leaderElectionScenarios(impl, { connect });
 
     test(`coord-bus (${impl}) - control: snapshot, drain, migration offer, done and request round-trip`, async () => {
       const [router, worker] = [await connect(), await connect()];

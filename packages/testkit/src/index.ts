@@ -10,6 +10,7 @@ export {
   type NatsServerHandle,
   type StartNatsServerOptions,
 } from "./start-nats-server.js";
+export type { NatsTestAuthorization } from "./test-server-config.js";
 export { NATS_SERVER_INSTALL_HINT, NatsConfigError, NatsServerNotFoundError, NatsServerStartError } from "./errors.js";
 export { EXTRA_SEARCH_DIRS, findNatsServer, type FindNatsServerOptions } from "./find-nats-server.js";
 export { LOOPBACK_HOST, freePort } from "./free-port.js";

@@ -17,7 +17,7 @@ import { findNatsServer } from "./find-nats-server.js";
 import { LOOPBACK_HOST, freePort } from "./free-port.js";
 import { DEFAULT_NATS_CONFIG_PATH, readMaxPayload } from "./read-max-payload.js";
 import { spawnNatsServer } from "./spawn-nats-server.js";
-import { renderTestServerConfig } from "./test-server-config.js";
+import { renderTestServerConfig, type NatsTestAuthorization } from "./test-server-config.js";
 
 /** Time allowed for the server to report ready, over all attempts. It usually takes ~50 ms. */
 export const DEFAULT_START_TIMEOUT_MS = 10_000;
@@ -39,6 +39,8 @@ export interface StartNatsServerOptions {
   maxPayload?: number;
   /** Config to read max_payload from. Default: the repo's infra/nats/nats.conf. */
   configPath?: string;
+  /** Clients must present this token or user and password (the URL stays without them). Default: no auth. */
+  authorization?: NatsTestAuthorization;
 }
 
 export interface NatsServerHandle {
@@ -76,7 +78,7 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
     const storeDir = join(tempDir, "store");
     const configFile = join(tempDir, "nats.conf");
     try {
-      const config = { host: LOOPBACK_HOST, port, monitorPort, storeDir, maxPayloadBytes };
+      const config = { host: LOOPBACK_HOST, port, monitorPort, storeDir, maxPayloadBytes, ...(options.authorization === undefined ? {} : { authorization: options.authorization }) };
       await writeFile(configFile, renderTestServerConfig(config));
     } catch (err) {
       await rm(tempDir, { recursive: true, force: true });

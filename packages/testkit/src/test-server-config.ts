@@ -15,7 +15,12 @@ export interface TestServerConfig {
   storeDir: string;
   /** Largest publish the server accepts, in bytes. */
   maxPayloadBytes: number;
+  /** Client authentication; default none. */
+  authorization?: NatsTestAuthorization;
 }
+
+/** A token, or a user and password, that clients must present. */
+export type NatsTestAuthorization = { token: string } | { user: string; password: string };
 
 export function renderTestServerConfig(config: TestServerConfig): string {
   // JSON string escaping matches what the NATS config lexer accepts in
@@ -26,6 +31,11 @@ export function renderTestServerConfig(config: TestServerConfig): string {
     // NOTE: nats-server 2.9 has no --http_host flag; only the config can bind monitoring to loopback.
     `http: ${config.host}:${config.monitorPort}`,
     `max_payload: ${config.maxPayloadBytes}`,
+    ...(config.authorization === undefined
+      ? []
+      : "token" in config.authorization
+        ? [`authorization { token: ${JSON.stringify(config.authorization.token)} }`]
+        : [`authorization { user: ${JSON.stringify(config.authorization.user)}, password: ${JSON.stringify(config.authorization.password)} }`]),
     "jetstream {",
     `  store_dir: ${JSON.stringify(config.storeDir)}`,
     "}",

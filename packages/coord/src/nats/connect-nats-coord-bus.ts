@@ -9,7 +9,7 @@ import { LayeredCoordBus } from "../core/layered-coord-bus.js";
 import { DEFAULT_CONTROL_TIMEOUT_MS, DEFAULT_MAX_PAYLOAD_BYTES } from "../defaults.js";
 import { CoordUnavailableError } from "../errors.js";
 import { ConnectionMonitor } from "./connection-monitor.js";
-import { resolveNatsCoordBusOptions, toConnectionOptions, type NatsCoordBusOptions } from "./nats-coord-bus-options.js";
+import { resolveNatsCoordBusOptions, splitCredentials, toConnectionOptions, type NatsCoordBusOptions } from "./nats-coord-bus-options.js";
 import { openNatsKvObjectStore } from "./nats-kv-object-store.js";
 import { NatsLeaseBackend } from "./nats-lease-backend.js";
 import { NatsRegistry } from "./nats-registry.js";
@@ -25,7 +25,8 @@ export async function connectNatsCoordBus(options: NatsCoordBusOptions): Promise
   try {
     nc = await connect(toConnectionOptions(resolved));
   } catch (cause) {
-    throw new CoordUnavailableError(`cannot connect to NATS at ${resolved.servers.join(", ")}`, { cause });
+    // Named without the credentials a URL may carry: this message ends up in logs.
+    throw new CoordUnavailableError(`cannot connect to NATS at ${splitCredentials(resolved.servers).servers.join(", ")}`, { cause });
   }
   const onError = (err: Error) => resolved.onError(err);
   const monitor = new ConnectionMonitor(nc);

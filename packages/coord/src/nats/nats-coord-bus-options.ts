@@ -101,8 +101,10 @@ export function resolveNatsCoordBusOptions(
 }
 
 export function toConnectionOptions(options: ResolvedNatsCoordBusOptions): NodeConnectionOptions {
+  const { servers, credentials } = splitCredentials(options.servers);
   return {
-    servers: options.servers,
+    servers,
+    ...credentials,
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectWaitMs,
@@ -113,4 +115,32 @@ export function toConnectionOptions(options: ResolvedNatsCoordBusOptions): NodeC
     timeout: options.connectTimeoutMs,
     waitOnFirstConnect: options.waitOnFirstConnect,
   };
+}
+
+/**
+ * Credentials written in the server URLs (`nats://TOKEN@host:4222`,
+ * `nats://user:password@host:4222`, percent-encoded), moved to the connection's
+ * `token` or `user`/`pass`: nats.js 3 ignores them in a URL, so a server with
+ * authorization would refuse the connection. The URLs go on without them.
+ * Every URL that carries credentials must carry the same ones.
+ */
+export function splitCredentials(servers: readonly string[]): { servers: string[]; credentials: { token: string } | { user: string; pass: string } | Record<string, never> } {
+  let found: { token: string } | { user: string; pass: string } | undefined;
+  const stripped = servers.map((server, i) => {
+    const at = server.lastIndexOf("@");
+    if (at < 0) return server;
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(server)?.[0] ?? "";
+    const userinfo = server.slice(scheme.length, at);
+    const [user, pass] = userinfo.includes(":") ? [userinfo.slice(0, userinfo.indexOf(":")), userinfo.slice(userinfo.indexOf(":") + 1)] : [userinfo, undefined];
+    let credentials: { token: string } | { user: string; pass: string };
+    try {
+      credentials = pass === undefined ? { token: decodeURIComponent(user!) } : { user: decodeURIComponent(user!), pass: decodeURIComponent(pass) };
+    } catch {
+      throw new CoordArgumentError(`servers[${i}]`, "the credentials before @ are not valid percent-encoding");
+    }
+    if (found !== undefined && JSON.stringify(found) !== JSON.stringify(credentials)) throw new CoordArgumentError(`servers[${i}]`, "carries other credentials than an earlier server URL");
+    found = credentials;
+    return `${scheme}${server.slice(at + 1)}`;
+  });
+  return { servers: stripped, credentials: found ?? {} };
 }

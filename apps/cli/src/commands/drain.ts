@@ -1,32 +1,85 @@
 /**
  * `sigmaserve drain <worker-address>`: stop a worker admitting; it finishes what runs (or cancels after
  * --grace-ms), or with --migrate hands its running requests and hot prefixes over to its peers with their KV.
+ *
+ * The Drain call returns at once with where the drain stands. With --wait-s N the command then polls the
+ * worker's GetLoad (the heartbeat's own WorkerLoad) until it reports DRAINED with nothing running or
+ * waiting, and fails (exit 1) if that takes longer than N seconds. That is what a Kubernetes preStop hook
+ * runs: the hook returns, and the kubelet sends SIGTERM, only once the worker has handed everything over.
+ * Asking again is harmless: a worker already draining keeps its drain, a drained one answers DRAINED.
  */
-import { createGrpcClient, workerv1 } from "@sigmaserve/proto";
+import { coordv1, createGrpcClient, workerv1 } from "@sigmaserve/proto";
 import type { CommandIo } from "../command-io.js";
 import { integerFlag, parseCommand, type CommandSpec } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";
 
 const SPEC: CommandSpec = {
   name: "drain",
-  usage: `usage: sigmaserve drain WORKER_ADDRESS [--grace-ms N] [--migrate]   (the worker's host:port, as "sigmaserve status" lists it)`,
-  options: { "grace-ms": { type: "string" }, migrate: { type: "boolean" }, help: { type: "boolean" } },
+  usage: `usage: sigmaserve drain WORKER_ADDRESS [--grace-ms N] [--migrate] [--wait-s N]   (the worker's host:port, as "sigmaserve status" lists it)
+  --grace-ms N   cancel what still runs N ms after the drain starts (default 0: let it finish)
+  --migrate      hand running requests and hot prefixes over to the peers, with their KV
+  --wait-s N     wait until the worker reports DRAINED with nothing running or waiting; fail after N s`,
+  options: { "grace-ms": { type: "string" }, migrate: { type: "boolean" }, "wait-s": { type: "string" }, help: { type: "boolean" } },
   maxPositionals: 1,
 };
 
 const STATES = ["unspecified", "starting", "ready", "draining", "drained"];
+/** Time between two GetLoad calls while waiting. */
+export const DRAIN_POLL_INTERVAL_MS = 250;
+/** Deadline of one Drain or GetLoad call. */
+const CALL_TIMEOUT_MS = 5_000;
+/** A poll is not started with less time than this before the deadline. */
+const MIN_POLL_BUDGET_MS = 100;
 
-export async function drain(argv: string[], io: CommandIo): Promise<void> {
+interface DrainProgress {
+  workerId: string;
+  state: number;
+  runningRequests: number;
+  waitingRequests: number;
+}
+
+const describe = (p: DrainProgress): string => `${STATES[p.state] ?? p.state}, ${p.runningRequests} running, ${p.waitingRequests} waiting`;
+const isDrained = (p: DrainProgress): boolean => p.state === coordv1.WorkerState.DRAINED && p.runningRequests === 0 && p.waitingRequests === 0;
+
+export async function drain(argv: string[], io: CommandIo, options: { pollIntervalMs?: number } = {}): Promise<void> {
   const { values, positionals } = parseCommand(SPEC, argv);
   if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
   const address = positionals[0];
   if (address === undefined) throw new UsageError("give the worker's address (host:port)", SPEC.usage);
   const graceMs = integerFlag(values["grace-ms"] as string | undefined, "--grace-ms", SPEC.usage, { min: 0, fallback: 0 })!;
+  const waitS = integerFlag(values["wait-s"] as string | undefined, "--wait-s", SPEC.usage, { min: 1 });
+  const pollIntervalMs = options.pollIntervalMs ?? DRAIN_POLL_INTERVAL_MS;
   const client = createGrpcClient(workerv1.WorkerService, address);
   try {
     const migrate = values.migrate === true;
-    const { status } = await client.drain({ command: { requesterId: "sigmaserve-cli", graceMs, migrate } }, { timeoutMs: 5_000 });
+    const startedMs = Date.now();
+    const { status } = await client.drain({ command: { requesterId: "sigmaserve-cli", graceMs, migrate } }, { timeoutMs: CALL_TIMEOUT_MS });
     io.stdout(`${status!.workerId}: ${STATES[status!.state] ?? status!.state}${migrate ? ", migrating to its peers" : ""}, ${status!.runningRequests} running, ${status!.waitingRequests} waiting\n`);
+    if (waitS === undefined) return;
+
+    const deadlineMs = startedMs + waitS * 1000;
+    let last: DrainProgress = status!;
+    let lastError: Error | undefined;
+    while (!isDrained(last)) {
+      const leftMs = deadlineMs - Date.now();
+      if (leftMs <= 0) {
+        const why = lastError === undefined ? describe(last) : `last known: ${describe(last)}; the last poll failed: ${lastError.message}`;
+        throw new Error(`${last.workerId} did not finish draining within ${waitS} s (${why})`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pollIntervalMs, leftMs)));
+      const budgetMs = Math.min(CALL_TIMEOUT_MS, deadlineMs - Date.now());
+      // Too little time left for a call to answer: the next turn reports the deadline.
+      if (budgetMs < MIN_POLL_BUDGET_MS) continue;
+      try {
+        // NOTE: a failed poll (the worker busy, a blip) is not the end: keep asking until the deadline.
+        const { load } = await client.getLoad({}, { timeoutMs: budgetMs });
+        if (load !== undefined) last = { workerId: load.workerId || last.workerId, state: load.state, runningRequests: load.runningRequests, waitingRequests: load.waitingRequests };
+        lastError = undefined;
+      } catch (err) {
+        lastError = err as Error;
+      }
+    }
+    io.stdout(`${last.workerId}: drained after ${((Date.now() - startedMs) / 1000).toFixed(1)} s\n`);
   } finally {
     client.close();
   }

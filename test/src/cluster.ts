@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 
 const require = createRequire(import.meta.url);
-const entry = (pkg: string) => join(dirname(require.resolve(`${pkg}/package.json`)), "dist", "main.js");
+export const entry = (pkg: string) => join(dirname(require.resolve(`${pkg}/package.json`)), "dist", "main.js");
 
 export interface ProcessHandle {
   readonly child: ChildProcess;
@@ -62,6 +62,8 @@ export interface Cluster {
   workerAddress(index: number): string;
   /** Starts one more worker process on the cluster's NATS (it joins `workers`); `id` is its worker id. */
   addWorker(id: string, flags: string[]): Promise<ProcessHandle>;
+  /** Starts another router process on the cluster's NATS (stopped by stop() too). */
+  addRouter(flags: string[]): Promise<ProcessHandle>;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export async function startCluster(options: {
     throw err;
   }
   const r = router;
+  const routers: ProcessHandle[] = [r];
   return {
     natsUrl: nats.url,
     workers,
@@ -104,8 +107,13 @@ export async function startCluster(options: {
       workers.push(worker);
       return worker;
     },
+    addRouter: async (flags) => {
+      const another = await startProcess("@sigmaserve/router", ["--nats", nats.url, "--policy", options.policy ?? "kv_aware", ...flags], "router listening", options.routerNodeArgs);
+      routers.push(another);
+      return another;
+    },
     stop: async () => {
-      await r.kill("SIGKILL");
+      await Promise.all(routers.map((router) => router.kill("SIGKILL")));
       await Promise.all(workers.map((w) => w.kill("SIGKILL")));
       await nats.stop();
     },

@@ -19,7 +19,7 @@ test("router process - without --nats or --workers it exits 2 naming both", asyn
   child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = (await once(child, "exit")) as [number | null];
   assert.equal(code, 2);
-  assert.match(stderr, /give --nats URL or --workers host:port/);
+  assert.match(stderr, /give --nats URL, --workers host:port,... or --k8s-worker-service NAME/);
 });
 
 test("router process - starts on a static worker list, serves /healthz, SIGTERM exits 0", async () => {

@@ -22,12 +22,16 @@ import { inferenceServiceImpl } from "./grpc/inference-service.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { startOpenAiServer, type OpenAiServer } from "./http/openai-server.js";
 import { RequestPipeline } from "./request-pipeline.js";
+import { Autoscaler } from "./autoscaler/autoscaler.js";
+import { createScaleProvider } from "./autoscaler/create-scale-provider.js";
 import { WorkerPool } from "./workers/worker-pool.js";
 
 const MIB = 2 ** 20;
 
 export interface RouterRuntime {
   readonly pipeline: RequestPipeline;
+  /** The autoscaler loop, when --autoscale is on (it decides only while this router holds the lease). */
+  readonly autoscaler: Autoscaler | undefined;
   readonly grpcAddress: string;
   readonly httpAddress: string;
   stop(): Promise<void>;
@@ -41,7 +45,10 @@ export interface StartRouterOptions {
 
 export async function startRouter(config: RouterConfig, logger: Logger, options: StartRouterOptions = {}): Promise<RouterRuntime> {
   // Checked here, not when parsing flags: a caller that hands over a bus (the single-process cluster) needs neither.
-  if (options.bus === undefined && config.nats === undefined && config.workers.length === 0) throw new RouterConfigError("give --nats URL or --workers host:port,... (where the workers are)");
+  if (options.bus === undefined && config.nats === undefined && config.workers.length === 0 && config.k8sWorkerService === undefined) {
+    throw new RouterConfigError("give --nats URL, --workers host:port,... or --k8s-worker-service NAME (where the workers are)");
+  }
+  if (config.autoscale !== undefined && options.bus === undefined && config.nats === undefined) throw new RouterConfigError("--autoscale needs the bus (--nats URL): the leader lease and the drains go over it");
   const pool = new WorkerPool({ maxMessageMib: config.maxMessageMib });
   const index = new KvIndex();
   const apiKeys = await ApiKeys.load({ ...(config.apiKeysFile === undefined ? {} : { file: config.apiKeysFile }), ...(config.apiKeys === undefined ? {} : { inline: config.apiKeys }) });
@@ -66,6 +73,17 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
   const staticDiscovery = config.workers.length === 0 ? undefined : new StaticDiscovery(config.workers, pool, logger);
   await busDiscovery?.start();
   await staticDiscovery?.start();
+  // Loaded only when asked for: importing @kubernetes/client-node costs a router about a second.
+  const endpointSlices =
+    config.k8sWorkerService === undefined
+      ? undefined
+      : (await import("./discovery/endpoint-slice-discovery.js")).EndpointSliceDiscovery.fromEnvironment({
+          service: config.k8sWorkerService,
+          pool,
+          logger,
+          ...(config.k8sNamespace === undefined ? {} : { namespace: config.k8sNamespace }),
+        });
+  await endpointSlices?.start();
 
   const server = new Server(messageSizeOptions(config.maxMessageMib * MIB));
   server.addService(grpcServiceDefinition(inferencev1.InferenceService), bindService(inferencev1.InferenceService, inferenceServiceImpl(pipeline), { toStatus: toGrpcStatus }));
@@ -75,21 +93,54 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     server.bindAsync(`${config.host}:${config.grpcPort}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
   );
   const http: OpenAiServer = await startOpenAiServer(pipeline, { host: config.host, port: config.httpPort, logger });
+  let autoscaler: Autoscaler | undefined;
+  if (config.autoscale !== undefined) {
+    autoscaler = new Autoscaler({
+      bus: bus!,
+      provider: await createScaleProvider(config, logger.child({ component: "autoscaler" })),
+      pool,
+      index,
+      recent: pipeline.recent,
+      routerMetrics: pipeline.metrics,
+      logger: logger.child({ component: "autoscaler" }),
+      routerId: config.routerId,
+      policy: {
+        minWorkers: config.autoscale.min,
+        maxWorkers: config.autoscale.max,
+        upWaitingPerWorker: config.autoscaleUpWaiting,
+        downWaitingPerWorker: config.autoscaleDownWaiting,
+        upKvUsage: config.autoscaleUpKvUsage,
+        downKvUsage: config.autoscaleDownKvUsage,
+        ttftSloMs: config.autoscaleTtftSloMs,
+        warmupMs: config.autoscaleWarmupS * 1000,
+        downWindowMs: config.autoscaleDownWindowS * 1000,
+        maxStep: config.autoscaleMaxStep,
+      },
+      intervalMs: config.autoscaleIntervalS * 1000,
+      leaseTtlMs: config.autoscaleLeaseTtlS * 1000,
+      drainTimeoutMs: config.autoscaleDrainTimeoutS * 1000,
+    });
+    await autoscaler.start();
+  }
   health.setAll("SERVING");
   const runtime: RouterRuntime = {
     pipeline,
+    autoscaler,
     grpcAddress: `${config.host}:${grpcPort}`,
     httpAddress: http.address,
     stop: async () => {
       health.setAll("NOT_SERVING");
+      // First: the lease goes to another router at once, and workers this router started (local-process) stop.
+      await autoscaler?.stop();
       await http.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       staticDiscovery?.stop();
+      await endpointSlices?.stop();
       await busDiscovery?.stop();
       if (ownsBus) await bus?.close();
       pool.close();
     },
   };
-  logger.info({ grpc: runtime.grpcAddress, http: runtime.httpAddress, policy: config.policy, discovery: bus !== undefined ? "bus" : "static" }, "router listening");
+  logger.info({ grpc: runtime.grpcAddress, http: runtime.httpAddress, policy: config.policy, discovery: [bus === undefined ? [] : ["bus"], staticDiscovery === undefined ? [] : ["static"], endpointSlices === undefined ? [] : ["endpointslices"]].flat().join("+") }, "router listening");
   return runtime;
 }

@@ -14,16 +14,18 @@ import { integerFlag, parseCommand, type CommandSpec } from "../parse-command.js
 import { UsageError } from "../usage-error.js";
 import { findNatsServer, launchNatsServer } from "./nats-launcher.js";
 import { startSingleProcessCluster } from "./single-process-cluster.js";
-import { spawnApp } from "./spawn-app.js";
+import { appEntryPoint, spawnApp } from "./spawn-app.js";
 
 const SPEC: CommandSpec = {
   name: "up",
   usage: `usage: sigmaserve up [--workers 2] [--nats URL | --single-process] [--preset sigma-tiny] [--grpc-port 50051] [--http-port 8000] [--policy kv_aware]
-                    [--otlp-endpoint URL [--trace-content]] [--verbose]
+                    [--autoscale MIN..MAX] [--otlp-endpoint URL [--trace-content]] [--verbose]
 
   Starts a local cluster: N workers on the demo model and a router.
   --nats            use this NATS server; without it one is started when nats-server is installed
   --single-process  workers and router in this process on the in-memory bus (the default without nats-server)
+  --autoscale       the router starts and stops worker processes with the load, between MIN and MAX
+                    (local-process provider; needs nats-server; --workers is then ignored)
   --otlp-endpoint   send traces over OTLP/HTTP to this collector (http://host:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT, else off
   --trace-content   record prompt and output text on the router's spans (never by default); also
                     OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true|SPAN_ONLY|SPAN_AND_EVENT
@@ -38,6 +40,7 @@ const SPEC: CommandSpec = {
     policy: { type: "string" },
     "otlp-endpoint": { type: "string" },
     "trace-content": { type: "boolean" },
+    autoscale: { type: "string" },
     verbose: { type: "boolean" },
     help: { type: "boolean" },
   },
@@ -61,6 +64,8 @@ interface UpSettings {
   httpPort: number;
   policy: string | undefined;
   otlpEndpoint: string | undefined;
+  /** MIN..MAX as given; the router checks it. */
+  autoscale: string | undefined;
   /** Asked for on the command line; the router also reads the GenAI content variable itself. */
   traceContent: boolean;
   verbose: boolean;
@@ -77,10 +82,14 @@ export async function up(argv: string[], io: CommandIo): Promise<void> {
     policy: values.policy as string | undefined,
     otlpEndpoint: values["otlp-endpoint"] as string | undefined,
     traceContent: values["trace-content"] === true || captureMessageContentFromEnv(process.env),
+    autoscale: values.autoscale as string | undefined,
     verbose: values.verbose === true,
   };
   const mode = chooseUpMode({ nats: values.nats as string | undefined, singleProcess: values["single-process"] === true, natsBinary: findNatsServer(process.env["PATH"]) });
-  if (mode.kind === "single-process") return upSingleProcess(settings, mode.reason, io);
+  if (mode.kind === "single-process") {
+    if (settings.autoscale !== undefined) throw new UsageError(`--autoscale starts worker processes, which need NATS: ${mode.reason === "asked" ? "drop --single-process" : "install nats-server or give --nats URL"}`, SPEC.usage);
+    return upSingleProcess(settings, mode.reason, io);
+  }
   return upProcesses(settings, mode, io);
 }
 
@@ -153,19 +162,34 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
       natsUrl = mode.url;
       io.stdout(`nats      ${natsUrl}\n`);
     }
-    for (let i = 0; i < settings.count; i++) {
-      const tracingFlags = settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint];
+    const tracingFlags = settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint];
+    const autoscaleFlags =
+      settings.autoscale === undefined
+        ? []
+        : [
+            "--autoscale",
+            settings.autoscale,
+            "--autoscale-provider",
+            "local-process",
+            "--autoscale-worker-command",
+            JSON.stringify([process.execPath, appEntryPoint("@sigmaserve/worker"), "--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--nats", natsUrl, "--drain-migrate", ...tracingFlags]),
+          ];
+    for (let i = 0; i < (settings.autoscale === undefined ? settings.count : 0); i++) {
       const worker = await spawnApp("@sigmaserve/worker", ["--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--worker-id", `worker-${i}`, "--nats", natsUrl, ...tracingFlags], "worker listening", log);
       children.push(worker.child);
       io.stdout(`worker-${i}  ${String(worker.ready["address"])} (${settings.preset}, ${String(worker.ready["kernel"])} attention; metrics http://${String(worker.ready["metricsAddress"])}/metrics)\n`);
     }
     const router = await spawnApp(
       "@sigmaserve/router",
-      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy]), ...(settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint]), ...(settings.traceContent ? ["--trace-content"] : [])],
+      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy]), ...(settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint]), ...(settings.traceContent ? ["--trace-content"] : []), ...autoscaleFlags],
       "router listening",
       log,
     );
     children.push(router.child);
+    if (settings.autoscale !== undefined) {
+      io.stdout(`autoscale ${settings.autoscale} (local-process): the router starts and stops workers with the load; see http://${String(router.ready["http"])}/status\n`);
+      await untilReady(String(router.ready["http"]));
+    }
     printTryLines(io, settings.preset, String(router.ready["grpc"]), String(router.ready["http"]));
   } catch (err) {
     await stopAll();
@@ -178,4 +202,15 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
       if (code !== 0 && signal !== "SIGTERM") stopNow(`a cluster process exited (code ${code}, signal ${signal})`);
     });
   });
+}
+
+/** Waits until the router has a ready worker (its /readyz answers 200): the autoscaler starts the first ones. */
+async function untilReady(httpAddress: string, timeoutMs = 300_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const status = await fetch(`http://${httpAddress}/readyz`).then((r) => r.status, () => 0);
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`no worker became ready within ${timeoutMs / 1000} s`);
 }

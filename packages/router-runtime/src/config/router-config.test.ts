@@ -18,3 +18,27 @@ test("router config - a bad value names the flag", () => {
   assert.throws(() => loadRouterConfig(["--workers", "127.0.0.1:1"], { SIGMASERVE_ROUTER_TRACE_CONTENT: "maybe" }), (err: unknown) => err instanceof RouterConfigError && /--trace-content: must be true, false, 1 or 0/.test(err.message));
   assert.throws(() => loadRouterConfig(["--trace-content=yes"], {}), RouterConfigError);
 });
+
+test("router config - --autoscale: MIN..MAX with its provider; every rule names its flag", () => {
+  const base = ["--nats", "nats://127.0.0.1:4222"];
+  const load = (...argv: string[]) => loadRouterConfig([...base, ...argv], {});
+  const config = load("--autoscale", "1..4", "--autoscale-provider", "local-process", "--autoscale-worker-command", '["node","w.js"]', "--router-id", "router-a");
+  assert.deepEqual(config.autoscale, { min: 1, max: 4 });
+  assert.deepEqual(config.autoscaleWorkerCommand, ["node", "w.js"]);
+  assert.equal(config.autoscaleIntervalS, 15);
+  assert.equal(config.autoscaleDownWindowS, 60);
+  assert.equal(config.routerId, "router-a");
+  assert.equal(load().autoscale, undefined, "off by default");
+  const refused = (argv: string[], message: RegExp) =>
+    assert.throws(() => load(...argv), (err: unknown) => err instanceof RouterConfigError && message.test(err.message), `${argv.join(" ")} → ${message}`);
+  refused(["--autoscale", "4"], /--autoscale: must be MIN\.\.MAX/);
+  refused(["--autoscale", "0..4", "--autoscale-provider", "kubernetes", "--k8s-worker-deployment", "w"], /--autoscale: MIN must be at least 1/);
+  refused(["--autoscale", "3..2", "--autoscale-provider", "kubernetes", "--k8s-worker-deployment", "w"], /--autoscale: MAX must be at least MIN/);
+  refused(["--autoscale", "1..2"], /--autoscale-provider: give the provider/);
+  refused(["--autoscale", "1..2", "--autoscale-provider", "local-process"], /--autoscale-worker-command: the local-process provider needs/);
+  refused(["--autoscale", "1..2", "--autoscale-provider", "kubernetes"], /--k8s-worker-deployment: the kubernetes provider needs/);
+  refused(["--autoscale-worker-command", "node w.js"], /--autoscale-worker-command: must be a JSON array of strings/);
+  refused(["--autoscale-up-waiting", "1", "--autoscale-down-waiting", "1"], /--autoscale-up-waiting: must be above --autoscale-down-waiting/);
+  refused(["--autoscale-up-kv-usage", "0.5", "--autoscale-down-kv-usage", "0.6"], /--autoscale-up-kv-usage: must be above/);
+  refused(["--router-id", "a.b"], /--router-id: must be 1-128 characters/);
+});

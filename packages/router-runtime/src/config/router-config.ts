@@ -5,18 +5,21 @@
  */
 import { DEFAULT_ROUTING_POLICY, ROUTING_POLICIES } from "@sigmaserve/kv-index";
 import { captureMessageContentFromEnv, CAPTURE_MESSAGE_CONTENT_ENV } from "@sigmaserve/telemetry";
+import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { RouterConfigError } from "../errors.js";
 import { DEFAULT_MAX_REPLAYS } from "../generate/dispatcher.js";
 import { DEFAULT_SPLIT_MAX_PREFILL_QUEUE, DEFAULT_SPLIT_MIN_PROMPT_TOKENS } from "../generate/prefill-split.js";
+import { DEFAULT_SCALE_POLICY } from "../autoscaler/scale-policy.js";
 
 export const DEFAULT_MAX_IN_FLIGHT = 256;
 export const DEFAULT_MAX_QUEUED = 1024;
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
-export const RouterConfigSchema = z.object({
+export const RouterConfigSchema = z
+  .object({
   host: z.string().min(1).default("127.0.0.1"),
   /** gRPC port; 0 = the OS picks. */
   grpcPort: int(0).max(65_535).default(0),
@@ -55,7 +58,71 @@ export const RouterConfigSchema = z.object({
     .union([z.boolean(), z.enum(["true", "false", "1", "0"])], { error: "must be true, false, 1 or 0" })
     .transform((v) => v === true || v === "true" || v === "1")
     .default(false),
-});
+  /** This router's id (the autoscaler lease's holder name): letters, digits, - and _; default host-pid. */
+  routerId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,128}$/, { error: "must be 1-128 characters of [A-Za-z0-9_-] (a pod name fits)" })
+    .default(() => `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, "-")),
+  /** Autoscaling bounds, "MIN..MAX" workers; absent = the autoscaler is off. */
+  autoscale: z
+    .string()
+    .regex(/^\d+\.\.\d+$/, { error: "must be MIN..MAX, e.g. 1..4" })
+    .transform((v) => {
+      const [min, max] = v.split("..").map(Number) as [number, number];
+      return { min, max };
+    })
+    .refine((r) => r.min >= 1, { error: "MIN must be at least 1 (scale to zero is not supported: nothing would hold requests meanwhile)" })
+    .refine((r) => r.max >= r.min, { error: "MAX must be at least MIN" })
+    .optional(),
+  autoscaleProvider: z.enum(["kubernetes", "local-process"]).optional(),
+  /** Seconds between decisions. */
+  autoscaleIntervalS: z.coerce.number().positive().default(15),
+  /** Hold after a scale-up while the new worker warms up, s. */
+  autoscaleWarmupS: z.coerce.number().min(0).default(DEFAULT_SCALE_POLICY.warmupMs / 1000),
+  /** The down condition must hold this long before a scale-down (stabilization window), s. */
+  autoscaleDownWindowS: z.coerce.number().min(0).default(DEFAULT_SCALE_POLICY.downWindowMs / 1000),
+  /** TTFT SLO (p90 over an interval), ms; 0 = not a scaling signal. */
+  autoscaleTtftSloMs: int(0).default(DEFAULT_SCALE_POLICY.ttftSloMs),
+  /** How long a scale-down waits for its worker to drain with migration, s. */
+  autoscaleDrainTimeoutS: z.coerce.number().positive().default(120),
+  /** Scale up at this many waiting requests per ready worker; scale down only at or below the down value. */
+  autoscaleUpWaiting: z.coerce.number().positive().default(DEFAULT_SCALE_POLICY.upWaitingPerWorker),
+  autoscaleDownWaiting: z.coerce.number().min(0).default(DEFAULT_SCALE_POLICY.downWaitingPerWorker),
+  /** Scale up when the fullest K or V pool reaches this usage; scale down only at or below the down value. */
+  autoscaleUpKvUsage: z.coerce.number().gt(0).max(1).default(DEFAULT_SCALE_POLICY.upKvUsage),
+  autoscaleDownKvUsage: z.coerce.number().min(0).max(1).default(DEFAULT_SCALE_POLICY.downKvUsage),
+  /** Workers added or removed per decision. */
+  autoscaleMaxStep: int(1).default(DEFAULT_SCALE_POLICY.maxStep),
+  /** How long the autoscaler lease lasts without renewal, s: a dead leader is replaced within it. */
+  autoscaleLeaseTtlS: z.coerce.number().min(1).default(10),
+  /** local-process provider: the worker's command line as a JSON array of strings; --worker-id ID is appended. */
+  autoscaleWorkerCommand: z
+    .string()
+    .transform((v, ctx) => {
+      try {
+        const parsed: unknown = JSON.parse(v);
+        if (Array.isArray(parsed) && parsed.length > 0 && parsed.every((a) => typeof a === "string")) return parsed as string[];
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: "custom", message: 'must be a JSON array of strings, e.g. ["node","apps/worker/dist/main.js","--preset","sigma-tiny"]' });
+      return z.NEVER;
+    })
+    .optional(),
+  /** local-process provider: worker ids are PREFIX-0, PREFIX-1, ... (routers on one bus need different prefixes). */
+  autoscaleWorkerIdPrefix: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, { error: "must be 1-100 characters of [A-Za-z0-9_-]" }).default("worker"),
+  /** kubernetes provider: the namespace of the worker Deployment (default: this pod's, from its service account). */
+  k8sNamespace: z.string().min(1).optional(),
+  /** kubernetes provider: the worker Deployment whose scale the autoscaler sets. */
+  k8sWorkerDeployment: z.string().min(1).optional(),
+  /** Discover workers from this Service's EndpointSlices instead of the NATS registry. */
+  k8sWorkerService: z.string().min(1).optional(),
+})
+  .refine((c) => c.autoscale === undefined || c.autoscaleProvider !== undefined, { error: "give the provider that runs the workers (kubernetes or local-process)", path: ["autoscaleProvider"] })
+  .refine((c) => c.autoscaleProvider !== "local-process" || c.autoscaleWorkerCommand !== undefined, { error: "the local-process provider needs the worker's command line", path: ["autoscaleWorkerCommand"] })
+  .refine((c) => c.autoscaleProvider !== "kubernetes" || c.k8sWorkerDeployment !== undefined, { error: "the kubernetes provider needs the worker Deployment's name", path: ["k8sWorkerDeployment"] })
+  .refine((c) => c.autoscaleUpWaiting > c.autoscaleDownWaiting, { error: "must be above --autoscale-down-waiting (hysteresis needs a band between them)", path: ["autoscaleUpWaiting"] })
+  .refine((c) => c.autoscaleUpKvUsage > c.autoscaleDownKvUsage, { error: "must be above --autoscale-down-kv-usage (hysteresis needs a band between them)", path: ["autoscaleUpKvUsage"] });
 
 export type RouterConfig = Readonly<z.output<typeof RouterConfigSchema>>;
 
@@ -77,6 +144,25 @@ const FLAGS = {
   "split-max-prefill-queue": "splitMaxPrefillQueue",
   "otlp-endpoint": "otlpEndpoint",
   "trace-content": "traceContent",
+  "router-id": "routerId",
+  autoscale: "autoscale",
+  "autoscale-provider": "autoscaleProvider",
+  "autoscale-interval-s": "autoscaleIntervalS",
+  "autoscale-warmup-s": "autoscaleWarmupS",
+  "autoscale-down-window-s": "autoscaleDownWindowS",
+  "autoscale-ttft-slo-ms": "autoscaleTtftSloMs",
+  "autoscale-drain-timeout-s": "autoscaleDrainTimeoutS",
+  "autoscale-up-waiting": "autoscaleUpWaiting",
+  "autoscale-down-waiting": "autoscaleDownWaiting",
+  "autoscale-up-kv-usage": "autoscaleUpKvUsage",
+  "autoscale-down-kv-usage": "autoscaleDownKvUsage",
+  "autoscale-max-step": "autoscaleMaxStep",
+  "autoscale-lease-ttl-s": "autoscaleLeaseTtlS",
+  "autoscale-worker-command": "autoscaleWorkerCommand",
+  "autoscale-worker-id-prefix": "autoscaleWorkerIdPrefix",
+  "k8s-namespace": "k8sNamespace",
+  "k8s-worker-deployment": "k8sWorkerDeployment",
+  "k8s-worker-service": "k8sWorkerService",
 } as const;
 
 /** Flags that take no value (present = true); their SIGMASERVE_ROUTER_* variables take true/false/1/0. */
@@ -87,6 +173,12 @@ export const ROUTER_USAGE = `usage: sigmaserve router (--nats URL | --workers ho
                          [--cache-pull-min-blocks N (default 0 = off; 4 is a start)] [--split-min-prompt-tokens N] [--split-max-prefill-queue N]
                          [--otlp-endpoint URL (traces over OTLP/HTTP; default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)]
                          [--trace-content (record prompt and output text on spans; default: ${CAPTURE_MESSAGE_CONTENT_ENV}, else off)]
+                         [--autoscale MIN..MAX --autoscale-provider kubernetes|local-process (needs the bus) [--router-id ID]
+                          [--autoscale-interval-s 15] [--autoscale-warmup-s 60] [--autoscale-down-window-s 60] [--autoscale-ttft-slo-ms 0]
+                          [--autoscale-up-waiting 2] [--autoscale-down-waiting 0.2] [--autoscale-up-kv-usage 0.85] [--autoscale-down-kv-usage 0.5]
+                          [--autoscale-max-step 1] [--autoscale-drain-timeout-s 120] [--autoscale-lease-ttl-s 10]
+                          [--autoscale-worker-command JSON [--autoscale-worker-id-prefix worker] (local-process)] [--k8s-worker-deployment NAME [--k8s-namespace NS]]]
+                         [--k8s-worker-service NAME (workers from this Service's EndpointSlices)]
 Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB").`;
 
 export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): RouterConfig {

@@ -61,6 +61,13 @@ export class RecentActivity {
     return { window_s: windowMs / 1000, requests_per_s: this.completions.length / (windowMs / 1000), ttft_ms_p50: quantile(0.5), ttft_ms_p99: quantile(0.99), decisions: [...this.decisions] };
   }
 
+  /** The q-quantile of the TTFTs of requests completed since `sinceMs` (within the window), ms; null when none. */
+  ttftQuantile(q: number, sinceMs: number, nowMs: number = Date.now()): number | null {
+    this.expire(nowMs);
+    const ttfts = this.completions.filter(([at]) => at >= sinceMs).map(([, ttft]) => ttft).sort((a, b) => a - b);
+    return ttfts.length === 0 ? null : ttfts[Math.min(ttfts.length - 1, Math.floor(q * ttfts.length))]!;
+  }
+
   private expire(nowMs: number): void {
     const from = nowMs - (this.options.windowMs ?? RECENT_WINDOW_MS);
     let drop = 0;

@@ -25,6 +25,8 @@ export type FailoverKind = "retry" | "replay" | "handover";
 
 export class RouterMetrics {
   readonly registry = new Registry();
+  /** Admission rejections since start, as a plain number (the autoscaler reads its increase per interval). */
+  rejectedTotal = 0;
   private readonly requests: Counter;
   private readonly rejections: Counter;
   private readonly ttft: Histogram;
@@ -92,6 +94,7 @@ export class RouterMetrics {
 
   admissionRejected(): void {
     this.rejections.inc();
+    this.rejectedTotal++;
   }
 
   routed(_request: RoutedRequest, decision: RouteDecision): void {

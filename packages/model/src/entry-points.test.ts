@@ -77,7 +77,7 @@ test("model - only ./runtime reaches onnxruntime-node in the static import graph
     config: ["zod"],
     weights: ["@huggingface/tokenizers", "zod"],
     reference: ["zod"],
-    runtime: ["@bufbuild/protobuf", "onnx-buf", ORT, "zod"],
+    runtime: ["@bufbuild/protobuf", "@bufbuild/protobuf/codegenv2", ORT, "zod"],
   });
   assert.deepEqual(graphs.runtime.get(ORT), ["src/runtime/index.ts", "src/runtime/ort-dense-model.ts", ORT]);
 });

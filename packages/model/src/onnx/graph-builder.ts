@@ -1,5 +1,5 @@
 /**
- * A tiny ONNX graph assembler over the onnx-buf schema (ONNX 1.20 protos
+ * A tiny ONNX graph assembler over ONNX 1.20's onnx.proto (vendored in proto/onnx,
  * generated with protobuf-es, the same runtime as our own contracts).
  *
  * It only knows what the dense stages need: f32/int64 initializers, nodes
@@ -16,7 +16,7 @@ import {
   type NodeProto,
   type TensorProto,
   type ValueInfoProto,
-} from "onnx-buf";
+} from "../gen/onnx/onnx_pb.js";
 
 /** ai.onnx opset the graphs target: ORT 1.30 accepts 7–26; 17 keeps ReduceMean's axes an attribute. */
 export const ONNX_OPSET = 17;

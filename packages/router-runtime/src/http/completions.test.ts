@@ -220,7 +220,9 @@ describe("http completions - against a fake worker over gRPC", () => {
 
   test("http completions - a worker that is down before the first token gives 503 once no other worker is left", async () => {
     router.worker!.behaviour.fail = { code: status.UNAVAILABLE, details: "worker is restarting" };
-    const { status: code, body } = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi" }));
+    const res = await postJson(url, { model: "sigma-tiny", prompt: "Hi" });
+    assert.equal(res.headers.get("retry-after"), "2", "a 503 says when to retry (workers heartbeat every 2 s)");
+    const { status: code, body } = await jsonOf(res);
     assert.equal(code, 503);
     assert.equal(body.error.code, "no_worker");
     // The failed worker is quarantined for a moment; let the next tests use it again.
@@ -238,7 +240,9 @@ describe("http completions - against a fake worker over gRPC", () => {
     for (const worker of router.pipeline.pool.list()) worker.quarantinedUntilMs = 0;
 
     // Without streaming the same failure is a 503.
-    const { status: code, body } = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi" }));
+    const res = await postJson(url, { model: "sigma-tiny", prompt: "Hi" });
+    assert.equal(res.headers.get("retry-after"), "2");
+    const { status: code, body } = await jsonOf(res);
     assert.equal(code, 503);
     assert.equal(body.error.code, "generation_failed");
     for (const worker of router.pipeline.pool.list()) worker.quarantinedUntilMs = 0;

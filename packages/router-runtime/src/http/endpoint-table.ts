@@ -48,7 +48,7 @@ export class EndpointTable<H> {
       const allow = [...route.handlers.keys()].join(", ");
       throw new OpenAiError(405, `method ${method} is not allowed on ${pathname}; use ${allow}`, "invalid_request_error", null, "method_not_allowed", { allow });
     }
-    throw new OpenAiError(404, `no endpoint ${pathname}; this server has /v1/models, /v1/completions, /v1/chat/completions, /v1/cluster, /status, /healthz, /readyz and /metrics`, "invalid_request_error", null, "not_found");
+    throw new OpenAiError(404, `no endpoint ${pathname}; this server has /v1/models, /v1/completions, /v1/chat/completions, /v1/cluster, /tokenize, /detokenize, /status, /health, /healthz, /readyz, /version and /metrics`, "invalid_request_error", null, "not_found");
   }
 }
 

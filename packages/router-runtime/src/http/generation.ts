@@ -12,6 +12,7 @@
 import { inferencev1 } from "@sigmaserve/proto";
 import type { DispatchEvent } from "../generate/dispatcher.js";
 import { OpenAiError } from "./openai-error.js";
+import { UNAVAILABLE_RETRY_AFTER_S } from "./to-http-error.js";
 
 export class Generation implements AsyncIterable<DispatchEvent> {
   private constructor(
@@ -69,7 +70,7 @@ export function finishReasonOf(finish: inferencev1.GenerateFinish): OpenAiFinish
 export function finishError(finish: inferencev1.GenerateFinish): OpenAiError | null {
   if (finish.finishReason !== inferencev1.FinishReason.ERROR) return null;
   const sent = finish.usage?.completionTokens ?? 0;
-  return new OpenAiError(503, `generation failed after ${sent} tokens: ${finish.errorMessage || "unknown error"}`, "server_error", null, "generation_failed");
+  return new OpenAiError(503, `generation failed after ${sent} tokens: ${finish.errorMessage || "unknown error"}`, "server_error", null, "generation_failed", { "retry-after": UNAVAILABLE_RETRY_AFTER_S });
 }
 
 export interface OpenAiUsage {

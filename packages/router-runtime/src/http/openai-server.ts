@@ -8,6 +8,11 @@
  *   GET  /healthz, /readyz                liveness, readiness (503 with no routable worker)
  *   GET  /metrics                         Prometheus series of the router (sigmaserve_router_*)
  *   GET  /status                          a live status page (polls /v1/cluster)
+ *   GET  /health, /version                vLLM's liveness and version
+ *   POST /tokenize, /detokenize           vLLM's tokenizer endpoints (vllm-endpoints.ts)
+ *
+ * Every response carries `x-request-id`: the client's own (a printable id of at
+ * most 128 characters) or one made here, also in the request's log lines.
  *
  * The /v1 endpoints authenticate `Authorization: Bearer <key>` through the
  * router's API keys (open when none are configured); the probes do not.
@@ -30,6 +35,8 @@ import { readiness } from "./probes.js";
 import { createRequestContext, type RequestContext } from "./request-context.js";
 import { sendError, sendJson } from "./send-json.js";
 import { toHttpError } from "./to-http-error.js";
+import { handleDetokenize, handleHealth, handleTokenize, handleVersion } from "./vllm-endpoints.js";
+import { randomUUID } from "node:crypto";
 
 /** How long close() lets running requests (streams) finish before it cuts their connections, ms. */
 export const DEFAULT_CLOSE_GRACE_MS = 5_000;
@@ -56,6 +63,10 @@ type Handler = (ctx: RequestContext) => Promise<void>;
 export function openAiRoutes(): EndpointTable<Handler> {
   return new EndpointTable<Handler>()
     .on("GET", "/healthz", async (ctx) => sendJson(ctx.res, 200, { status: "ok" }))
+    .on("GET", "/health", handleHealth)
+    .on("GET", "/version", handleVersion)
+    .on("POST", "/tokenize", handleTokenize)
+    .on("POST", "/detokenize", handleDetokenize)
     // Unauthenticated, as vLLM's and every Prometheus target's: it names tenants by id, never a key.
     .on("GET", "/metrics", async (ctx) => handleMetrics(ctx.pipeline.metrics.registry, ctx.req, ctx.res))
     // The page holds no data; it reads /v1/cluster, which wants a key when keys are on.
@@ -86,6 +97,8 @@ async function serve(req: IncomingMessage, res: ServerResponse, pipeline: Reques
   const logger = options.logger;
   let ctx: RequestContext | undefined;
   let template = "unmatched";
+  const requestId = requestIdOf(req);
+  res.setHeader("x-request-id", requestId);
   res.on("error", (err) => logger.debug({ err: err.message, path: url.pathname }, "response error"));
   try {
     const { handler, params, template: matched } = routes.match(req.method ?? "GET", url.pathname);
@@ -105,8 +118,16 @@ async function serve(req: IncomingMessage, res: ServerResponse, pipeline: Reques
   } finally {
     // A stream's status is known when its headers went out; its end is counted by the pipeline.
     pipeline.metrics.httpRequest(template, res.statusCode);
-    logger.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - startedAtMs }, "http request");
+    logger.debug({ method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - startedAtMs, requestId }, "http request");
   }
+}
+
+/** A request id a client may set (`X-Request-Id`): printable ASCII, 1-128 characters; anything else is replaced. */
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers["x-request-id"];
+  return typeof given === "string" && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 export async function startOpenAiServer(pipeline: RequestPipeline, options: OpenAiServerOptions): Promise<OpenAiServer> {

@@ -25,7 +25,7 @@ test("to-http-error - each router error maps to its status, type, param and code
   assert.deepEqual(view(new OverloadedError("full", 1_001)), {
     status: 429, type: "rate_limit_error", param: null, code: "rate_limit_exceeded", message: "full", headers: { "retry-after": "2" },
   });
-  assert.deepEqual(view(new NoWorkerError("none")), { status: 503, type: "server_error", param: null, code: "no_worker", message: "none", headers: {} });
+  assert.deepEqual(view(new NoWorkerError("none")), { status: 503, type: "server_error", param: null, code: "no_worker", message: "none", headers: { "retry-after": "2" } });
   assert.deepEqual(view(new Error("boom")), { status: 500, type: "server_error", param: null, code: "internal_error", message: "internal error: boom", headers: {} });
   const own = OpenAiError.invalid("n", "n: no");
   assert.equal(toHttpError(own), own);
@@ -48,7 +48,7 @@ test("to-http-error - statuses: INVALID_ARGUMENT takes param and message from it
   metadata.set(RETRY_AFTER_MS_METADATA, "2500");
   assert.deepEqual([view(new GrpcStatusError(status.RESOURCE_EXHAUSTED, "queue full", { metadata })).status, view(new GrpcStatusError(status.RESOURCE_EXHAUSTED, "queue full", { metadata })).headers], [429, { "retry-after": "3" }]);
   assert.deepEqual(view(new GrpcStatusError(status.RESOURCE_EXHAUSTED, "queue full")).headers, { "retry-after": "1" });
-  assert.deepEqual([view(new GrpcStatusError(status.UNAVAILABLE, "down")).status, view(new GrpcStatusError(status.UNAVAILABLE, "down")).code], [503, "worker_unavailable"]);
+  assert.deepEqual([view(new GrpcStatusError(status.UNAVAILABLE, "down")).status, view(new GrpcStatusError(status.UNAVAILABLE, "down")).code, view(new GrpcStatusError(status.UNAVAILABLE, "down")).headers], [503, "worker_unavailable", { "retry-after": "2" }]);
   assert.deepEqual([view(new GrpcStatusError(status.DEADLINE_EXCEEDED, "slow")).status, view(new GrpcStatusError(status.DEADLINE_EXCEEDED, "slow")).type], [504, "timeout_error"]);
   assert.deepEqual([view(new GrpcStatusError(status.FAILED_PRECONDITION, "draining")).status, view(new GrpcStatusError(status.FAILED_PRECONDITION, "draining")).message], [500, "FAILED_PRECONDITION: draining"]);
 });

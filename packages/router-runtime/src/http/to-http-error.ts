@@ -9,10 +9,10 @@
  * | UnknownModelError                       | 404    | invalid_request_error / model_not_found      |
  * | AuthenticationError                     | 401    | authentication_error / invalid_api_key       |
  * | OverloadedError                         | 429    | rate_limit_error, Retry-After in seconds (up)|
- * | NoWorkerError                           | 503    | server_error / no_worker                     |
+ * | NoWorkerError                           | 503    | server_error / no_worker, Retry-After: 2      |
  * | INVALID_ARGUMENT, OUT_OF_RANGE status   | 400    | param from its BadRequest detail, if any     |
  * | worker RESOURCE_EXHAUSTED               | 429    | rate_limit_error, Retry-After                |
- * | worker UNAVAILABLE                      | 503    | server_error / worker_unavailable            |
+ * | worker UNAVAILABLE                      | 503    | server_error / worker_unavailable, R-A: 2    |
  * | worker DEADLINE_EXCEEDED                | 504    | timeout_error / deadline_exceeded            |
  * | anything else                           | 500    | server_error / internal_error                |
  *
@@ -58,6 +58,12 @@ function invalidFields(violations: readonly FieldViolation[], fallback: string, 
   return new OpenAiError(400, message, "invalid_request_error", named.find((v) => v.param !== null)?.param ?? null, null, {}, { cause });
 }
 
+/**
+ * Retry-After on a 503 (no worker, or the worker unavailable), seconds: a worker that registers or comes back
+ * heartbeats within DEFAULT_HEARTBEAT_INTERVAL_MS (2 s), so a retry after that sees it.
+ */
+export const UNAVAILABLE_RETRY_AFTER_S = "2";
+
 /** Seconds for a Retry-After header: the hint in ms, rounded up, at least 1. */
 export function retryAfterSeconds(ms: number): string {
   return String(Math.max(1, Math.ceil(ms / 1000)));
@@ -74,7 +80,7 @@ function fromWorkerStatus(err: GrpcStatusError, renameField: RenameField): OpenA
       return new OpenAiError(429, err.details, "rate_limit_error", null, "rate_limit_exceeded", { "retry-after": retryAfter }, { cause: err });
     }
     case status.UNAVAILABLE:
-      return new OpenAiError(503, err.details, "server_error", null, "worker_unavailable", {}, { cause: err });
+      return new OpenAiError(503, err.details, "server_error", null, "worker_unavailable", { "retry-after": UNAVAILABLE_RETRY_AFTER_S }, { cause: err });
     case status.DEADLINE_EXCEEDED:
       return new OpenAiError(504, err.details, "timeout_error", null, "deadline_exceeded", {}, { cause: err });
     default:
@@ -90,7 +96,7 @@ export function toHttpError(err: unknown, renameField: RenameField = defaultRena
   if (err instanceof OverloadedError) {
     return new OpenAiError(429, err.message, "rate_limit_error", null, "rate_limit_exceeded", { "retry-after": retryAfterSeconds(err.retryAfterMs) }, { cause: err });
   }
-  if (err instanceof NoWorkerError) return new OpenAiError(503, err.message, "server_error", null, "no_worker", {}, { cause: err });
+  if (err instanceof NoWorkerError) return new OpenAiError(503, err.message, "server_error", null, "no_worker", { "retry-after": UNAVAILABLE_RETRY_AFTER_S }, { cause: err });
   if (isGrpcStatusError(err)) return fromWorkerStatus(err, renameField);
   const message = err instanceof Error ? err.message : String(err);
   return new OpenAiError(500, `internal error: ${message}`, "server_error", null, "internal_error", {}, { cause: err });

@@ -18,13 +18,19 @@ export interface StopMatch {
   readonly stop: string;
 }
 
-/** The occurrence of any of `stops` in `text` that ends first (ties: starts first); undefined when none occurs. */
-export function findStopString(text: string, stops: readonly string[]): StopMatch | undefined {
+/**
+ * The occurrence of any of `stops` in `text` that ends first (ties: starts
+ * first); undefined when none occurs. Only occurrences that end after
+ * `afterIndex` count (default 0: all do): a checker that already looked at
+ * text[0, afterIndex) passes its length, so an occurrence it was not allowed
+ * to match then (min_tokens) is not matched later.
+ */
+export function findStopString(text: string, stops: readonly string[], afterIndex = 0): StopMatch | undefined {
   let best: StopMatch | undefined;
   let bestEnd = Infinity;
   for (const stop of stops) {
-    // A stop string's first occurrence is also the one that ends first.
-    const index = text.indexOf(stop);
+    // A stop string's first occurrence from a position is also the one that ends first.
+    const index = text.indexOf(stop, Math.max(0, afterIndex - stop.length + 1));
     if (index < 0) continue;
     const end = index + stop.length;
     if (end < bestEnd || (end === bestEnd && best !== undefined && index < best.index)) {

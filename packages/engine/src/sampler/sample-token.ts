@@ -2,15 +2,22 @@
  * Picks one token from one logits row. The result is a pure function of
  * (logits, params, step): nothing depends on the batch, the thread or the
  * history of the request, so a replayed request samples what the original
- * did. Temperature 0 is argmax (ties: lowest id). Otherwise the steps run in
+ * did. A request's LogitsProcessor (min_tokens mask, repetition penalty),
+ * when given, first turns the row into the one sampled from; it is a function
+ * of the request's tokens, so this stays a pure function of the request.
+ * Temperature 0 is argmax (ties: lowest id). Otherwise the steps run in
  * vLLM's order: logits / temperature → softmax (f64, shifted by the row maximum) →
- * top-k (the k best; ties to the lower id) → top-p (the smallest best-first
- * prefix whose mass reaches top_p of what top-k kept) → one inverse-CDF draw
+ * min-p (keep the tokens whose probability is at least min_p times the best
+ * one's: exp((logit − max) / T) >= min_p) → top-k (the k best; ties to the
+ * lower id) → top-p (the smallest best-first prefix whose mass reaches top_p
+ * of what min-p and top-k kept) → one inverse-CDF draw
  * with the request's uniform for this step (request-rng.ts). The draw walks
  * the kept tokens in ascending id order, a fixed order that makes the token a
  * function of the uniform alone. Renormalising is implicit: the draw scales
  * the uniform by the kept mass instead of dividing every probability.
- * Logprobs, when asked for, are raw (see top-logprobs.ts).
+ * Logprobs, when asked for, are raw (see top-logprobs.ts): of the model's
+ * row, before the processor, temperature and every truncation (vLLM's
+ * default raw_logprobs).
  *
  * Cost over a 128k vocabulary (measured here): greedy is one scan (~0.2 ms);
  * top-k is one comparison per token plus O(n log k) worst case, and exps only
@@ -21,6 +28,7 @@
  * (sampleToken is synchronous, so no two calls overlap).
  */
 import { NonFiniteLogitsError } from "./errors.js";
+import type { LogitsProcessor } from "./logits-processor.js";
 import { requestUniform } from "./request-rng.js";
 import type { SamplingParams } from "./sampling-params.js";
 import { TokenHeap, ranksBefore } from "./token-heap.js";
@@ -30,7 +38,7 @@ import { type TokenLogprob, logSumExp, topLogprobs } from "./top-logprobs.js";
 const ID_SORT_LIMIT = 4096;
 
 /** The parameters the sampler reads. */
-export type SamplerParams = Pick<SamplingParams, "temperature" | "topP" | "topK" | "seed" | "logprobs">;
+export type SamplerParams = Pick<SamplingParams, "temperature" | "topP" | "topK" | "seed" | "logprobs"> & Partial<Pick<SamplingParams, "minP">>;
 
 /** One sampled token. Mutable so that a caller may pass the same object as `out` on every step. */
 export interface SampledToken {
@@ -80,24 +88,28 @@ export function argmax(logits: Float32Array): number {
 /**
  * Samples the token of generated position `step` (0-based within the
  * completion) from `logits` (one row, length = vocabulary size). Writes into
- * and returns `out` when given. Throws `NonFiniteLogitsError` for a row with
- * NaN, +Inf, or no value above -Inf (see argmax).
+ * and returns `out` when given. `processor`: the request's LogitsProcessor,
+ * applied for `step` generated tokens. Throws `NonFiniteLogitsError` for a
+ * row with NaN, +Inf, or no value above -Inf (see argmax), before or after
+ * the processor.
  */
-export function sampleToken(logits: Float32Array, params: SamplerParams, step: number, out?: SampledToken): SampledToken {
-  const maxId = argmax(logits);
-  const maxLogit = logits[maxId]!;
+export function sampleToken(logits: Float32Array, params: SamplerParams, step: number, out?: SampledToken, processor?: LogitsProcessor): SampledToken {
+  const row = processor === undefined ? logits : processor.apply(logits, step);
+  const minP = params.minP ?? 0;
+  const maxId = argmax(row);
+  const maxLogit = row[maxId]!;
   let tokenId = maxId;
   let logNormalizer: number | undefined;
   if (params.temperature > 0) {
-    ensureScratch(logits.length);
+    ensureScratch(row.length);
     const uniform = requestUniform(params.seed, step);
-    if (params.topK > 0 && params.topK < logits.length) {
-      tokenId = drawTopK(logits, params, maxLogit, uniform);
+    if (params.topK > 0 && params.topK < row.length) {
+      tokenId = drawTopK(row, params, minP, maxLogit, uniform);
     } else {
-      const mass = softmaxIntoScratch(logits, maxLogit, params.temperature);
-      tokenId = params.topP < 1 ? drawNucleus(logits, params.topP, mass, uniform) : drawInIdOrder(probsScratch, logits.length, uniform * mass);
-      // At temperature 1 the scaled softmax is the raw one: reuse its sum.
-      if (params.temperature === 1 && params.logprobs !== undefined) logNormalizer = maxLogit + Math.log(mass);
+      const mass = softmaxIntoScratch(row, maxLogit, params.temperature, minP);
+      tokenId = params.topP < 1 ? drawNucleus(row, params.topP, mass, uniform) : drawInIdOrder(probsScratch, row.length, uniform * mass);
+      // At temperature 1 the scaled softmax of an untouched row is the raw one: reuse its sum.
+      if (params.temperature === 1 && minP === 0 && row === logits && params.logprobs !== undefined) logNormalizer = maxLogit + Math.log(mass);
     }
   }
   const result = out ?? { tokenId, logprob: undefined };
@@ -105,19 +117,24 @@ export function sampleToken(logits: Float32Array, params: SamplerParams, step: n
   result.logprob = undefined;
   result.topLogprobs = undefined;
   if (params.logprobs !== undefined) {
-    logNormalizer ??= logSumExp(logits, maxLogit);
+    logNormalizer ??= logSumExp(logits, row === logits ? maxLogit : logits[argmax(logits)]!);
     result.logprob = logits[tokenId]! - logNormalizer;
     result.topLogprobs = topLogprobs(logits, params.logprobs, logNormalizer);
   }
   return result;
 }
 
-/** Fills probsScratch[0 … n) with exp((logit − max) / temperature) and returns their sum (>= 1: the max contributes 1). */
-function softmaxIntoScratch(logits: Float32Array, maxLogit: number, temperature: number): number {
+/**
+ * Fills probsScratch[0 … n) with exp((logit − max) / temperature), 0 for a
+ * token min-p drops (below minP: its probability is under minP times the best
+ * one's, whose value here is exactly 1), and returns their sum (>= 1).
+ */
+function softmaxIntoScratch(logits: Float32Array, maxLogit: number, temperature: number, minP: number): number {
   const probs = probsScratch;
   let mass = 0;
   for (let i = 0; i < logits.length; i++) {
-    const p = Math.exp((logits[i]! - maxLogit) / temperature);
+    let p = Math.exp((logits[i]! - maxLogit) / temperature);
+    if (p < minP) p = 0;
     probs[i] = p;
     mass += p;
   }
@@ -130,7 +147,7 @@ function softmaxIntoScratch(logits: Float32Array, maxLogit: number, temperature:
  * are computed (probsScratch[id] for kept ids only): top-k 50 over 128k
  * tokens costs one comparison per token instead of one exp.
  */
-function drawTopK(logits: Float32Array, params: SamplerParams, maxLogit: number, uniform: number): number {
+function drawTopK(logits: Float32Array, params: SamplerParams, minP: number, maxLogit: number, uniform: number): number {
   const ids = idsScratch;
   const probs = probsScratch;
   let keptCount = params.topK;
@@ -147,6 +164,12 @@ function drawTopK(logits: Float32Array, params: SamplerParams, maxLogit: number,
   for (let i = 0; i < keptCount; i++) {
     const id = ids[i]!;
     probs[id] = Math.exp((logits[id]! - maxLogit) / params.temperature);
+  }
+  if (minP > 0) {
+    // Min-p keeps a best-first prefix of the vocabulary, so on the k best it is a filter (vLLM applies it before top-k).
+    let kept = 0;
+    for (let i = 0; i < keptCount; i++) if (probs[ids[i]!]! >= minP) ids[kept++] = ids[i]!;
+    keptCount = kept;
   }
   if (params.topP < 1) {
     const ranked = ids.subarray(0, keptCount).sort((a, b) => (ranksBefore(logits, a, b) ? -1 : 1));

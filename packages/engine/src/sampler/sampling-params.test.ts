@@ -31,6 +31,11 @@ test("sampling params - an empty request gets every default and a drawn seed", (
     stopTokenIds: [],
     logprobs: undefined,
     ignoreEos: false,
+    minTokens: 0,
+    repetitionPenalty: 1,
+    minP: 0,
+    includeStopStrInOutput: false,
+    skipSpecialTokens: true,
   });
   assert.ok(Object.isFrozen(params));
   assert.ok(Object.isFrozen(params.stop));
@@ -40,7 +45,7 @@ test("sampling params - an empty request gets every default and a drawn seed", (
 test("sampling params - given values are kept and copied", () => {
   const stop = ["END"];
   const params = resolveSamplingParams(
-    { maxTokens: 100, temperature: 0, topP: 0.9, topK: 40, seed: 2n ** 64n - 1n, stop, stopTokenIds: [0, 258], logprobs: 0, ignoreEos: true },
+    { maxTokens: 100, temperature: 0, topP: 0.9, topK: 40, seed: 2n ** 64n - 1n, stop, stopTokenIds: [0, 258], logprobs: 0, ignoreEos: true, minTokens: 5, repetitionPenalty: 1.3, minP: 0.05, includeStopStrInOutput: true, skipSpecialTokens: false },
     limits,
   );
   assert.deepEqual(params, {
@@ -53,6 +58,11 @@ test("sampling params - given values are kept and copied", () => {
     stopTokenIds: [0, 258],
     logprobs: 0,
     ignoreEos: true,
+    minTokens: 5,
+    repetitionPenalty: 1.3,
+    minP: 0.05,
+    includeStopStrInOutput: true,
+    skipSpecialTokens: false,
   });
   stop.push("later");
   assert.deepEqual(params.stop, ["END"]);
@@ -110,4 +120,20 @@ test("sampling params - a prompt that fills the context leaves no room", () => {
     () => resolveSamplingParams({}, { ...limits, maxTokensLimit: 0 }),
     new SamplingParamsError("sampling.max_tokens", "the prompt leaves no room to generate (limit 0)"),
   );
+});
+
+test("sampling params - min_tokens, repetition_penalty and min_p are refused out of range, naming the field", () => {
+  assertRefused({ minTokens: -1 }, "sampling.min_tokens", "sampling.min_tokens: must be an integer in [0, 4294967295], got -1");
+  assertRefused({ repetitionPenalty: 0 }, "sampling.repetition_penalty", "sampling.repetition_penalty: must be a finite number > 0, got 0");
+  assertRefused({ repetitionPenalty: -1 }, "sampling.repetition_penalty", "sampling.repetition_penalty: must be a finite number > 0, got -1");
+  assertRefused({ repetitionPenalty: Number.NaN }, "sampling.repetition_penalty", "sampling.repetition_penalty: must be a finite number > 0, got NaN");
+  assertRefused({ repetitionPenalty: Infinity }, "sampling.repetition_penalty", "sampling.repetition_penalty: must be a finite number > 0, got Infinity");
+  assertRefused({ minP: 1.5 }, "sampling.min_p", "sampling.min_p: must be in [0, 1], got 1.5");
+  assertRefused({ minP: -0.1 }, "sampling.min_p", "sampling.min_p: must be in [0, 1], got -0.1");
+  assertRefused({ minP: Number.NaN }, "sampling.min_p", "sampling.min_p: must be in [0, 1], got NaN");
+});
+
+test("sampling params - min_tokens above max_tokens is capped (a prefill stage asks for 1 token with the request's min_tokens)", () => {
+  assert.equal(resolveSamplingParams({ maxTokens: 1, minTokens: 8 }, limits).minTokens, 1);
+  assert.equal(resolveSamplingParams({ maxTokens: 10, minTokens: 8 }, limits).minTokens, 8);
 });

@@ -19,6 +19,10 @@ export const DEFAULT_TOP_P = 1;
 export const MAX_STOP_STRINGS = 16;
 /** Most alternatives per step for logprobs (proto contract). */
 export const MAX_LOGPROBS = 20;
+/** Repetition penalty when unset: 1 leaves every logit as it is (off). */
+export const DEFAULT_REPETITION_PENALTY = 1;
+/** The largest finite float32: the wire type of the float fields. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 const U32_MAX = 0xffff_ffff;
 const U64_LIMIT = 1n << 64n;
@@ -43,6 +47,16 @@ export interface SamplingParams {
   readonly logprobs: number | undefined;
   /** Keep generating past EOS (stop token ids still stop). */
   readonly ignoreEos: boolean;
+  /** Fewest tokens before EOS, a stop token id or a stop string may end the request; 0 is off; capped at maxTokens. */
+  readonly minTokens: number;
+  /** HF/vLLM repetition penalty over the prompt's and output's token ids, > 0; 1 is off. */
+  readonly repetitionPenalty: number;
+  /** Keep tokens whose probability (after temperature) is >= minP × the best one's; in [0, 1]; 0 is off. */
+  readonly minP: number;
+  /** Keep a matched stop string (and a stop token's text) in the output; false cuts the output right before it. */
+  readonly includeStopStrInOutput: boolean;
+  /** Leave special tokens' text out of the output (the detokenizer's option). */
+  readonly skipSpecialTokens: boolean;
 }
 
 /** What the worker maps from the proto. Every field is optional; maxTokens 0 means the default, as in the proto. */
@@ -56,6 +70,11 @@ export interface SamplingParamsInput {
   readonly stopTokenIds?: readonly number[];
   readonly logprobs?: number;
   readonly ignoreEos?: boolean;
+  readonly minTokens?: number;
+  readonly repetitionPenalty?: number;
+  readonly minP?: number;
+  readonly includeStopStrInOutput?: boolean;
+  readonly skipSpecialTokens?: boolean;
 }
 
 /** What the server knows about this request that the parameters are checked against. */
@@ -144,6 +163,36 @@ function resolveLogprobs(input: number | undefined): number | undefined {
 }
 
 /**
+ * NOTE: a min_tokens above max_tokens is capped here, not refused. The public
+ * rule (min_tokens <= max_tokens) is the router's; a worker also serves the
+ * router's own cuts of a request, such as the prefill stage of a prefill/decode
+ * split, which asks for max_tokens 1 with the request's min_tokens, and whose
+ * one token must still not be EOS.
+ */
+function resolveMinTokens(input: number | undefined, maxTokens: number): number {
+  return Math.min(requireU32("min_tokens", input ?? 0), maxTokens);
+}
+
+function resolveRepetitionPenalty(input: number | undefined): number {
+  const value = input ?? DEFAULT_REPETITION_PENALTY;
+  // NOTE: written as a negated range so that NaN fails too.
+  if (!(value > 0 && value <= FLOAT32_MAX)) throw new SamplingParamsError(field("repetition_penalty"), `must be a finite number > 0, got ${value}`);
+  return value;
+}
+
+function resolveMinP(input: number | undefined): number {
+  const value = input ?? 0;
+  if (!(value >= 0 && value <= 1)) throw new SamplingParamsError(field("min_p"), `must be in [0, 1], got ${value}`);
+  return value;
+}
+
+function requireBoolean(name: string, value: boolean | undefined, fallback: boolean): boolean {
+  const resolved = value ?? fallback;
+  if (typeof resolved !== "boolean") throw new SamplingParamsError(field(name), `must be a boolean, got ${typeof resolved}`);
+  return resolved;
+}
+
+/**
  * Validates `input` against the proto's rules and this request's `limits`,
  * fills the defaults, and returns a frozen `SamplingParams`. Throws
  * `SamplingParamsError` naming the first field that breaks a rule.
@@ -152,10 +201,10 @@ export function resolveSamplingParams(input: SamplingParamsInput, limits: Sampli
   if (!Number.isInteger(limits.vocabSize) || limits.vocabSize < 1) {
     throw new RangeError(`sampling limits: vocabSize must be a positive integer, got ${limits.vocabSize}`);
   }
-  const ignoreEos = input.ignoreEos ?? false;
-  if (typeof ignoreEos !== "boolean") throw new SamplingParamsError(field("ignore_eos"), `must be a boolean, got ${typeof ignoreEos}`);
+  const ignoreEos = requireBoolean("ignore_eos", input.ignoreEos, false);
+  const maxTokens = resolveMaxTokens(input.maxTokens, limits);
   return Object.freeze({
-    maxTokens: resolveMaxTokens(input.maxTokens, limits),
+    maxTokens,
     temperature: resolveTemperature(input.temperature),
     topP: resolveTopP(input.topP),
     topK: requireU32("top_k", input.topK ?? 0),
@@ -164,5 +213,10 @@ export function resolveSamplingParams(input: SamplingParamsInput, limits: Sampli
     stopTokenIds: resolveStopTokenIds(input.stopTokenIds, limits.vocabSize),
     logprobs: resolveLogprobs(input.logprobs),
     ignoreEos,
+    minTokens: resolveMinTokens(input.minTokens, maxTokens),
+    repetitionPenalty: resolveRepetitionPenalty(input.repetitionPenalty),
+    minP: resolveMinP(input.minP),
+    includeStopStrInOutput: requireBoolean("include_stop_str_in_output", input.includeStopStrInOutput, false),
+    skipSpecialTokens: requireBoolean("skip_special_tokens", input.skipSpecialTokens, true),
   });
 }

@@ -106,3 +106,48 @@ test("grpc reflection - lists our services and serves their descriptors with imp
     },
   );
 });
+
+/** The leading comment at a descriptor path (FileDescriptorProto field numbers: 4 message_type, 2 field; 6 service, 2 method). */
+function commentAt(file: { sourceCodeInfo?: { location: { path: number[]; leadingComments?: string }[] } }, path: number[]): string | undefined {
+  return file.sourceCodeInfo?.location.find((l) => l.path.length === path.length && l.path.every((p, i) => p === path[i]))?.leadingComments?.trim();
+}
+
+test("grpc reflection - the descriptors carry the .proto comments (source info), over v1 and v1alpha", async () => {
+  const v1alphaPath = join(dirname(reflectionProtoPath), "..", "v1alpha", "reflection.proto");
+  await withServer(
+    (server) => addReflectionService(server, [InferenceService]),
+    async (address) => {
+      for (const [protoPath, version] of [
+        [reflectionProtoPath, "v1"],
+        [v1alphaPath, "v1alpha"],
+      ] as const) {
+        const definition = loadPackageDefinition(loadSync(protoPath, { keepCase: true, longs: String, defaults: true, oneofs: true }));
+        const ReflectionClient = (definition as any).grpc.reflection[version].ServerReflection;
+        const client = new ReflectionClient(address, credentials.createInsecure());
+        try {
+          const found = await new Promise<any>((resolve, reject) => {
+            const call = client.ServerReflectionInfo();
+            call.on("data", (response: unknown) => {
+              resolve(response);
+              call.end();
+            });
+            call.on("error", reject);
+            call.write({ file_containing_symbol: "sigmaserve.v1.InferenceService" });
+          });
+          const files = found.file_descriptor_response.file_descriptor_proto.map((bytes: Buffer) => fromBinary(FileDescriptorProtoSchema, bytes));
+          const inference = files.find((f: { name: string }) => f.name === "sigmaserve/v1/inference.proto");
+          assert.ok(inference, `${version}: the file declaring InferenceService is returned`);
+          const serviceIndex = inference.service.findIndex((s: { name: string }) => s.name === "InferenceService");
+          const generateIndex = inference.service[serviceIndex].method.findIndex((m: { name: string }) => m.name === "Generate");
+          assert.equal(commentAt(inference, [6, serviceIndex]), "Text generation for clients: the cluster's front door.", version);
+          assert.equal(commentAt(inference, [6, serviceIndex, 2, generateIndex]), "Generates a completion for one prompt, streaming tokens as they are sampled.", version);
+          const requestIndex = inference.messageType.findIndex((m: { name: string }) => m.name === "GenerateRequest");
+          const modelIndex = inference.messageType[requestIndex].field.findIndex((f: { name: string }) => f.name === "model");
+          assert.equal(commentAt(inference, [4, requestIndex, 2, modelIndex]), 'Model id as listed by ListModels, e.g. "sigma-tiny".', version);
+        } finally {
+          client.close();
+        }
+      }
+    },
+  );
+});

@@ -20,6 +20,8 @@ import type { FieldViolation, inferencev1 } from "@sigmaserve/proto";
 export const MAX_STOP_STRINGS = 16;
 /** Most top alternatives per token (inference.proto, SamplingParams.logprobs). */
 export const MAX_LOGPROBS = 20;
+/** max_tokens of a request that leaves it unset (inference.proto, SamplingParams.max_tokens): the bound of min_tokens then. */
+export const DEFAULT_MAX_TOKENS = 16;
 /** The largest finite float32, the wire type of temperature and top_p. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 const U32_MAX = 0xffff_ffff;
@@ -85,6 +87,16 @@ export function samplingViolations(sampling: inferencev1.SamplingParams | undefi
   if (sampling.logprobs !== undefined && checkU32(out, "sampling.logprobs", sampling.logprobs) && sampling.logprobs > MAX_LOGPROBS) {
     out.push({ field: "sampling.logprobs", description: `must be at most ${MAX_LOGPROBS}, got ${sampling.logprobs}` });
   }
+  // NOTE: the worker caps min_tokens at max_tokens (a prefill stage asks it for one token); the public rule refuses it.
+  const maxTokens = sampling.maxTokens ?? DEFAULT_MAX_TOKENS;
+  if (checkU32(out, "sampling.min_tokens", sampling.minTokens) && isU32(maxTokens) && sampling.minTokens > maxTokens) {
+    out.push({ field: "sampling.min_tokens", description: `must be at most max_tokens (${maxTokens}${sampling.maxTokens === undefined ? ", the default" : ""}), got ${sampling.minTokens}` });
+  }
+  const penalty = sampling.repetitionPenalty;
+  if (penalty !== undefined && !(penalty > 0 && penalty <= FLOAT32_MAX)) {
+    out.push({ field: "sampling.repetition_penalty", description: `must be a finite number > 0, got ${penalty}` });
+  }
+  if (!(sampling.minP >= 0 && sampling.minP <= 1)) out.push({ field: "sampling.min_p", description: `must be in [0, 1], got ${sampling.minP}` });
   return out;
 }
 

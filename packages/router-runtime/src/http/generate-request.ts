@@ -9,6 +9,10 @@
  *   top_p → sampling.top_p               top_k → sampling.top_k (-1 = 0 = off)
  *   seed → sampling.seed (bigint)        stop → sampling.stop (a string becomes [string])
  *   ignore_eos → sampling.ignore_eos     priority → priority
+ *   min_tokens → sampling.min_tokens     repetition_penalty → sampling.repetition_penalty
+ *   min_p → sampling.min_p               stop_token_ids → sampling.stop_token_ids
+ *   include_stop_str_in_output → sampling.include_stop_str_in_output
+ *   skip_special_tokens → sampling.skip_special_tokens (null: unset, true)
  *
  * Fields this server does not implement are refused with a 400 naming them
  * when they would change the output (a client that asks for n = 2 must not
@@ -57,6 +61,12 @@ export function toGenerateRequest(body: CommonRequest, parts: GenerateRequestPar
       stop: body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop,
       ...(parts.logprobs === undefined ? {} : { logprobs: parts.logprobs }),
       ignoreEos: body.ignore_eos ?? false,
+      minTokens: body.min_tokens ?? 0,
+      ...(body.repetition_penalty == null ? {} : { repetitionPenalty: body.repetition_penalty }),
+      minP: body.min_p ?? 0,
+      stopTokenIds: body.stop_token_ids ?? [],
+      includeStopStrInOutput: body.include_stop_str_in_output ?? false,
+      ...(body.skip_special_tokens == null ? {} : { skipSpecialTokens: body.skip_special_tokens }),
     },
     clientRequestId: parts.responseId,
     priority: body.priority ?? 0,

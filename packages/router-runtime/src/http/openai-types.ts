@@ -6,7 +6,8 @@
  *
  * `null` means "not set" everywhere, as OpenAI's SDKs send it. Unknown fields
  * are ignored (clients send many), but fields that would change the output
- * and that this server does not implement (`n` > 1, `echo`, penalties, tools)
+ * and that this server does not implement (`n` > 1, `echo`, presence and
+ * frequency penalties, tools)
  * are refused by the endpoints instead of silently ignored.
  *
  * The sampling ranges (top_p in (0, 1], a temperature that fits float32, at
@@ -51,6 +52,18 @@ const common = {
   ignore_eos: bool().nullish(),
   /** Extension (vLLM): lower runs first. */
   priority: int(-I32_MAX - 1, I32_MAX).nullish(),
+  /** Extension (vLLM): EOS, stop_token_ids and stop strings end nothing before this many tokens (<= max_tokens). */
+  min_tokens: int(0, U32_MAX).nullish(),
+  /** Extension (vLLM): > 0, 1 is off; the range is the router's rule (validate-request.ts). */
+  repetition_penalty: z.number({ error: "must be a number > 0" }).nullish(),
+  /** Extension (vLLM): in [0, 1], 0 is off; the range is the router's rule. */
+  min_p: z.number({ error: "must be a number in [0, 1]" }).nullish(),
+  /** Extension (vLLM): token ids that end generation when sampled. */
+  stop_token_ids: z.array(int(0, U32_MAX), { error: "must be an array of token ids" }).nullish(),
+  /** Extension (vLLM): keep the matched stop string (or stop token's text) in the output. */
+  include_stop_str_in_output: bool().nullish(),
+  /** Extension (vLLM): leave special tokens' text out of the output; default true. */
+  skip_special_tokens: bool().nullish(),
   presence_penalty: z.number({ error: "must be a number" }).nullish(),
   frequency_penalty: z.number({ error: "must be a number" }).nullish(),
   logit_bias: z.record(z.string(), z.number(), { error: "must be an object mapping token ids to numbers" }).nullish(),

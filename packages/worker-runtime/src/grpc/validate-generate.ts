@@ -53,6 +53,11 @@ export function validateGenerate(request: workerv1.GenerateRequest, limits: Gene
       stop: sampling?.stop ?? [],
       stopTokenIds: sampling?.stopTokenIds ?? [],
       ignoreEos: sampling?.ignoreEos ?? false,
+      minTokens: sampling?.minTokens ?? 0,
+      ...(sampling?.repetitionPenalty === undefined ? {} : { repetitionPenalty: sampling.repetitionPenalty }),
+      minP: sampling?.minP ?? 0,
+      includeStopStrInOutput: sampling?.includeStopStrInOutput ?? false,
+      ...(sampling?.skipSpecialTokens === undefined ? {} : { skipSpecialTokens: sampling.skipSpecialTokens }),
     },
     { maxTokensLimit: limits.maxTokensLimit, vocabSize: config.vocab_size, drawSeed: () => randomBytes(8).readBigUInt64LE() },
   );

@@ -1,12 +1,15 @@
 /**
- * A request's output side: sampling with its own seeded PRNG, incremental
- * detokenization, stop checks, and the chunks and finish record it emits.
+ * A request's output side: sampling with its own seeded PRNG and logits
+ * processor (min_tokens mask, repetition penalty), incremental
+ * detokenization (skip_special_tokens), stop checks (min_tokens,
+ * include_stop_str_in_output), and the chunks and finish record it emits.
  *
  * The sampler's draw for the k-th generated token depends only on (seed, k),
- * and k counts replayed tokens, so a request resumed on another worker after
- * a failover continues exactly where the failed worker would have.
+ * and k counts replayed tokens; the processor's state is rebuilt from the
+ * prompt and the replayed tokens. So a request resumed on another worker
+ * after a failover continues exactly where the failed worker would have.
  */
-import { StopChecker, sampleToken, type StopDecision } from "@sigmaserve/engine";
+import { LogitsProcessor, StopChecker, sampleToken, stopTokenIdsOf, type StopDecision } from "@sigmaserve/engine";
 import type { IncrementalDetokenizer, Tokenizer } from "@sigmaserve/model/tokenizer";
 import type { EngineRequest, RequestFinish } from "./engine-request.js";
 
@@ -23,6 +26,7 @@ function finishFields(decision: StopDecision & { finished: true }): FinishFields
 export class TokenOutput {
   private readonly detokenizer: IncrementalDetokenizer;
   private readonly stop: StopChecker;
+  private readonly processor: LogitsProcessor;
   /** Set when the replayed tokens already end the request: it finishes without computing. */
   readonly initialFinish: FinishFields | undefined;
 
@@ -32,8 +36,10 @@ export class TokenOutput {
     eosTokenIds: readonly number[],
     replayText: string,
   ) {
-    this.detokenizer = tokenizer.createDetokenizer();
-    this.stop = new StopChecker({ params: request.params, eosTokenIds });
+    const params = request.params;
+    this.detokenizer = tokenizer.createDetokenizer({ skipSpecialTokens: params.skipSpecialTokens });
+    this.stop = new StopChecker({ params, eosTokenIds });
+    this.processor = new LogitsProcessor(params, stopTokenIdsOf(params, eosTokenIds), request.allKnown());
     if (request.numReplayed > 0) {
       // The detokenizer must hold what the failed worker's held (e.g. half a UTF-8 character); its output was already sent.
       this.detokenizer.push(request.outputTokens);
@@ -49,14 +55,18 @@ export class TokenOutput {
   sample(logits: Float32Array): { finished: false } | { finished: true; finish: FinishFields } {
     const request = this.request;
     const step = request.outputTokens.length;
-    const sampled = sampleToken(logits, request.params, step);
+    const sampled = sampleToken(logits, request.params, step, undefined, this.processor);
     const tokenId = sampled.tokenId;
     request.outputTokens.push(tokenId);
+    this.processor.observe(tokenId);
     const now = Date.now();
     request.firstTokenAtMs ??= now;
     request.lastTokenAtMs = now;
-    let delta = this.stop.stopsOnTokenId(tokenId) ? "" : this.detokenizer.push([tokenId]);
-    if (this.stop.tokensLeft === 1 && !this.stop.stopsOnTokenId(tokenId)) delta += this.detokenizer.flush();
+    const stopsHere = this.stop.stopsOnTokenId(tokenId);
+    // A stop token's text is dropped unless include_stop_str_in_output; when kept, it is the last text, so flush.
+    const keepText = !stopsHere || request.params.includeStopStrInOutput;
+    let delta = keepText ? this.detokenizer.push([tokenId]) : "";
+    if (keepText && (stopsHere || this.stop.tokensLeft === 1)) delta += this.detokenizer.flush();
     const decision = this.stop.accept(tokenId, delta);
     request.sink.onChunk({
       tokenIds: [tokenId],

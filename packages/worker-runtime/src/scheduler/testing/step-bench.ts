@@ -71,6 +71,11 @@ export function benchSubmit(requestId: string, promptTokens: number[], request: 
     stopTokenIds: request.stopTokenIds ?? [],
     logprobs: undefined,
     ignoreEos: true,
+    minTokens: 0,
+    repetitionPenalty: 1,
+    minP: 0,
+    includeStopStrInOutput: false,
+    skipSpecialTokens: true,
   };
   return {
     requestId,

@@ -23,7 +23,71 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigmaserve/worker/v1/worker.proto.
  */
 export const file_sigmaserve_worker_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("CiFzaWdtYXNlcnZlL3dvcmtlci92MS93b3JrZXIucHJvdG8SFHNpZ21hc2VydmUud29ya2VyLnYxIhAKDkdldEluZm9SZXF1ZXN0IkAKD0dldEluZm9SZXNwb25zZRItCgRpbmZvGAEgASgLMh8uc2lnbWFzZXJ2ZS5jb29yZC52MS5Xb3JrZXJJbmZvIvYBCg9HZW5lcmF0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIYChBwcm9tcHRfdG9rZW5faWRzGAMgAygNEi8KCHNhbXBsaW5nGAQgASgLMh0uc2lnbWFzZXJ2ZS52MS5TYW1wbGluZ1BhcmFtcxISCgpjYWNoZV9zYWx0GAUgASgJEhsKE2dlbmVyYXRlZF90b2tlbl9pZHMYBiADKA0SEAoIcHJpb3JpdHkYByABKAUSFgoOZ2VuZXJhdGVkX3RleHQYCCABKAkSGgoSYXJyaXZlZF9hdF91bml4X21zGAkgASgDIngKEEdlbmVyYXRlUmVzcG9uc2USKgoFY2h1bmsYASABKAsyGS5zaWdtYXNlcnZlLnYxLlRva2VuQ2h1bmtIABIvCgZmaW5pc2gYAiABKAsyHS5zaWdtYXNlcnZlLnYxLkdlbmVyYXRlRmluaXNoSABCBwoFZXZlbnQiEAoOR2V0TG9hZFJlcXVlc3QiQAoPR2V0TG9hZFJlc3BvbnNlEi0KBGxvYWQYASABKAsyHy5zaWdtYXNlcnZlLmNvb3JkLnYxLldvcmtlckxvYWQiQgoMRHJhaW5SZXF1ZXN0EjIKB2NvbW1hbmQYASABKAsyIS5zaWdtYXNlcnZlLmNvb3JkLnYxLkRyYWluQ29tbWFuZCJBCg1EcmFpblJlc3BvbnNlEjAKBnN0YXR1cxgBIAEoCzIgLnNpZ21hc2VydmUuY29vcmQudjEuRHJhaW5TdGF0dXMi0AEKD0V4cG9ydEt2UmVxdWVzdBIUCgxtaWdyYXRpb25faWQYASABKAkSFAoMYmxvY2tfaGFzaGVzGAIgAygGEjEKCmNvbXBvbmVudHMYAyADKA4yHS5zaWdtYXNlcnZlLmt2LnYxLkt2Q29tcG9uZW50Ei0KCndpcmVfZHR5cGUYBCABKA4yGS5zaWdtYXNlcnZlLmt2LnYxLkt2RHR5cGUSFwoPbWF4X2ZyYW1lX2J5dGVzGAUgASgNEhYKDmV4cGVjdGVkX2Vwb2NoGAYgASgEIokBChBFeHBvcnRLdlJlc3BvbnNlEjIKBWZyYW1lGAEgASgLMiEuc2lnbWFzZXJ2ZS5rdi52MS5LdlRyYW5zZmVyRnJhbWVIABI4CgdzdW1tYXJ5GAIgASgLMiUuc2lnbWFzZXJ2ZS53b3JrZXIudjEuRXhwb3J0S3ZTdW1tYXJ5SABCBwoFZXZlbnQiQwoPRXhwb3J0S3ZTdW1tYXJ5EhwKFG1pc3NpbmdfYmxvY2tfaGFzaGVzGAEgAygGEhIKCmJ5dGVzX3NlbnQYAiABKAQihgEKD0ltcG9ydEt2UmVxdWVzdBI2CgZoZWFkZXIYASABKAsyJC5zaWdtYXNlcnZlLndvcmtlci52MS5JbXBvcnRLdkhlYWRlckgAEjIKBWZyYW1lGAIgASgLMiEuc2lnbWFzZXJ2ZS5rdi52MS5LdlRyYW5zZmVyRnJhbWVIAEIHCgVldmVudCKSAQoOSW1wb3J0S3ZIZWFkZXISFAoMbWlncmF0aW9uX2lkGAEgASgJEhgKEHNvdXJjZV93b3JrZXJfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSLQoHa3ZfaGFzaBgEIAEoCzIcLnNpZ21hc2VydmUua3YudjEuS3ZIYXNoU3BlYxISCgpjYWNoZV9zYWx0GAUgASgJImEKEEltcG9ydEt2UmVzcG9uc2USFwoPYmxvY2tzX2ltcG9ydGVkGAEgASgNEhwKFHJlZnVzZWRfYmxvY2tfaGFzaGVzGAIgAygGEhYKDmJ5dGVzX3JlY2VpdmVkGAMgASgEMqgECg1Xb3JrZXJTZXJ2aWNlElYKB0dldEluZm8SJC5zaWdtYXNlcnZlLndvcmtlci52MS5HZXRJbmZvUmVxdWVzdBolLnNpZ21hc2VydmUud29ya2VyLnYxLkdldEluZm9SZXNwb25zZRJbCghHZW5lcmF0ZRIlLnNpZ21hc2VydmUud29ya2VyLnYxLkdlbmVyYXRlUmVxdWVzdBomLnNpZ21hc2VydmUud29ya2VyLnYxLkdlbmVyYXRlUmVzcG9uc2UwARJWCgdHZXRMb2FkEiQuc2lnbWFzZXJ2ZS53b3JrZXIudjEuR2V0TG9hZFJlcXVlc3QaJS5zaWdtYXNlcnZlLndvcmtlci52MS5HZXRMb2FkUmVzcG9uc2USUAoFRHJhaW4SIi5zaWdtYXNlcnZlLndvcmtlci52MS5EcmFpblJlcXVlc3QaIy5zaWdtYXNlcnZlLndvcmtlci52MS5EcmFpblJlc3BvbnNlElsKCEV4cG9ydEt2EiUuc2lnbWFzZXJ2ZS53b3JrZXIudjEuRXhwb3J0S3ZSZXF1ZXN0GiYuc2lnbWFzZXJ2ZS53b3JrZXIudjEuRXhwb3J0S3ZSZXNwb25zZTABElsKCEltcG9ydEt2EiUuc2lnbWFzZXJ2ZS53b3JrZXIudjEuSW1wb3J0S3ZSZXF1ZXN0GiYuc2lnbWFzZXJ2ZS53b3JrZXIudjEuSW1wb3J0S3ZSZXNwb25zZSgBYgZwcm90bzM", [file_sigmaserve_coord_v1_coord, file_sigmaserve_kv_v1_kv, file_sigmaserve_v1_inference]);
+  fileDesc("CiFzaWdtYXNlcnZlL3dvcmtlci92MS93b3JrZXIucHJvdG8SFHNpZ21hc2VydmUud29ya2VyLnYxIhUKE0dldFRva2VuaXplclJlcXVlc3QiegoUR2V0VG9rZW5pemVyUmVzcG9uc2USDQoFbW9kZWwYASABKAkSDAoEa2luZBgCIAEoCRIWCg50b2tlbml6ZXJfanNvbhgDIAEoDBIdChV0b2tlbml6ZXJfY29uZmlnX2pzb24YBCABKAwSDgoGc2hhMjU2GAUgASgJIhAKDkdldEluZm9SZXF1ZXN0IkAKD0dldEluZm9SZXNwb25zZRItCgRpbmZvGAEgASgLMh8uc2lnbWFzZXJ2ZS5jb29yZC52MS5Xb3JrZXJJbmZvIvYBCg9HZW5lcmF0ZVJlcXVlc3QSEgoKcmVxdWVzdF9pZBgBIAEoCRINCgVtb2RlbBgCIAEoCRIYChBwcm9tcHRfdG9rZW5faWRzGAMgAygNEi8KCHNhbXBsaW5nGAQgASgLMh0uc2lnbWFzZXJ2ZS52MS5TYW1wbGluZ1BhcmFtcxISCgpjYWNoZV9zYWx0GAUgASgJEhsKE2dlbmVyYXRlZF90b2tlbl9pZHMYBiADKA0SEAoIcHJpb3JpdHkYByABKAUSFgoOZ2VuZXJhdGVkX3RleHQYCCABKAkSGgoSYXJyaXZlZF9hdF91bml4X21zGAkgASgDIngKEEdlbmVyYXRlUmVzcG9uc2USKgoFY2h1bmsYASABKAsyGS5zaWdtYXNlcnZlLnYxLlRva2VuQ2h1bmtIABIvCgZmaW5pc2gYAiABKAsyHS5zaWdtYXNlcnZlLnYxLkdlbmVyYXRlRmluaXNoSABCBwoFZXZlbnQiEAoOR2V0TG9hZFJlcXVlc3QiQAoPR2V0TG9hZFJlc3BvbnNlEi0KBGxvYWQYASABKAsyHy5zaWdtYXNlcnZlLmNvb3JkLnYxLldvcmtlckxvYWQiQgoMRHJhaW5SZXF1ZXN0EjIKB2NvbW1hbmQYASABKAsyIS5zaWdtYXNlcnZlLmNvb3JkLnYxLkRyYWluQ29tbWFuZCJBCg1EcmFpblJlc3BvbnNlEjAKBnN0YXR1cxgBIAEoCzIgLnNpZ21hc2VydmUuY29vcmQudjEuRHJhaW5TdGF0dXMi0AEKD0V4cG9ydEt2UmVxdWVzdBIUCgxtaWdyYXRpb25faWQYASABKAkSFAoMYmxvY2tfaGFzaGVzGAIgAygGEjEKCmNvbXBvbmVudHMYAyADKA4yHS5zaWdtYXNlcnZlLmt2LnYxLkt2Q29tcG9uZW50Ei0KCndpcmVfZHR5cGUYBCABKA4yGS5zaWdtYXNlcnZlLmt2LnYxLkt2RHR5cGUSFwoPbWF4X2ZyYW1lX2J5dGVzGAUgASgNEhYKDmV4cGVjdGVkX2Vwb2NoGAYgASgEIokBChBFeHBvcnRLdlJlc3BvbnNlEjIKBWZyYW1lGAEgASgLMiEuc2lnbWFzZXJ2ZS5rdi52MS5LdlRyYW5zZmVyRnJhbWVIABI4CgdzdW1tYXJ5GAIgASgLMiUuc2lnbWFzZXJ2ZS53b3JrZXIudjEuRXhwb3J0S3ZTdW1tYXJ5SABCBwoFZXZlbnQiQwoPRXhwb3J0S3ZTdW1tYXJ5EhwKFG1pc3NpbmdfYmxvY2tfaGFzaGVzGAEgAygGEhIKCmJ5dGVzX3NlbnQYAiABKAQihgEKD0ltcG9ydEt2UmVxdWVzdBI2CgZoZWFkZXIYASABKAsyJC5zaWdtYXNlcnZlLndvcmtlci52MS5JbXBvcnRLdkhlYWRlckgAEjIKBWZyYW1lGAIgASgLMiEuc2lnbWFzZXJ2ZS5rdi52MS5LdlRyYW5zZmVyRnJhbWVIAEIHCgVldmVudCKSAQoOSW1wb3J0S3ZIZWFkZXISFAoMbWlncmF0aW9uX2lkGAEgASgJEhgKEHNvdXJjZV93b3JrZXJfaWQYAiABKAkSDQoFbW9kZWwYAyABKAkSLQoHa3ZfaGFzaBgEIAEoCzIcLnNpZ21hc2VydmUua3YudjEuS3ZIYXNoU3BlYxISCgpjYWNoZV9zYWx0GAUgASgJImEKEEltcG9ydEt2UmVzcG9uc2USFwoPYmxvY2tzX2ltcG9ydGVkGAEgASgNEhwKFHJlZnVzZWRfYmxvY2tfaGFzaGVzGAIgAygGEhYKDmJ5dGVzX3JlY2VpdmVkGAMgASgEMo8FCg1Xb3JrZXJTZXJ2aWNlElYKB0dldEluZm8SJC5zaWdtYXNlcnZlLndvcmtlci52MS5HZXRJbmZvUmVxdWVzdBolLnNpZ21hc2VydmUud29ya2VyLnYxLkdldEluZm9SZXNwb25zZRJbCghHZW5lcmF0ZRIlLnNpZ21hc2VydmUud29ya2VyLnYxLkdlbmVyYXRlUmVxdWVzdBomLnNpZ21hc2VydmUud29ya2VyLnYxLkdlbmVyYXRlUmVzcG9uc2UwARJWCgdHZXRMb2FkEiQuc2lnbWFzZXJ2ZS53b3JrZXIudjEuR2V0TG9hZFJlcXVlc3QaJS5zaWdtYXNlcnZlLndvcmtlci52MS5HZXRMb2FkUmVzcG9uc2USUAoFRHJhaW4SIi5zaWdtYXNlcnZlLndvcmtlci52MS5EcmFpblJlcXVlc3QaIy5zaWdtYXNlcnZlLndvcmtlci52MS5EcmFpblJlc3BvbnNlElsKCEV4cG9ydEt2EiUuc2lnbWFzZXJ2ZS53b3JrZXIudjEuRXhwb3J0S3ZSZXF1ZXN0GiYuc2lnbWFzZXJ2ZS53b3JrZXIudjEuRXhwb3J0S3ZSZXNwb25zZTABElsKCEltcG9ydEt2EiUuc2lnbWFzZXJ2ZS53b3JrZXIudjEuSW1wb3J0S3ZSZXF1ZXN0GiYuc2lnbWFzZXJ2ZS53b3JrZXIudjEuSW1wb3J0S3ZSZXNwb25zZSgBEmUKDEdldFRva2VuaXplchIpLnNpZ21hc2VydmUud29ya2VyLnYxLkdldFRva2VuaXplclJlcXVlc3QaKi5zaWdtYXNlcnZlLndvcmtlci52MS5HZXRUb2tlbml6ZXJSZXNwb25zZWIGcHJvdG8z", [file_sigmaserve_coord_v1_coord, file_sigmaserve_kv_v1_kv, file_sigmaserve_v1_inference]);
+
+/**
+ * Asks for the tokenizer files of the worker's model.
+ *
+ * @generated from message sigmaserve.worker.v1.GetTokenizerRequest
+ */
+export type GetTokenizerRequest = Message<"sigmaserve.worker.v1.GetTokenizerRequest"> & {
+};
+
+/**
+ * Describes the message sigmaserve.worker.v1.GetTokenizerRequest.
+ * Use `create(GetTokenizerRequestSchema)` to create a new message.
+ */
+export const GetTokenizerRequestSchema: GenMessage<GetTokenizerRequest> = /*@__PURE__*/
+  messageDesc(file_sigmaserve_worker_v1_worker, 0);
+
+/**
+ * A model's tokenizer, as Hugging Face files.
+ *
+ * @generated from message sigmaserve.worker.v1.GetTokenizerResponse
+ */
+export type GetTokenizerResponse = Message<"sigmaserve.worker.v1.GetTokenizerResponse"> & {
+  /**
+   * The model id the files belong to (ModelSummary.id).
+   *
+   * @generated from field: string model = 1;
+   */
+  model: string;
+
+  /**
+   * Tokenizer kind, as ModelSummary.tokenizer ("byte", "hf").
+   *
+   * @generated from field: string kind = 2;
+   */
+  kind: string;
+
+  /**
+   * tokenizer.json, UTF-8 JSON; empty for a kind with no files.
+   *
+   * @generated from field: bytes tokenizer_json = 3;
+   */
+  tokenizerJson: Uint8Array;
+
+  /**
+   * tokenizer_config.json (special tokens, chat_template); empty when absent.
+   *
+   * @generated from field: bytes tokenizer_config_json = 4;
+   */
+  tokenizerConfigJson: Uint8Array;
+
+  /**
+   * WorkerInfo.tokenizer_sha256 of these bytes.
+   *
+   * @generated from field: string sha256 = 5;
+   */
+  sha256: string;
+};
+
+/**
+ * Describes the message sigmaserve.worker.v1.GetTokenizerResponse.
+ * Use `create(GetTokenizerResponseSchema)` to create a new message.
+ */
+export const GetTokenizerResponseSchema: GenMessage<GetTokenizerResponse> = /*@__PURE__*/
+  messageDesc(file_sigmaserve_worker_v1_worker, 1);
 
 /**
  * Asks for the worker's description.
@@ -38,7 +102,7 @@ export type GetInfoRequest = Message<"sigmaserve.worker.v1.GetInfoRequest"> & {
  * Use `create(GetInfoRequestSchema)` to create a new message.
  */
 export const GetInfoRequestSchema: GenMessage<GetInfoRequest> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 0);
+  messageDesc(file_sigmaserve_worker_v1_worker, 2);
 
 /**
  * The worker's description.
@@ -59,7 +123,7 @@ export type GetInfoResponse = Message<"sigmaserve.worker.v1.GetInfoResponse"> & 
  * Use `create(GetInfoResponseSchema)` to create a new message.
  */
 export const GetInfoResponseSchema: GenMessage<GetInfoResponse> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 1);
+  messageDesc(file_sigmaserve_worker_v1_worker, 3);
 
 /**
  * One request for the worker to run.
@@ -144,7 +208,7 @@ export type GenerateRequest = Message<"sigmaserve.worker.v1.GenerateRequest"> & 
  * Use `create(GenerateRequestSchema)` to create a new message.
  */
 export const GenerateRequestSchema: GenMessage<GenerateRequest> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 2);
+  messageDesc(file_sigmaserve_worker_v1_worker, 4);
 
 /**
  * One message of the worker's Generate stream.
@@ -181,7 +245,7 @@ export type GenerateResponse = Message<"sigmaserve.worker.v1.GenerateResponse"> 
  * Use `create(GenerateResponseSchema)` to create a new message.
  */
 export const GenerateResponseSchema: GenMessage<GenerateResponse> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 3);
+  messageDesc(file_sigmaserve_worker_v1_worker, 5);
 
 /**
  * Asks for the worker's load.
@@ -196,7 +260,7 @@ export type GetLoadRequest = Message<"sigmaserve.worker.v1.GetLoadRequest"> & {
  * Use `create(GetLoadRequestSchema)` to create a new message.
  */
 export const GetLoadRequestSchema: GenMessage<GetLoadRequest> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 4);
+  messageDesc(file_sigmaserve_worker_v1_worker, 6);
 
 /**
  * The worker's load right now.
@@ -217,7 +281,7 @@ export type GetLoadResponse = Message<"sigmaserve.worker.v1.GetLoadResponse"> & 
  * Use `create(GetLoadResponseSchema)` to create a new message.
  */
 export const GetLoadResponseSchema: GenMessage<GetLoadResponse> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 5);
+  messageDesc(file_sigmaserve_worker_v1_worker, 7);
 
 /**
  * Asks the worker to drain.
@@ -238,7 +302,7 @@ export type DrainRequest = Message<"sigmaserve.worker.v1.DrainRequest"> & {
  * Use `create(DrainRequestSchema)` to create a new message.
  */
 export const DrainRequestSchema: GenMessage<DrainRequest> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 6);
+  messageDesc(file_sigmaserve_worker_v1_worker, 8);
 
 /**
  * Where the drain stands when the call returns (it does not wait for the end).
@@ -259,7 +323,7 @@ export type DrainResponse = Message<"sigmaserve.worker.v1.DrainResponse"> & {
  * Use `create(DrainResponseSchema)` to create a new message.
  */
 export const DrainResponseSchema: GenMessage<DrainResponse> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 7);
+  messageDesc(file_sigmaserve_worker_v1_worker, 9);
 
 /**
  * Asks for blocks to be streamed out.
@@ -318,7 +382,7 @@ export type ExportKvRequest = Message<"sigmaserve.worker.v1.ExportKvRequest"> & 
  * Use `create(ExportKvRequestSchema)` to create a new message.
  */
 export const ExportKvRequestSchema: GenMessage<ExportKvRequest> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 8);
+  messageDesc(file_sigmaserve_worker_v1_worker, 10);
 
 /**
  * One message of an export stream.
@@ -355,7 +419,7 @@ export type ExportKvResponse = Message<"sigmaserve.worker.v1.ExportKvResponse"> 
  * Use `create(ExportKvResponseSchema)` to create a new message.
  */
 export const ExportKvResponseSchema: GenMessage<ExportKvResponse> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 9);
+  messageDesc(file_sigmaserve_worker_v1_worker, 11);
 
 /**
  * End of an export.
@@ -383,7 +447,7 @@ export type ExportKvSummary = Message<"sigmaserve.worker.v1.ExportKvSummary"> & 
  * Use `create(ExportKvSummarySchema)` to create a new message.
  */
 export const ExportKvSummarySchema: GenMessage<ExportKvSummary> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 10);
+  messageDesc(file_sigmaserve_worker_v1_worker, 12);
 
 /**
  * One message of an import stream: a header first, then frames.
@@ -420,7 +484,7 @@ export type ImportKvRequest = Message<"sigmaserve.worker.v1.ImportKvRequest"> & 
  * Use `create(ImportKvRequestSchema)` to create a new message.
  */
 export const ImportKvRequestSchema: GenMessage<ImportKvRequest> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 11);
+  messageDesc(file_sigmaserve_worker_v1_worker, 13);
 
 /**
  * Describes an import stream.
@@ -470,7 +534,7 @@ export type ImportKvHeader = Message<"sigmaserve.worker.v1.ImportKvHeader"> & {
  * Use `create(ImportKvHeaderSchema)` to create a new message.
  */
 export const ImportKvHeaderSchema: GenMessage<ImportKvHeader> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 12);
+  messageDesc(file_sigmaserve_worker_v1_worker, 14);
 
 /**
  * Outcome of an import.
@@ -506,7 +570,7 @@ export type ImportKvResponse = Message<"sigmaserve.worker.v1.ImportKvResponse"> 
  * Use `create(ImportKvResponseSchema)` to create a new message.
  */
 export const ImportKvResponseSchema: GenMessage<ImportKvResponse> = /*@__PURE__*/
-  messageDesc(file_sigmaserve_worker_v1_worker, 13);
+  messageDesc(file_sigmaserve_worker_v1_worker, 15);
 
 /**
  * One worker process: one model, one accelerator, one KV cache.
@@ -577,6 +641,17 @@ export const WorkerService: GenService<{
     methodKind: "client_streaming";
     input: typeof ImportKvRequestSchema;
     output: typeof ImportKvResponseSchema;
+  },
+  /**
+   * The model's tokenizer files as the worker loaded them, for a router that
+   * tokenizes text and renders chat templates (too big for a registry entry).
+   *
+   * @generated from rpc sigmaserve.worker.v1.WorkerService.GetTokenizer
+   */
+  getTokenizer: {
+    methodKind: "unary";
+    input: typeof GetTokenizerRequestSchema;
+    output: typeof GetTokenizerResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_sigmaserve_worker_v1_worker, 0);

@@ -18,6 +18,7 @@ import type { WorkerConfig } from "./config/worker-config.js";
 import { joinBus, type BusMembership } from "./coord/join-bus.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { workerServiceImpl } from "./grpc/worker-service.js";
+import { readTokenizerFiles, type TokenizerFiles } from "./grpc/get-tokenizer.js";
 import { WorkerConfigError } from "./errors.js";
 import { HandoverBoard } from "./migration/handover-board.js";
 import { DEFAULT_DRAIN_HOT_BLOCKS } from "./migration/migrate-away.js";
@@ -34,6 +35,8 @@ export const WORKER_VERSION = "0.1.0";
 export interface WorkerRuntime {
   readonly config: WorkerConfig;
   readonly model: LoadedModel;
+  /** The tokenizer files GetTokenizer serves, read at start-up. */
+  readonly tokenizerFiles: TokenizerFiles;
   readonly kv: KvCacheManager;
   readonly eventLog: KvEventLog;
   readonly scheduler: Scheduler;
@@ -97,7 +100,10 @@ export interface StartWorkerOptions {
 export async function startWorker(config: WorkerConfig, logger: Logger, options: StartWorkerOptions = {}): Promise<WorkerRuntime> {
   // Before anything is started: nothing to stop on the way out.
   if (config.remoteTier && options.bus === undefined && config.nats === undefined) throw new WorkerConfigError("--remote-tier: needs --nats URL (the remote tier is a JetStream object store on it)");
-  const model = "preset" in config.modelSource ? demoModel(config.modelSource.preset, config.seed) : await loadModelDir(config.modelSource.dir);
+  const loaded = "preset" in config.modelSource ? demoModel(config.modelSource.preset, config.seed) : await loadModelDir(config.modelSource.dir);
+  // --served-model-name: the id clients use, in place of the preset or directory name.
+  const model: LoadedModel = config.servedModelName === undefined ? loaded : { ...loaded, id: config.servedModelName };
+  const tokenizerFiles = await readTokenizerFiles(config.modelSource, model.tokenizer);
   const dense = await OrtDenseModel.create(model.config, model.weights, { intraOpThreads: config.intraOpThreads });
   const eventLog = new KvEventLog({ workerId: config.workerId, epoch: randomKvEpoch() });
   const selective = config.selectiveVTopk > 0 && config.kvHostMib > 0;
@@ -143,6 +149,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
   const runtime: WorkerRuntime = {
     config,
     model,
+    tokenizerFiles,
     kv,
     eventLog,
     scheduler,
@@ -184,6 +191,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
         version: WORKER_VERSION,
         startedAtUnixMs: BigInt(startedAtMs),
         role: ROLES[config.role],
+        tokenizerSha256: tokenizerFiles.sha256,
       }),
     workerLoad: () => {
       const stats = scheduler.stats();

@@ -11,7 +11,7 @@ import { configFromJson, presetConfig, type ModelConfig } from "../config/index.
 import { ModelConfigError } from "../config/errors.js";
 import { readSafetensorsFile, writeSafetensorsFile, type StoredDtype } from "../safetensors/index.js";
 import type { TensorMap } from "../tensor.js";
-import { ByteTokenizer, loadTokenizer, writeTokenizerDescription, type Tokenizer } from "../tokenizer/index.js";
+import { ByteTokenizer, loadTokenizer, writeByteTokenizerHfFiles, type Tokenizer } from "../tokenizer/index.js";
 import { makeDemoWeights } from "../weights/demo-weights.js";
 import { validateWeights } from "../weights/validate-weights.js";
 
@@ -67,13 +67,13 @@ export function demoModel(preset: string, seed = 0, overrides: { numHiddenLayers
 }
 
 /**
- * Writes config.json, model.safetensors (in `dtype`) and the byte tokenizer's
- * description. Deterministic: the same model and dtype give byte-identical files.
+ * Writes config.json, model.safetensors (in `dtype`) and the byte tokenizer
+ * as Hugging Face tokenizer.json + tokenizer_config.json (with the demo chat template). Deterministic: the same model and dtype give byte-identical files.
  */
 export async function saveModelDir(dir: string, model: { config: ModelConfig; weights: TensorMap; dtype: StoredDtype; metadata?: Record<string, string> }): Promise<void> {
   validateWeights(model.config, model.weights);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, CONFIG_FILE_NAME), `${JSON.stringify(model.config, null, 2)}\n`, "utf8");
   await writeSafetensorsFile(join(dir, WEIGHTS_FILE_NAME), model.weights, { dtype: model.dtype, ...(model.metadata ? { metadata: model.metadata } : {}) });
-  await writeTokenizerDescription(dir, new ByteTokenizer());
+  await writeByteTokenizerHfFiles(dir);
 }

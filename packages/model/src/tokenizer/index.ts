@@ -24,6 +24,14 @@ export {
   BYTE_VOCAB_SIZE,
   ByteTokenizer,
 } from "./byte-tokenizer.js";
+export {
+  byteLevelAlphabet,
+  byteTokenizerHfConfig,
+  byteTokenizerHfJson,
+  byteTokenizerHfJsonText,
+  isByteTokenizerHfJson,
+} from "./byte-tokenizer-hf-files.js";
+export { DEMO_CHAT_TEMPLATE } from "./demo-chat-template.js";
 export { HfTokenizer, loadHfTokenizer, type HfTokenizerSources } from "./hf-tokenizer.js";
 export type { IncrementalDetokenizer } from "./incremental-detokenizer.js";
 export { Utf8StreamDetokenizer, type IdsToBytes } from "./utf8-stream-detokenizer.js";
@@ -32,6 +40,7 @@ export {
   loadTokenizer,
   tokenizerFromDescription,
   writeTokenizerDescription,
+  writeByteTokenizerHfFiles,
   type TokenizerFromDescriptionOptions,
 } from "./load-tokenizer.js";
 export { TOKENIZER_CONFIG_FILE_NAME, TOKENIZER_FILE_NAME } from "./read-json-file.js";

@@ -1,8 +1,11 @@
 /**
  * Picks the tokenizer of a model directory from its `tokenizer.json`. The
  * file is either our own byte tokenizer description
- * (`"type": "sigmaserve-byte"`) or a Hugging Face tokenizer (it has a
- * `"model"` section, next to an optional tokenizer_config.json). Anything
+ * (`"type": "sigmaserve-byte"`, what `model make` wrote before it wrote HF
+ * files) or a Hugging Face tokenizer (it has a `"model"` section, next to an
+ * optional tokenizer_config.json). The byte tokenizer written as HF files
+ * (byte-tokenizer-hf-files.ts) is recognised and loaded as `ByteTokenizer`,
+ * so the demo model keeps its kind "byte" whichever format its dir has. Anything
  * else is a `TokenizerError` that names the file and what was wrong with it.
  * The byte description is checked field by field: its values are fixed by
  * version 1, and a file that disagrees was written for another tokenizer.
@@ -10,6 +13,7 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ByteTokenizer } from "./byte-tokenizer.js";
+import { byteTokenizerHfConfig, byteTokenizerHfJsonText, isByteTokenizerHfJson } from "./byte-tokenizer-hf-files.js";
 import { TokenizerError } from "./errors.js";
 import { HfTokenizer } from "./hf-tokenizer.js";
 import { TOKENIZER_CONFIG_FILE_NAME, TOKENIZER_FILE_NAME, isJsonObject, readJsonFile } from "./read-json-file.js";
@@ -39,6 +43,7 @@ export function tokenizerFromDescription(description: unknown, options: Tokenize
     return new ByteTokenizer();
   }
   if ("model" in description) {
+    if (isByteTokenizerHfJson(description)) return new ByteTokenizer();
     return HfTokenizer.fromJson(description, options.tokenizerConfig, {
       tokenizer: source,
       config: options.configSource ?? TOKENIZER_CONFIG_FILE_NAME,
@@ -70,8 +75,9 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
 }
 
 /**
- * Writes `dir/tokenizer.json` for a byte tokenizer (2-space JSON, trailing
- * newline) and returns its path. A Hugging Face tokenizer needs no such file:
+ * Writes `dir/tokenizer.json` for a byte tokenizer in the old private format
+ * (2-space JSON, trailing newline) and returns its path; kept for tests of
+ * old model dirs, `model make` writes `writeByteTokenizerHfFiles`. A Hugging Face tokenizer needs no such file:
  * its own tokenizer.json already is one.
  */
 export async function writeTokenizerDescription(dir: string, tokenizer: ByteTokenizer): Promise<string> {
@@ -82,6 +88,27 @@ export async function writeTokenizerDescription(dir: string, tokenizer: ByteToke
     throw new TokenizerError(`cannot be written (${(error as Error).message})`, { source: path, cause: error });
   }
   return path;
+}
+
+/**
+ * Writes the byte tokenizer as standard Hugging Face files,
+ * `dir/tokenizer.json` and `dir/tokenizer_config.json` (with the demo chat
+ * template), and returns their paths. Deterministic: the same bytes every time.
+ */
+export async function writeByteTokenizerHfFiles(dir: string): Promise<{ tokenizer: string; config: string }> {
+  const tokenizer = join(dir, TOKENIZER_FILE_NAME);
+  const config = join(dir, TOKENIZER_CONFIG_FILE_NAME);
+  for (const [path, text] of [
+    [tokenizer, byteTokenizerHfJsonText()],
+    [config, `${JSON.stringify(byteTokenizerHfConfig(), null, 2)}\n`],
+  ] as const) {
+    try {
+      await writeFile(path, text, "utf8");
+    } catch (error) {
+      throw new TokenizerError(`cannot be written (${(error as Error).message})`, { source: path, cause: error });
+    }
+  }
+  return { tokenizer, config };
 }
 
 /** Checks every field of a byte description against version 1, naming the first field that differs. */

@@ -17,3 +17,14 @@ export { makeDemoWeights } from "./demo-weights.js";
 export { EMBED_TOKENS, FINAL_NORM, LM_HEAD, expectedTensorShapes, layerTensorNames } from "./tensor-names.js";
 export { validateWeights } from "./validate-weights.js";
 export { CONFIG_FILE_NAME, WEIGHTS_FILE_NAME, demoModel, loadModelConfig, loadModelDir, saveModelDir, type LoadedModel } from "../model-dir/model-dir.js";
+export {
+  LLAMA3_CHAT_TEMPLATE,
+  TINY_LLAMA_SPECIAL_TOKENS,
+  TINY_LLAMA_WORDS,
+  tinyLlamaConfigJson,
+  tinyLlamaSpecialId,
+  tinyLlamaTokenizerConfig,
+  tinyLlamaTokenizerJson,
+  tinyLlamaVocabSize,
+  writeTinyHfLlamaDir,
+} from "../model-dir/tiny-hf-llama.js";

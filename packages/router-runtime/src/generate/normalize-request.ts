@@ -10,37 +10,18 @@
  * (worker-fault.ts).
  */
 import { create } from "@bufbuild/protobuf";
-import { ByteTokenizer, type Tokenizer } from "@sigmaserve/model/tokenizer";
 import { inferencev1 } from "@sigmaserve/proto";
 import { randomUUID } from "node:crypto";
 import type { Tenant } from "../auth/api-keys.js";
 import { InvalidRequestError, UnknownModelError } from "../errors.js";
 import type { WorkerPool } from "../workers/worker-pool.js";
 import type { RoutedRequest } from "./dispatcher.js";
+import type { TokenizerRegistry } from "./model-tokenizers.js";
 import { randomSeed } from "./random-seed.js";
 import { contextViolations, requestViolations, type ModelLimits } from "./validate-request.js";
 
-/** Tokenizers per model id. The demo model's byte tokenizer needs no files. */
-export class TokenizerRegistry {
-  private readonly byModel = new Map<string, Tokenizer>();
-
-  set(model: string, tokenizer: Tokenizer): void {
-    this.byModel.set(model, tokenizer);
-  }
-
-  /** The model's tokenizer; a worker that reports kind "byte" implies the built-in one. */
-  get(model: string, pool: WorkerPool): Tokenizer {
-    const known = this.byModel.get(model);
-    if (known !== undefined) return known;
-    const kind = pool.list().find((w) => w.info.model?.id === model)?.info.model?.tokenizer;
-    if (kind === "byte") {
-      const tokenizer = new ByteTokenizer();
-      this.byModel.set(model, tokenizer);
-      return tokenizer;
-    }
-    throw InvalidRequestError.of("text", `model "${model}" has no tokenizer on this router; send token_ids, or start the router with --tokenizer DIR`);
-  }
-}
+// The registry lives in model-tokenizers.ts (it fetches from workers); re-exported for existing importers.
+export { TokenizerRegistry } from "./model-tokenizers.js";
 
 export function checkModel(model: string, pool: WorkerPool): void {
   if (model === "") throw InvalidRequestError.of("model", "must not be empty");

@@ -1,6 +1,7 @@
 /**
- * POST /v1/chat/completions: messages rendered with the router's chat
- * template (chat-template.ts) and generated as a text prompt.
+ * POST /v1/chat/completions: messages rendered with the model's chat
+ * template, or the router's built-in one for a model without one
+ * (chat-template.ts), and generated as that prompt.
  *
  *   non-stream: {id: "chatcmpl-…", object: "chat.completion", created, model,
  *                choices: [{index: 0, message: {role: "assistant", content},
@@ -22,7 +23,7 @@
 import { randomUUID } from "node:crypto";
 import type { inferencev1 } from "@sigmaserve/proto";
 import { chatInputMessages } from "../tracing/message-content.js";
-import { renderChatPrompt } from "./chat-template.js";
+import { chatPrompt } from "./chat-template.js";
 import { refuseUnsupportedCommon, toGenerateRequest } from "./generate-request.js";
 import { collectGeneration, finishReasonOf, Generation, nowSeconds, responseId, usageOf, type OpenAiUsage } from "./generation.js";
 import { chatLogprobs } from "./logprobs.js";
@@ -64,13 +65,20 @@ export async function handleChatCompletions(ctx: RequestContext): Promise<void> 
 
   const id = responseId(CHAT_COMPLETION_ID_PREFIX, randomUUID());
   const wantLogprobs = body.logprobs === true;
+  const renameField = chatRenameField(body);
+  // The model's own chat template (from its workers) or the built-in one.
+  let prompt: Awaited<ReturnType<typeof chatPrompt>>;
+  try {
+    prompt = await chatPrompt(ctx.pipeline.tokenizers, ctx.pipeline.pool, body.model, body.messages);
+  } catch (err) {
+    throw toHttpError(err, renameField);
+  }
   const request = toGenerateRequest(body, {
-    prompt: { case: "text", value: renderChatPrompt(body.messages) },
+    prompt,
     maxTokens: body.max_completion_tokens ?? body.max_tokens,
     logprobs: wantLogprobs ? (body.top_logprobs ?? 0) : undefined,
     responseId: id,
   });
-  const renameField = chatRenameField(body);
   let generation: Generation;
   try {
     generation = await Generation.open(ctx.pipeline.generate(request, tenant, ctx.signal, { operation: "chat", inputMessages: () => chatInputMessages(body.messages) }));

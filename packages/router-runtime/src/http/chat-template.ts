@@ -29,10 +29,20 @@
  *   `max_completion_tokens`, so usage and finish reasons stay those of the
  *   worker. A model trained on this template would emit EOS after its turn.
  *
- * A model with a trained template (an `hf` tokenizer with `chat_template`)
- * would need a Jinja renderer; this server has none yet and uses this
- * template for every model.
+ * A model with its own template (`chat_template` in its
+ * tokenizer_config.json) is rendered with that template instead
+ * (`ChatTemplate`, Jinja by `@huggingface/jinja`); this built-in one is the
+ * fallback for a model without one (the byte tokenizer has no files to send).
+ * The demo model dirs `model make` writes carry the same template in Jinja
+ * (`DEMO_CHAT_TEMPLATE`), so both paths give the same prompt.
  */
+import { create } from "@bufbuild/protobuf";
+import { Template } from "@huggingface/jinja";
+import { inferencev1 } from "@sigmaserve/proto";
+import { InvalidRequestError } from "../errors.js";
+import type { TokenizerRegistry } from "../generate/model-tokenizers.js";
+import { checkModel } from "../generate/normalize-request.js";
+import type { WorkerPool } from "../workers/worker-pool.js";
 import type { ChatMessage } from "./openai-types.js";
 
 /** The header line of each role. */
@@ -53,4 +63,74 @@ export function renderChatPrompt(messages: readonly Pick<ChatMessage, "role" | "
   let prompt = "";
   for (const message of messages) prompt += `${ROLE_HEADERS[message.role]}${contentText(message.content)}\n`;
   return prompt + ROLE_HEADERS.assistant;
+}
+
+/** Special-token texts a template may use (`{{ bos_token }}`), from tokenizer_config.json. */
+export interface ChatTemplateTokens {
+  readonly bosToken?: string | undefined;
+  readonly eosToken?: string | undefined;
+}
+
+/**
+ * A model's own Jinja chat template, parsed once. `render` passes what
+ * transformers' apply_chat_template passes: `messages` (content as one
+ * string: parts joined with "\n", as vLLM does for text-only templates),
+ * `add_generation_prompt: true`, `bos_token`, `eos_token`. A template that
+ * fails (its `raise_exception` for a role it does not allow, a missing
+ * field) is the client's 400 on `messages`, with the template's message.
+ */
+export class ChatTemplate {
+  readonly #template: Template;
+
+  /** Throws the parser's error for a template that does not parse (the caller names the model). */
+  constructor(
+    readonly source: string,
+    readonly tokens: ChatTemplateTokens = {},
+  ) {
+    this.#template = new Template(source);
+  }
+
+  render(messages: readonly Pick<ChatMessage, "role" | "content">[]): string {
+    try {
+      return this.#template.render({
+        messages: messages.map((m) => ({ role: m.role, content: contentText(m.content) })),
+        add_generation_prompt: true,
+        bos_token: this.tokens.bosToken ?? "",
+        eos_token: this.tokens.eosToken ?? "",
+      });
+    } catch (err) {
+      throw new InvalidRequestError([{ field: "messages", description: `the model's chat template refused them: ${(err as Error).message}` }], { cause: err });
+    }
+  }
+}
+
+/** The prompt for `messages`: the model's template when it has one, else the built-in one. */
+export function renderChat(template: ChatTemplate | undefined, messages: readonly Pick<ChatMessage, "role" | "content">[]): string {
+  return template === undefined ? renderChatPrompt(messages) : template.render(messages);
+}
+
+/**
+ * The Generate prompt of a chat request. Without a template of its own the
+ * model gets the built-in one as text, tokenized like a completions prompt
+ * (BOS added). With its own template, the router tokenizes here: a template
+ * that writes `{{ bos_token }}` itself (Llama 3) must not get a second BOS
+ * from the tokenizer's post-processor, so special tokens are added only when
+ * the rendered text does not already start with the BOS text (what vLLM and
+ * transformers' apply_chat_template(tokenize=True) amount to for such
+ * templates). Throws what `TokenizerRegistry.load` throws (unknown model,
+ * tokenizer unavailable) and the template's 400.
+ */
+export async function chatPrompt(
+  tokenizers: TokenizerRegistry,
+  pool: WorkerPool,
+  model: string,
+  messages: readonly Pick<ChatMessage, "role" | "content">[],
+): Promise<Exclude<inferencev1.GenerateRequest["prompt"], { case: undefined }>> {
+  checkModel(model, pool);
+  const { tokenizer, chatTemplate } = await tokenizers.load(model, pool);
+  if (chatTemplate === undefined) return { case: "text", value: renderChatPrompt(messages) };
+  const text = chatTemplate.render(messages);
+  const bos = chatTemplate.tokens.bosToken;
+  const addSpecialTokens = bos === undefined || bos === "" || !text.startsWith(bos);
+  return { case: "tokenIds", value: create(inferencev1.TokenIdsSchema, { ids: tokenizer.encode(text, { addSpecialTokens }) }) };
 }

@@ -151,6 +151,9 @@ export class FakeWorker {
       importKv: async () => {
         throw unimplemented("ImportKv");
       },
+      getTokenizer: async () => {
+        throw unimplemented("GetTokenizer");
+      },
       generate: (request, context) => this.generate(request, context.signal),
     };
   }

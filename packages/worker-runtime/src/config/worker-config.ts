@@ -41,6 +41,8 @@ export const WorkerConfigSchema = z
     port: int(0).max(65_535).default(0),
     preset: z.string().min(1).optional(),
     model: z.string().min(1).optional(),
+    /** The model id clients use (and the worker registers); default: the preset name or the model directory's name. */
+    servedModelName: z.string().min(1).optional(),
     seed: int(0).default(0),
     kvDeviceMib: z.coerce.number().positive().default(DEFAULT_KV_DEVICE_MIB),
     kvHostMib: z.coerce.number().nonnegative().default(0),
@@ -86,6 +88,7 @@ const FLAGS = {
   port: "port",
   preset: "preset",
   model: "model",
+  "served-model-name": "servedModelName",
   seed: "seed",
   "kv-device-mib": "kvDeviceMib",
   "kv-host-mib": "kvHostMib",
@@ -111,16 +114,67 @@ const FLAGS = {
   "otlp-endpoint": "otlpEndpoint",
 } as const;
 
-export const WORKER_USAGE = `usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [--port N] [--host H] [--worker-id ID]
-                         [--kv-device-mib X] [--kv-host-mib Y] [--block-size 16] [--selective-v-topk K]
-                         [--max-batch-tokens T] [--max-num-seqs S] [--max-tokens-limit M] [--intra-op-threads N]
-                         [--migration-lease-ms MS] [--drain-migrate] [--role both|prefill|decode] [--nats URL] [--advertise host:port]
-                         [--metrics-port N [--metrics-host H]] [--otlp-endpoint URL (traces; default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)]
-                         [--remote-tier [--remote-tier-max-mib M] [--remote-tier-ttl-s S] [--remote-tier-publish-ms MS] [--remote-tier-fetch-min-blocks N]]
-Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512).`;
-
 /** Flags that take no value (present = true); their SIGMASERVE_WORKER_* variables take true/false/1/0. */
 const BOOLEAN_FLAGS = new Set(["drain-migrate", "remote-tier"]);
+
+/** Each flag's value placeholder (none for a flag without a value) and description: the help is generated from this and the schema's defaults. */
+const FLAG_HELP: Record<keyof typeof FLAGS, readonly [placeholder: string, description: string]> = {
+  "worker-id": ["ID", "this worker's id in the registry"],
+  host: ["HOST", "the address gRPC listens on"],
+  port: ["N", "gRPC port; 0: the OS picks one (logged at start)"],
+  preset: ["NAME", "serve a demo model: sigma-tiny | sigma-tiny-gqa | sigma-1.5b | std-1.5b (sigma-tiny without --model)"],
+  model: ["DIR", "serve a model directory (config.json, model.safetensors, tokenizer) instead of a preset"],
+  "served-model-name": ["NAME", "the model id clients use and the worker registers; default: the preset name or the model directory's name"],
+  seed: ["N", "weight seed of the preset's demo weights"],
+  "kv-device-mib": ["MIB", "device memory for the K and V pools, MiB"],
+  "kv-host-mib": ["MIB", "host memory for the V tier, MiB; 0: none"],
+  "block-size": ["TOKENS", "tokens per KV block"],
+  "selective-v-topk": ["K", "V rows read per decode step (selective V); 0: full attention"],
+  "max-batch-tokens": ["N", "most tokens in one batch step (prefill chunks and decodes)"],
+  "max-num-seqs": ["N", "most sequences in one batch"],
+  "max-tokens-limit": ["N", "largest max_tokens a request may ask for"],
+  "intra-op-threads": ["N", "ONNX Runtime intra-op threads"],
+  "max-message-mib": ["MIB", "gRPC message limit, MiB (KV transfer frames exceed grpc-js's 4 MiB default)"],
+  "migration-lease-ms": ["MS", "how long a migration source keeps offered blocks pinned for the target's pull, ms"],
+  "drain-migrate": ["", "on SIGTERM, hand running requests and hot prefixes to peers (drain with migration) instead of finishing them here"],
+  role: ["both|prefill|decode", "its part in a prefill/decode split: a prefill worker gets only prompts"],
+  "remote-tier": ["", "use the shared remote tier (needs --nats): warm the cache from it at start-up, write hot prefixes to it"],
+  "remote-tier-max-mib": ["MIB", "bound of the remote tier's bucket, MiB"],
+  "remote-tier-ttl-s": ["S", "how long an object lives in the remote tier, s"],
+  "remote-tier-publish-ms": ["MS", "how often hot prefixes are written to the remote tier, ms; 0: only at drain"],
+  "remote-tier-fetch-min-blocks": ["N", "a request missing at least this many prompt blocks asks the remote tier for them"],
+  nats: ["URL", "NATS URL of the coordination bus; without it the worker is reachable only by address"],
+  advertise: ["HOST:PORT", "the address to register when it differs from the listening one (containers, NAT)"],
+  "metrics-port": ["N", "port of the Prometheus /metrics server; 0: the OS picks (logged at start); unset: none"],
+  "metrics-host": ["HOST", "where /metrics listens; default: --host"],
+  "otlp-endpoint": ["URL", "OTLP/HTTP collector for traces (http://host:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT, else off"],
+};
+
+/** A default as help shows it: none for unset, off flags and empty lists; a per-process default described. */
+function defaultText(flag: keyof typeof FLAGS, value: unknown): string {
+  if (flag === "worker-id") return " (default: HOSTNAME-PID)";
+  if (value === undefined || value === false || (Array.isArray(value) && value.length === 0)) return "";
+  return ` (default: ${String(value)})`;
+}
+
+function usageText(): string {
+  const defaults = WorkerConfigSchema.parse({}) as Record<string, unknown>;
+  const rows = Object.entries(FLAG_HELP).map(([flag, [placeholder, description]]) => [`--${flag}${placeholder === "" ? "" : ` ${placeholder}`}`, `${description}${defaultText(flag as keyof typeof FLAGS, defaults[FLAGS[flag as keyof typeof FLAGS]])}`] as const);
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  return [
+    "usage: sigmaserve worker (--preset NAME [--seed N] | --model DIR) [options]",
+    "",
+    "A worker process: serves a model over gRPC, joins the cluster over NATS (--nats), drains on SIGTERM.",
+    "",
+    "options:",
+    ...rows.map(([label, text]) => `  ${label.padEnd(width)}${text}`),
+    "",
+    "Every flag can also be set as SIGMASERVE_WORKER_<FLAG> (e.g. SIGMASERVE_WORKER_KV_DEVICE_MIB=512); flags win.",
+  ].join("\n");
+}
+
+/** The worker's help: every flag with its description and default. */
+export const WORKER_USAGE = usageText();
 
 /** Parses argv and env into a frozen config; throws WorkerConfigError naming the flag. */
 export function loadWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig {

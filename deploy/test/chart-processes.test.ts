@@ -25,10 +25,12 @@ function configFlags(path: string): Set<string> {
 
 const ROUTER_FLAGS = configFlags("packages/router-runtime/src/config/router-config.ts");
 const WORKER_FLAGS = configFlags("packages/worker-runtime/src/config/worker-config.ts");
-/** `sigmaserve drain`'s options, from its CommandSpec. */
-const DRAIN_FLAGS = new Set(
-  [...(/^\s*options: (.*),$/m.exec(readFileSync(join(ROOT, "apps/cli/src/commands/drain.ts"), "utf8"))?.[1] ?? "").matchAll(/"?([\w-]+)"?: \{ type:/g)].map((m) => m[1]!),
-);
+/** `sigmaserve drain`'s flags, from the flag table of its command definition (plus --help and --version, which every command takes). */
+const DRAIN_FLAGS = new Set([
+  ...[...(/^ {2}flags: \{\n([\s\S]*?)\n {2}\},$/m.exec(readFileSync(join(ROOT, "apps/cli/src/commands/drain.ts"), "utf8"))?.[1] ?? "").matchAll(/^\s*"?([\w-]+)"?: \{ type:/gm)].map((m) => m[1]!),
+  "help",
+  "version",
+]);
 
 /** The --flags of an argument list. */
 const flagsOf = (args: string[]): string[] => args.filter((a) => a.startsWith("--")).map((a) => a.slice(2).split("=")[0]!);
@@ -39,7 +41,7 @@ const envFlags = (env: { name: string }[], app: string): string[] =>
 test("processes - every flag and SIGMASERVE_* variable the chart renders is one the router, the worker and sigmaserve drain accept", async () => {
   assert.ok(ROUTER_FLAGS.has("nats") && ROUTER_FLAGS.size > 15, "router flags read");
   assert.ok(WORKER_FLAGS.has("drain-migrate") && WORKER_FLAGS.size > 15, "worker flags read");
-  assert.deepEqual([...DRAIN_FLAGS].sort(), ["grace-ms", "help", "migrate", "wait-s"]);
+  assert.deepEqual([...DRAIN_FLAGS].sort(), ["address", "grace-ms", "help", "migrate", "version", "wait-s"]);
   const sets: [string[], string[]][] = [...VALUES_FILES.map((f): [string[], string[]] => [[f], []]), [[], ["router.workerDiscovery=endpointSlices"]]];
   for (const [files, set] of sets) {
     const objects = await render(files, set);

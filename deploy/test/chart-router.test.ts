@@ -40,8 +40,9 @@ test("router - serves gRPC and HTTP on 0.0.0.0 with the values' policy and limit
       ["--max-queued", "1024"],
     ],
   );
-  assert.deepEqual(container.readinessProbe.grpc, { port: 50051 });
-  assert.deepEqual(container.livenessProbe.grpc, { port: 50051 });
+  // The "liveness" health service: SERVING from start to stop, whether or not a worker is routable.
+  assert.deepEqual(container.readinessProbe.grpc, { port: 50051, service: "liveness" });
+  assert.deepEqual(container.livenessProbe.grpc, { port: 50051, service: "liveness" });
   assert.equal(container.env.find((e: { name: string }) => e.name === "SIGMASERVE_ROUTER_NATS").value, "nats://$(NATS_TOKEN)@demo-sigmaserve-nats.serving.svc:4222");
   assert.equal(container.env.some((e: { name: string }) => e.name === "SIGMASERVE_ROUTER_API_KEYS"), false, "no keys: no variable");
   const service = find(objects, "Service", NAMES.router);

@@ -1,11 +1,12 @@
 /**
  * A whole completion gathered from a Generate stream.
  *
- * NOTE: a stream that the server ends with finish_reason "error" (a failure
- * after streaming began that failover could not hide) resolves rather than
- * rejects, so that the caller keeps the text produced so far; check
- * `finishReason` and `errorMessage`. A gRPC status still rejects with the
- * typed error, as it does for generate().
+ * NOTE: a stream that failed after it began (failover could not hide it)
+ * rejects with the status's typed error (UnavailableError, InternalError), its
+ * `finish` holding the server's error finish (usage, request id, errorMessage);
+ * use generate() to keep the text produced before the failure. Only a server
+ * that ends an error finish with OK (an older router) resolves with
+ * finishReason "error".
  */
 import type { FinishEvent, GenerateEvent, TokenLogprob } from "./events.js";
 

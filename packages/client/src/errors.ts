@@ -10,6 +10,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { fieldViolationsOf, isGrpcStatusError, type FieldViolation } from "@sigmaserve/proto";
+import type { FinishEvent } from "./events.js";
 
 export type { FieldViolation };
 
@@ -26,6 +27,12 @@ export class SigmaserveError extends Error {
   readonly code: StatusName;
   /** The status message as the server (or grpc-js) sent it. */
   readonly details: string;
+  /**
+   * For a Generate stream that failed after it began: the finish the server sent
+   * just before the status (finish_reason "error", the usage so far, the
+   * request id, `errorMessage`). Undefined for every other failure. Set by the SDK.
+   */
+  finish: FinishEvent | undefined = undefined;
 
   constructor(code: StatusName, details: string, options?: { cause?: unknown }) {
     super(`${code}: ${details}`, options?.cause === undefined ? undefined : { cause: options.cause });

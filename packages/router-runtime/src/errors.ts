@@ -45,6 +45,27 @@ export class NoWorkerError extends Error {
   override readonly name = "NoWorkerError";
 }
 
+/**
+ * A stream that failed after its first token and that failover could not
+ * continue (replays exhausted, or no worker left to continue it). The client
+ * has already received the tokens and then a finish with FINISH_REASON_ERROR
+ * and the usage so far; over gRPC the call then ends with this error's status:
+ * UNAVAILABLE when workers failed or went away (`kind` "unavailable"),
+ * INTERNAL when the last worker failed with INTERNAL, UNKNOWN or DATA_LOSS (a
+ * bug; `kind` "internal"). The OpenAI door never sees it: its stream ends with
+ * finish_reason "error" as before.
+ */
+export class StreamFailedError extends Error {
+  override readonly name = "StreamFailedError";
+  constructor(
+    message: string,
+    readonly kind: "unavailable" | "internal",
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
 /** An unknown model id: INVALID_ARGUMENT with a BadRequest on `model` over gRPC, 404 model_not_found over HTTP. */
 export class UnknownModelError extends Error {
   override readonly name = "UnknownModelError";

@@ -24,7 +24,7 @@ import { create } from "@bufbuild/protobuf";
 import type { CoordBus } from "@sigmaserve/coord";
 import { coordv1, GrpcStatusError, handoverTargetOf, inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
-import { NoWorkerError } from "../errors.js";
+import { NoWorkerError, StreamFailedError } from "../errors.js";
 import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
 import { planCachePull, type CachePullPlan } from "./cache-pull.js";
 import { moveSplitKv, planSplit, roleOf, type SplitOptions } from "./prefill-split.js";
@@ -60,7 +60,16 @@ export interface RoutedRequest {
   arrivedAtPerfMs: number;
 }
 
-export type DispatchEvent = { kind: "chunk"; chunk: inferencev1.TokenChunk } | { kind: "finish"; finish: inferencev1.GenerateFinish };
+/**
+ * What a dispatch yields. `requestId` on a chunk is the router-assigned id (the gRPC door sends it as
+ * `x-request-id` in the response headers, before the first token). A finish the router made because the stream
+ * failed after its first token (FINISH_REASON_ERROR) carries `failure`: the gRPC door ends the call with its
+ * status after the finish; the OpenAI door reads only the finish.
+ */
+export type DispatchEvent = { kind: "chunk"; chunk: inferencev1.TokenChunk; requestId?: string } | { kind: "finish"; finish: inferencev1.GenerateFinish; failure?: StreamFailedError };
+
+/** Worker statuses that mean a bug rather than an outage: a stream given up after them ends INTERNAL, not UNAVAILABLE. */
+const INTERNAL_FAULTS = new Set<status>([status.INTERNAL, status.UNKNOWN, status.DATA_LOSS]);
 
 export interface RouteDecision {
   workerId: string;
@@ -86,6 +95,12 @@ export interface DispatcherOptions {
   cachePulls?: { bus: Pick<CoordBus, "requestMigration">; minBlocks?: number };
   /** Prefill/decode split (prefill-split.ts); absent: never. */
   split?: SplitOptions;
+}
+
+/** The error a stream given up after its first token ends with (UNAVAILABLE, or INTERNAL when the last worker failure was a bug). */
+function streamFailure(message: string, cause: unknown): StreamFailedError {
+  const internal = cause instanceof GrpcStatusError && INTERNAL_FAULTS.has(cause.code);
+  return new StreamFailedError(message, internal ? "internal" : "unavailable", { cause });
 }
 
 function blocksFor(tokens: number, blockSize: number): number {
@@ -132,6 +147,8 @@ export class Dispatcher {
     /** The router's own share of TTFT (Timings.router_ms): to the dispatch that produced the first token, plus its relay. */
     let routerMs = 0;
     const tried = new Set<string>();
+    /** The last worker failure, for the status of a stream given up (StreamFailedError). */
+    let lastError: unknown;
     /** The worker the last attempt's handover named, for the next pick (every failure sets it anew). */
     let handoverTo: string | undefined;
     /** A prefill/decode split: its first attempt runs the prompt and the first token on a prefill worker. */
@@ -143,7 +160,10 @@ export class Dispatcher {
       routeSpan.end(picked?.decision ?? null);
       if (picked === null) {
         if (sentTokens.length === 0) throw new NoWorkerError(`no worker can serve model "${request.model}" right now${tried.size > 0 ? ` (${tried.size} failed)` : ""}`);
-        yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, "every worker that could continue the stream failed") };
+        const message = "every worker that could continue the stream failed";
+        // The status names the last worker's failure too; the finish's message stays as the OpenAI door has always shown it.
+        const failure = streamFailure(`${message}${lastError instanceof Error ? `: ${lastError.message}` : ""}`, lastError);
+        yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, message), failure };
         return;
       }
       const { worker, decision } = picked;
@@ -183,13 +203,13 @@ export class Dispatcher {
             sentTokens.push(...chunk.tokenIds);
             sentText += chunk.textDelta;
             if (firstTokenAtMs !== undefined) {
-              yield { kind: "chunk", chunk };
+              yield { kind: "chunk", chunk, requestId: request.requestId };
               continue;
             }
             firstTokenAtMs = Date.now();
             const receivedAtPerfMs = performance.now();
             // The consumer writes the chunk to the client before this generator resumes.
-            yield { kind: "chunk", chunk };
+            yield { kind: "chunk", chunk, requestId: request.requestId };
             routerMs = dispatchedAtPerfMs - request.arrivedAtPerfMs + (performance.now() - receivedAtPerfMs);
           } else if (message.event.case === "finish") {
             const finish = message.event.value;
@@ -220,6 +240,7 @@ export class Dispatcher {
         // The client has its whole answer; a failure while closing the worker's stream changes nothing.
         if (finished) return;
         callError = err;
+        lastError = err;
         if (signal.aborted) throw err;
         if (err instanceof GrpcStatusError && CLIENT_FAULTS.has(err.code)) throw err;
         // A failed prefill stage: the request goes on unsplit (replayed if it got its first token).
@@ -234,7 +255,8 @@ export class Dispatcher {
           continue;
         }
         if (sentTokens.length > 0 && ++replays > maxReplays) {
-          yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, `gave up after ${maxReplays} replays: ${(err as Error).message}`) };
+          const message = `gave up after ${maxReplays} replays: ${(err as Error).message}`;
+          yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, message), failure: streamFailure(message, err) };
           return;
         }
         this.options.onFailover?.(request, sentTokens.length === 0 ? "retry" : "replay", worker.id);

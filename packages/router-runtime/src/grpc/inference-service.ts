@@ -1,8 +1,28 @@
-/** sigmaserve.v1.InferenceService: auth → admission → normalize → route and relay. */
+/**
+ * sigmaserve.v1.InferenceService: auth → admission → normalize → route and relay.
+ *
+ * Generate's response headers carry `x-request-id`, the router-assigned request
+ * id (the one in the router's logs and traces, and in the finish), sent before
+ * the first message so a client can log it before the first token arrives. A
+ * stream that failed after its first token ends with its finish
+ * (FINISH_REASON_ERROR, usage so far) and then a non-OK status: UNAVAILABLE or
+ * INTERNAL (StreamFailedError in ../errors.ts), never OK.
+ */
 import { create } from "@bufbuild/protobuf";
-import { inferencev1, type ServiceImpl } from "@sigmaserve/proto";
+import { Metadata } from "@grpc/grpc-js";
+import { inferencev1, type HandlerContext, type ServiceImpl } from "@sigmaserve/proto";
 import type { RequestPipeline } from "../request-pipeline.js";
 import { checkModel } from "../generate/normalize-request.js";
+
+/** Response header naming the router-assigned request id (the SDK sends the caller's own as the request header of the same name). */
+export const REQUEST_ID_METADATA = "x-request-id";
+
+/** Sends the response headers with the request id (grpc-js sends headers once; later calls are no-ops). */
+function sendRequestId(context: HandlerContext, requestId: string): void {
+  const metadata = new Metadata();
+  metadata.set(REQUEST_ID_METADATA, requestId);
+  context.sendHeaders(metadata);
+}
 
 export function inferenceServiceImpl(pipeline: RequestPipeline): ServiceImpl<typeof inferencev1.InferenceService> {
   return {
@@ -10,7 +30,15 @@ export function inferenceServiceImpl(pipeline: RequestPipeline): ServiceImpl<typ
       const tenant = pipeline.apiKeys.authenticate(context.metadata.get("authorization")[0]?.toString());
       const events = pipeline.generate(request, tenant, context.signal);
       for await (const event of events) {
-        yield create(inferencev1.GenerateResponseSchema, event.kind === "chunk" ? { event: { case: "chunk", value: event.chunk } } : { event: { case: "finish", value: event.finish } });
+        if (event.kind === "chunk") {
+          if (event.requestId !== undefined) sendRequestId(context, event.requestId);
+          yield create(inferencev1.GenerateResponseSchema, { event: { case: "chunk", value: event.chunk } });
+          continue;
+        }
+        sendRequestId(context, event.finish.requestId);
+        yield create(inferencev1.GenerateResponseSchema, { event: { case: "finish", value: event.finish } });
+        // NOTE: the finish goes first (clients read the usage from it), then the status names the cause.
+        if (event.failure !== undefined) throw event.failure;
       }
     },
 

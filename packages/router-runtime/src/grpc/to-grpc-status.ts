@@ -6,7 +6,7 @@
  */
 import { Metadata, status } from "@grpc/grpc-js";
 import { GrpcStatusError, setBadRequest, type ToStatus } from "@sigmaserve/proto";
-import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, UnknownModelError } from "../errors.js";
+import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, StreamFailedError, UnknownModelError } from "../errors.js";
 
 /** Trailer carrying the retry-after hint of a RESOURCE_EXHAUSTED, ms (the SDK reads it). */
 export const RETRY_AFTER_MS_METADATA = "retry-after-ms";
@@ -27,5 +27,6 @@ export const toGrpcStatus: ToStatus = (err) => {
     return { code: status.RESOURCE_EXHAUSTED, details: err.message, metadata };
   }
   if (err instanceof NoWorkerError) return { code: status.UNAVAILABLE, details: err.message };
+  if (err instanceof StreamFailedError) return { code: err.kind === "internal" ? status.INTERNAL : status.UNAVAILABLE, details: err.message };
   return { code: status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
 };

@@ -2,8 +2,11 @@
  * WorkerService handlers. Generate validates, hands the request to the
  * scheduler and relays what the scheduler produces; cancelling the call (or
  * its deadline passing) cancels the request, which frees its blocks.
+ * Generate's response headers carry `x-request-id` (the router's request id),
+ * sent once the request is accepted, before its first token.
  */
 import { create } from "@bufbuild/protobuf";
+import { Metadata } from "@grpc/grpc-js";
 import { kvComponentFromProto, kvComponentToProto } from "@sigmaserve/coord";
 import { KvTransferError } from "@sigmaserve/kvcache";
 import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
@@ -13,10 +16,14 @@ import type { WorkerRuntime } from "../worker-runtime.js";
 import { AsyncQueue } from "./async-queue.js";
 import { exportFrameMessages } from "./export-frame-message.js";
 import { validateGenerate } from "./validate-generate.js";
+import { getTokenizerResponse } from "./get-tokenizer.js";
 import { startGenerateSpan } from "../tracing/generate-span.js";
 
 /** Largest ExportKv frame when the request sets no max_frame_bytes, bytes (as worker.proto documents). */
 export const DEFAULT_EXPORT_FRAME_BYTES = 4 * 2 ** 20;
+
+/** Response header of Generate naming the request id (the router's, so one id joins both processes' logs). */
+export const REQUEST_ID_METADATA = "x-request-id";
 
 const FINISH_REASONS: Record<Exclude<RequestFinish["reason"], "handover">, inferencev1.FinishReason> = {
   stop: inferencev1.FinishReason.STOP,
@@ -73,6 +80,10 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
       return { info: runtime.workerInfo() };
     },
 
+    async getTokenizer() {
+      return getTokenizerResponse(runtime.model.id, runtime.tokenizerFiles);
+    },
+
     async *generate(request, context) {
       if (runtime.scheduler.isDraining) throw new DrainingError(runtime.config.workerId);
       const submit = validateGenerate(request, { modelId: runtime.model.id, config: runtime.model.config, maxTokensLimit: runtime.config.maxTokensLimit });
@@ -84,6 +95,9 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         if (runtime.scheduler.isDraining) throw new DrainingError(runtime.config.workerId);
         if (runtime.scheduler.has(submit.requestId)) throw new DuplicateRequestError(submit.requestId);
       }
+      const headers = new Metadata();
+      headers.set(REQUEST_ID_METADATA, submit.requestId);
+      context.sendHeaders(headers);
       const queue = new AsyncQueue<workerv1.GenerateResponse>();
       let handedOverTo: Promise<string | null> | undefined;
       const sink = {

@@ -49,8 +49,8 @@ test("cli - model inspect shows the paper's KV bytes for sigma-1.5b against std-
   assert.equal(code, 0);
   const report = JSON.parse(stdout);
   assert.deepEqual(report.kv_elements_per_token_per_layer, { k: 256, v: 1024 });
-  assert.equal(report.kv_bytes_per_token.bf16.allLayers.total, 66_560);
-  assert.equal(report.gqa_twin.kv_bytes_per_token.bf16.allLayers.total, 106_496);
+  assert.equal(report.kv_bytes_per_token.bf16.all_layers.total, 66_560);
+  assert.equal(report.gqa_twin.kv_bytes_per_token.bf16.all_layers.total, 106_496);
   const text = await run("model", "inspect", "--preset", "sigma-1.5b");
   assert.match(text.stdout, /bf16 +512 +2,048 +2,560 +13,312 +53,248 +66,560 \| +106,496 +1\.60x/);
 });

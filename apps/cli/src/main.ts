@@ -1,77 +1,137 @@
 #!/usr/bin/env node
 /**
- * The sigmaserve command. Each subcommand lives in commands/ and exports
- * `run(argv, io)`; this file only dispatches and turns errors into exit codes:
- * a usage error prints the usage and exits 2, any other error prints its
- * message (typed errors already name the field or file) and exits 1.
+ * The sigmaserve command. Each subcommand lives in commands/ and exports `run(argv, io)` and its flag
+ * table (SPEC); this file only dispatches, answers -h/--help, --version and `help COMMAND` from those
+ * tables, and turns errors into exit codes: a usage error exits 2, any other error exits 1, each with one
+ * line on stderr (typed errors already name the field or file), never a stack trace.
  */
+import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { kvPlan } from "./commands/kv-plan.js";
-import { modelInspect } from "./commands/model-inspect.js";
-import { modelLogits } from "./commands/model-logits.js";
-import { modelMake } from "./commands/model-make.js";
-import { drain } from "./commands/drain.js";
-import { generate } from "./commands/generate.js";
-import { status } from "./commands/status.js";
-import { up } from "./commands/up.js";
+import { SPEC as kvPlanSpec, kvPlan } from "./commands/kv-plan.js";
+import { SPEC as modelInspectSpec, modelInspect } from "./commands/model-inspect.js";
+import { SPEC as modelLogitsSpec, modelLogits } from "./commands/model-logits.js";
+import { SPEC as modelMakeSpec, modelMake } from "./commands/model-make.js";
+import { SPEC as drainSpec, drain } from "./commands/drain.js";
+import { SPEC as generateSpec, generate } from "./commands/generate.js";
+import { SPEC as statusSpec, status } from "./commands/status.js";
+import { SPEC as upSpec, up } from "./commands/up.js";
 import { router, worker } from "./commands/worker.js";
 import type { CommandIo } from "./command-io.js";
-import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./usage-error.js";
+import type { CommandSpec } from "./parse-command.js";
+import { EXIT_FAILURE, EXIT_USAGE, ExitCode, UsageError } from "./usage-error.js";
 
-const COMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<void>> = {
-  "model make": modelMake,
-  "model inspect": modelInspect,
-  "model logits": modelLogits,
-  up,
-  worker,
-  router,
-  generate,
-  status,
-  drain,
-  "kv plan": kvPlan,
+interface Command {
+  summary: string;
+  run: (argv: string[], io: CommandIo) => Promise<void>;
+  /** The flag table; absent for worker and router, whose own process answers --help. */
+  spec?: CommandSpec;
+}
+
+const firstLine = (spec: CommandSpec): string => spec.summary.split("\n")[0]!.replace(/\.$/, "");
+
+const COMMANDS: Record<string, Command> = {
+  up: { summary: firstLine(upSpec), run: up, spec: upSpec },
+  worker: { summary: "start a worker process (its flags: sigmaserve worker --help)", run: worker },
+  router: { summary: "start a router process (its flags: sigmaserve router --help)", run: router },
+  generate: { summary: firstLine(generateSpec), run: generate, spec: generateSpec },
+  status: { summary: firstLine(statusSpec), run: status, spec: statusSpec },
+  drain: { summary: firstLine(drainSpec), run: drain, spec: drainSpec },
+  "model make": { summary: firstLine(modelMakeSpec), run: modelMake, spec: modelMakeSpec },
+  "model inspect": { summary: firstLine(modelInspectSpec), run: modelInspect, spec: modelInspectSpec },
+  "model logits": { summary: firstLine(modelLogitsSpec), run: modelLogits, spec: modelLogitsSpec },
+  "kv plan": { summary: firstLine(kvPlanSpec), run: kvPlan, spec: kvPlanSpec },
 };
+
+/** Two-word commands' first words, and what the group is. */
+const GROUPS: Record<string, string> = { model: "demo models: write, inspect, run the reference forward pass", kv: "KV cache planning" };
+
+export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
+
+function commandList(names: string[]): string {
+  const width = Math.max(...names.map((name) => name.length)) + 2;
+  return names.map((name) => `  ${name.padEnd(width)}${COMMANDS[name]!.summary}`).join("\n");
+}
 
 const USAGE = `usage: sigmaserve <command> [options]
 
 commands:
-  up              a local cluster on the demo model: workers + router (+ nats-server when installed)
-  worker          start a worker process (sigmaserve worker --help for its flags)
-  router          start a router process (sigmaserve router --help for its flags)
-  generate        one completion through the router ("sigmaserve generate 'Hello' --stream")
-  status          workers, load, K and V usage per tier, from the router
-  drain           drain a worker (finish its requests, admit no more)
-  model make      write a demo model (config.json, model.safetensors, tokenizer.json) from a preset and seed
-  model inspect   parameters and K/V cache bytes per token, next to the GQA twin
-  model logits    logits of the reference forward pass (or the ORT dense path) for given tokens
-  kv plan         tokens of KV cache that fit per tier, K and V apart, next to the GQA twin
+${commandList(Object.keys(COMMANDS))}
 
-run "sigmaserve <command> --help" for a command's options`;
+options:
+  -h, --help   show this help (sigmaserve help COMMAND, or COMMAND --help: a command's flags)
+  --version    print the version
+
+environment: SIGMASERVE_ADDRESS (the router, for generate and status), SIGMASERVE_API_KEY, SIGMASERVE_LOG_LEVEL`;
+
+function groupHelp(group: string): string {
+  const names = Object.keys(COMMANDS).filter((name) => name.startsWith(`${group} `));
+  return `usage: sigmaserve ${group} <command> [options]\n\n${GROUPS[group]}\n\ncommands:\n${commandList(names)}\n\nrun "sigmaserve ${group} <command> --help" for a command's flags`;
+}
+
+/** The command `argv` starts with (one word, or two for a group), or undefined. */
+function commandName(argv: string[]): string | undefined {
+  if (argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0])) return argv[0];
+  const two = argv.slice(0, 2).join(" ");
+  return Object.hasOwn(COMMANDS, two) ? two : undefined;
+}
+
+/** Whether `flags` occurs among the options (before a `--`). */
+const asks = (argv: string[], ...flags: string[]): boolean => {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).some((arg) => flags.includes(arg));
+};
 
 /** Runs the CLI and returns the exit code (so tests can call it in-process). */
 export async function main(argv: string[], io: CommandIo): Promise<number> {
-  // One-word commands (worker) take the rest of the line; two-word ones (model make) take one more word.
-  const name = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? argv[0] : argv.slice(0, 2).join(" ");
-  const command = COMMANDS[name];
-  if (command === undefined) {
-    if (argv.length === 0 || argv[0] === "--help" || argv[0] === "help") {
-      io.stdout(`${USAGE}\n`);
-      return argv.length === 0 ? EXIT_USAGE : 0;
-    }
-    io.stderr(`sigmaserve: unknown command "${argv.slice(0, 2).join(" ")}"\n\n${USAGE}\n`);
+  if (argv.length === 0) {
+    io.stderr(`${USAGE}\n`);
     return EXIT_USAGE;
   }
+  if (argv[0] === "-h" || argv[0] === "--help") return void io.stdout(`${USAGE}\n`), 0;
+  if (argv[0] === "--version" || argv[0] === "version") return void io.stdout(`sigmaserve ${VERSION}\n`), 0;
+  if (argv[0] === "help") {
+    const topic = argv.slice(1);
+    if (topic.length === 0) return void io.stdout(`${USAGE}\n`), 0;
+    const name = commandName(topic);
+    if (name !== undefined) return runCommand(name, ["--help"], io);
+    if (topic.length === 1 && Object.hasOwn(GROUPS, topic[0]!)) return void io.stdout(`${groupHelp(topic[0]!)}\n`), 0;
+    return unknown(topic, io);
+  }
+  const name = commandName(argv);
+  if (name === undefined) {
+    const group = argv[0]!;
+    if (Object.hasOwn(GROUPS, group) && (argv.length === 1 || asks(argv.slice(1, 2), "-h", "--help"))) return void io.stdout(`${groupHelp(group)}\n`), 0;
+    return unknown(argv, io);
+  }
+  return runCommand(name, argv.slice(name.split(" ").length), io);
+}
+
+function unknown(argv: string[], io: CommandIo): number {
+  const words = Object.hasOwn(GROUPS, argv[0]!) ? argv.slice(0, 2) : argv.slice(0, 1);
+  io.stderr(`sigmaserve: unknown command "${words.join(" ")}" (see "sigmaserve --help")\n`);
+  return EXIT_USAGE;
+}
+
+async function runCommand(name: string, args: string[], io: CommandIo): Promise<number> {
+  const command = COMMANDS[name]!;
+  if (asks(args, "--version")) return void io.stdout(`sigmaserve ${VERSION}\n`), 0;
+  if (command.spec !== undefined && asks(args, "-h", "--help")) return void io.stdout(`${command.spec.usage}\n`), 0;
   try {
-    await command(argv.slice(name.split(" ").length), io);
+    await command.run(args, io);
     return 0;
   } catch (err) {
+    if (err instanceof ExitCode) return err.code;
     if (err instanceof UsageError) {
-      io.stderr(`sigmaserve ${name}: ${err.message}\n\n${err.usage}\n`);
+      io.stderr(`sigmaserve ${name}: ${err.message} (see "sigmaserve ${name} --help")\n`);
       return EXIT_USAGE;
     }
-    io.stderr(`sigmaserve ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`sigmaserve ${name}: ${oneLine(err)}\n`);
     return EXIT_FAILURE;
   }
 }
+
+/** An error's message on one line (a gRPC error's details can span several). */
+const oneLine = (err: unknown): string => (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, "; ");
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const code = await main(process.argv.slice(2), {

@@ -1,27 +1,78 @@
 #!/usr/bin/env node
-/** The router process: reads its config, starts, logs its addresses; SIGTERM/SIGINT stop it. */
+/**
+ * The router process: reads its config, starts, logs its addresses; SIGTERM/SIGINT stop it.
+ * Logs are JSON lines, or human-readable (pino-pretty) when stdout is a terminal; `--log-level` (or
+ * SIGMASERVE_LOG_LEVEL) sets the level and is the process's own flag, taken off before the config parses.
+ * A bad command line exits 2, a failure to start exits 1, each with one line on stderr.
+ */
+import { createRequire } from "node:module";
 import { pino } from "pino";
-import { ROUTER_USAGE, RouterConfigError, loadRouterConfig, startRouter } from "@sigmaserve/router-runtime";
+import PinoPretty from "pino-pretty";
+import { ROUTER_USAGE, RouterConfigError, loadRouterConfig, startRouter, type RouterRuntime } from "@sigmaserve/router-runtime";
 import { startTracing, traceLogFields, type Tracing } from "@sigmaserve/telemetry";
 
-const logger = pino({ name: "sigmaserve-router", mixin: () => traceLogFields() });
-if (process.argv.includes("--help")) {
-  process.stdout.write(`${ROUTER_USAGE}\n`);
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
+const USAGE = `${ROUTER_USAGE}
+
+process options:
+  --log-level LEVEL  ${LOG_LEVELS.join(" | ")} (default: $SIGMASERVE_LOG_LEVEL, else info); info logs one line per request
+  -h, --help         show this help and exit
+  --version          print the version and exit
+Logs are human-readable on a terminal, JSON lines otherwise.`;
+
+/** argv without `--log-level L` / `--log-level=L`, and L. */
+function takeLogLevel(argv: string[]): { argv: string[]; level: string | undefined } {
+  const rest: string[] = [];
+  let level: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (arg === "--log-level") level = argv[++i] ?? "";
+    else if (arg.startsWith("--log-level=")) level = arg.slice("--log-level=".length);
+    else rest.push(arg);
+  }
+  return { argv: rest, level };
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`sigmaserve router: ${message} (see "sigmaserve router --help")\n`);
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-let runtime;
+if (args.includes("--version")) {
+  process.stdout.write(`sigmaserve router ${VERSION}\n`);
+  process.exit(0);
+}
+const taken = takeLogLevel(args);
+const level = taken.level ?? (process.env["SIGMASERVE_LOG_LEVEL"] || "info");
+if (!LOG_LEVELS.includes(level)) usageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+const options = { name: "sigmaserve-router", level, mixin: () => traceLogFields() };
+const logger = process.stdout.isTTY === true ? pino(options, PinoPretty({ sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })) : pino(options);
+
+let runtime: RouterRuntime;
 let tracing: Tracing | undefined;
 try {
-  const config = loadRouterConfig(process.argv.slice(2), process.env);
+  const config = loadRouterConfig(taken.argv, process.env);
   // Before the router starts, so its first spans have a provider (off unless an OTLP endpoint is configured).
   tracing = await startTracing({ serviceName: "sigmaserve-router", endpoint: config.otlpEndpoint });
   if (tracing.enabled) logger.info({ traces: tracing.tracesUrl }, "tracing on");
   // startRouter refuses a config with no way to find workers before it starts anything.
   runtime = await startRouter(config, logger);
 } catch (err) {
-  if (!(err instanceof RouterConfigError)) throw err;
-  process.stderr.write(`sigmaserve router: ${err.message}\n\n${ROUTER_USAGE}\n`);
-  process.exit(2);
+  if (err instanceof RouterConfigError) usageError(err.message);
+  // A failure to start (a port in use, NATS unreachable): one line, not a stack trace.
+  await tracing?.shutdown().catch(() => {});
+  process.stderr.write(`sigmaserve router: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
 }
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {

@@ -54,3 +54,37 @@ test("worker process - a bad flag exits 2 naming it", async () => {
   assert.equal(code, 2);
   assert.match(stderr, /--kv-device-mib: Too small: expected number to be >0/);
 });
+
+/** Runs the worker process to its exit (for command lines that answer without serving). */
+async function runWorker(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, "exit")) as [number | null];
+  return { code, stdout, stderr };
+}
+
+test("worker process - --help lists every flag with its description and default; --version answers", async () => {
+  const help = await runWorker(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /^usage: sigmaserve worker \(--preset NAME \[--seed N\] \| --model DIR\) \[options\]$/m);
+  assert.match(help.stdout, /^ {2}--kv-device-mib MIB +device memory for the K and V pools, MiB \(default: 256\)$/m);
+  assert.match(help.stdout, /^ {2}--role both\|prefill\|decode +.+ \(default: both\)$/m);
+  assert.match(help.stdout, /^ {2}--drain-migrate +on SIGTERM, hand running requests/m);
+  assert.match(help.stdout, /^ {2}--log-level LEVEL +fatal \| error/m);
+  assert.ok([...help.stdout.matchAll(/^ {2}--[a-z]/gm)].length >= 30, "every flag is listed");
+  const version = await runWorker(["--version"]);
+  assert.deepEqual([version.code, version.stdout], [0, "sigmaserve worker 0.1.0\n"]);
+});
+
+test("worker process - a bad --log-level exits 2, an unknown preset exits 1, each in one line without a stack trace", async () => {
+  const bad = await runWorker(["--preset", "sigma-tiny", "--log-level", "loud"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^sigmaserve worker: --log-level must be one of fatal, error, warn, info, debug, trace, silent, got "loud" \(see "sigmaserve worker --help"\)\n$/);
+  const unknown = await runWorker(["--preset", "sigma-huge", "--port", "0", "--log-level=error"]);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stderr, /^sigmaserve worker: unknown preset "sigma-huge".*\n$/);
+  assert.equal(unknown.stdout, "", "nothing logged below error");
+});

@@ -1,34 +1,88 @@
 #!/usr/bin/env node
 /**
  * The worker process. Reads its config (flags, then SIGMASERVE_WORKER_*),
- * starts, prints one JSON log line with its address, and on SIGTERM or SIGINT
+ * starts, prints one log line with its address, and on SIGTERM or SIGINT
  * drains before it exits 0: it finishes its running requests, or with
  * --drain-migrate hands them and its hot prefixes over to its peers.
+ * Logs are JSON lines, or human-readable (pino-pretty) when stdout is a terminal; `--log-level` (or
+ * SIGMASERVE_LOG_LEVEL) sets the level and is the process's own flag, taken off before the config parses.
+ * A bad command line exits 2, a failure to start exits 1, each with one line on stderr.
  */
+import { createRequire } from "node:module";
 import { pino } from "pino";
+import PinoPretty from "pino-pretty";
 import { startTracing, traceLogFields } from "@sigmaserve/telemetry";
-import { WORKER_USAGE, WorkerConfigError, loadWorkerConfig, startWorker } from "@sigmaserve/worker-runtime";
+import { WORKER_USAGE, WorkerConfigError, loadWorkerConfig, startWorker, type WorkerConfig, type WorkerRuntime } from "@sigmaserve/worker-runtime";
 
 /** How long SIGTERM waits for running requests before cancelling them, ms. */
 export const SHUTDOWN_GRACE_MS = 30_000;
 
-const logger = pino({ name: "sigmaserve-worker", mixin: () => traceLogFields() });
-if (process.argv.includes("--help")) {
-  process.stdout.write(`${WORKER_USAGE}\n`);
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
+const USAGE = `${WORKER_USAGE}
+
+process options:
+  --log-level LEVEL  ${LOG_LEVELS.join(" | ")} (default: $SIGMASERVE_LOG_LEVEL, else info)
+  -h, --help         show this help and exit
+  --version          print the version and exit
+Logs are human-readable on a terminal, JSON lines otherwise.`;
+
+/** argv without `--log-level L` / `--log-level=L`, and L. */
+function takeLogLevel(argv: string[]): { argv: string[]; level: string | undefined } {
+  const rest: string[] = [];
+  let level: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (arg === "--log-level") level = argv[++i] ?? "";
+    else if (arg.startsWith("--log-level=")) level = arg.slice("--log-level=".length);
+    else rest.push(arg);
+  }
+  return { argv: rest, level };
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`sigmaserve worker: ${message} (see "sigmaserve worker --help")\n`);
+  process.exit(2);
+}
+
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  process.stdout.write(`${USAGE}\n`);
   process.exit(0);
 }
-let config;
+if (args.includes("--version")) {
+  process.stdout.write(`sigmaserve worker ${VERSION}\n`);
+  process.exit(0);
+}
+const taken = takeLogLevel(args);
+const level = taken.level ?? (process.env["SIGMASERVE_LOG_LEVEL"] || "info");
+if (!LOG_LEVELS.includes(level)) usageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+const options = { name: "sigmaserve-worker", level, mixin: () => traceLogFields() };
+const logger = process.stdout.isTTY === true ? pino(options, PinoPretty({ sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })) : pino(options);
+
+let config: WorkerConfig;
 try {
-  config = loadWorkerConfig(process.argv.slice(2), process.env);
+  config = loadWorkerConfig(taken.argv, process.env);
 } catch (err) {
   if (!(err instanceof WorkerConfigError)) throw err;
-  process.stderr.write(`sigmaserve worker: ${err.message}\n\n${WORKER_USAGE}\n`);
-  process.exit(2);
+  usageError(err.message);
 }
 // Before the worker starts, so its first spans have a provider (off unless an OTLP endpoint is configured).
 const tracing = await startTracing({ serviceName: "sigmaserve-worker", endpoint: config.otlpEndpoint });
 if (tracing.enabled) logger.info({ traces: tracing.tracesUrl }, "tracing on");
-const runtime = await startWorker(config, logger);
+let runtime: WorkerRuntime;
+try {
+  runtime = await startWorker(config, logger);
+} catch (err) {
+  // A failure to start (an unknown preset, a model directory that does not load, a port in use): one line.
+  await tracing.shutdown().catch(() => {});
+  process.stderr.write(`sigmaserve worker: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+}
 let stopping = false;
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.on(signal, () => {

@@ -22,7 +22,7 @@ import { RecentActivity } from "./metrics/recent-activity.js";
 import { RouterMetrics } from "./metrics/router-metrics.js";
 import type { GenAiMessage } from "./tracing/message-content.js";
 import { startAdmissionSpan, startRequestSpan, type GenAiOperation } from "./tracing/request-spans.js";
-import type { Context } from "@sigmaserve/telemetry";
+import { traceLogFields, type Context } from "@sigmaserve/telemetry";
 import type { WorkerPool } from "./workers/worker-pool.js";
 
 export interface RequestPipelineOptions {
@@ -51,6 +51,14 @@ export interface DoorContext {
   inputMessages?: () => GenAiMessage[];
 }
 
+/** Per running request: what its routing decided so far. */
+interface RoutingState {
+  predictedCachedTokens: number;
+  failovers: number;
+  /** The worker of the last routing decision ("" before the first). */
+  workerId: string;
+}
+
 export class RequestPipeline {
   readonly pool: WorkerPool;
   readonly index: KvIndex;
@@ -66,7 +74,7 @@ export class RequestPipeline {
    * Per running request: the prompt tokens its last routing decision expected the worker to hold (metrics
    * compare them with what the worker reports) and its failovers so far (its span reports them).
    */
-  private readonly routing = new Map<string, { predictedCachedTokens: number; failovers: number }>();
+  private readonly routing = new Map<string, RoutingState>();
 
   constructor(readonly options: RequestPipelineOptions) {
     this.pool = options.pool;
@@ -86,6 +94,7 @@ export class RequestPipeline {
         this.recent.decided(request, decision);
         const blockSizeTokens = options.pool.get(decision.workerId)?.info.kvHash?.blockSizeTokens ?? 0;
         this.routingOf(request.requestId).predictedCachedTokens = decision.matchedBlocks * blockSizeTokens;
+        this.routingOf(request.requestId).workerId = decision.workerId;
         options.onRoute?.(request, decision);
       },
       onFailover: (request, kind) => {
@@ -104,7 +113,9 @@ export class RequestPipeline {
    */
   async *generate(request: inferencev1.GenerateRequest, tenant: Tenant, signal: AbortSignal, door: DoorContext = {}): AsyncGenerator<DispatchEvent> {
     // The model label is the served model once the request names one that exists (a client's typo must not mint series).
-    const context = { model: "", tenant: tenant.id, arrivedAtMs: Date.now(), predictedCachedTokens: () => 0, replays: () => 0 };
+    const context = { model: "", tenant: tenant.id, arrivedAtMs: Date.now(), predictedCachedTokens: () => 0, replays: () => 0, requestId: "", workerId: () => "" };
+    // For the access log line: read when the finish is seen (the routing state is gone once the stream ends).
+    const access: { finish?: inferencev1.GenerateFinish; workerId: string; replays: number; failure?: unknown } = { workerId: "", replays: 0 };
     const span = startRequestSpan(door.operation ?? "text_completion", request, tenant.id, {
       recordContent: this.options.traceContent === true,
       ...(door.inputMessages === undefined ? {} : { inputMessages: door.inputMessages }),
@@ -113,28 +124,66 @@ export class RequestPipeline {
       for await (const event of this.metrics.observe(this.admitAndDispatch(request, tenant, signal, context, span.ctx), context)) {
         if (event.kind === "chunk") span.chunk(event.chunk);
         else {
+          Object.assign(access, { finish: event.finish, workerId: context.workerId(), replays: context.replays() });
           span.finished(event.finish, context.replays());
           if (event.finish.finishReason !== inferencev1.FinishReason.ERROR) this.recent.completed(event.finish.timings?.ttftMs ?? 0);
         }
         yield event;
       }
     } catch (err) {
+      access.failure = err;
       span.failed(err);
       throw err;
     } finally {
       span.end();
+      this.logAccess(request, context, access, span.ctx);
     }
+  }
+
+  /**
+   * The access log: one info line per request, when it ends, however it ends: status ok, error (a finish
+   * with FINISH_REASON_ERROR), the error's name when it failed before a finish, or cancelled (the client left).
+   */
+  private logAccess(
+    request: inferencev1.GenerateRequest,
+    context: { model: string; tenant: string; arrivedAtMs: number; requestId: string },
+    access: { finish?: inferencev1.GenerateFinish; workerId: string; replays: number; failure?: unknown },
+    trace: Context,
+  ): void {
+    const { finish } = access;
+    const status = finish !== undefined ? (finish.finishReason === inferencev1.FinishReason.ERROR ? "error" : "ok") : access.failure !== undefined ? ((access.failure as Error).name ?? "Error") : "cancelled";
+    this.options.logger.info(
+      {
+        requestId: finish?.requestId || context.requestId,
+        clientRequestId: request.clientRequestId,
+        model: context.model || request.model,
+        tenant: context.tenant,
+        promptTokens: finish?.usage?.promptTokens ?? 0,
+        completionTokens: finish?.usage?.completionTokens ?? 0,
+        cachedTokens: finish?.usage?.cachedPromptTokens ?? 0,
+        ttftMs: finish?.timings?.ttftMs ?? null,
+        e2eMs: Date.now() - context.arrivedAtMs,
+        workerId: access.workerId,
+        finishReason: finish === undefined ? null : (inferencev1.FinishReason[finish.finishReason] ?? String(finish.finishReason)).toLowerCase(),
+        replays: access.replays,
+        status,
+        ...traceLogFields(trace),
+      },
+      "request",
+    );
   }
 
   private async *admitAndDispatch(
     request: inferencev1.GenerateRequest,
     tenant: Tenant,
     signal: AbortSignal,
-    context: { model: string; predictedCachedTokens: () => number; replays: () => number },
+    context: { model: string; predictedCachedTokens: () => number; replays: () => number; requestId: string; workerId: () => string },
     trace: Context,
   ): AsyncGenerator<DispatchEvent> {
     const routed = normalizeGenerate(request, tenant, this.pool, this.tokenizers);
     context.model = routed.model;
+    context.requestId = routed.requestId;
+    context.workerId = () => this.routing.get(routed.requestId)?.workerId ?? "";
     context.predictedCachedTokens = () => this.routing.get(routed.requestId)?.predictedCachedTokens ?? 0;
     context.replays = () => this.routing.get(routed.requestId)?.failovers ?? 0;
     let release: () => void;
@@ -158,9 +207,9 @@ export class RequestPipeline {
     }
   }
 
-  private routingOf(requestId: string): { predictedCachedTokens: number; failovers: number } {
+  private routingOf(requestId: string): RoutingState {
     let state = this.routing.get(requestId);
-    if (state === undefined) this.routing.set(requestId, (state = { predictedCachedTokens: 0, failovers: 0 }));
+    if (state === undefined) this.routing.set(requestId, (state = { predictedCachedTokens: 0, failovers: 0, workerId: "" }));
     return state;
   }
 

@@ -10,18 +10,22 @@
  */
 import { coordv1, createGrpcClient, workerv1 } from "@sigmaserve/proto";
 import type { CommandIo } from "../command-io.js";
-import { integerFlag, parseCommand, type CommandSpec } from "../parse-command.js";
+import { resolveAddress } from "../address.js";
+import { defineCommand, integerFlag, parseCommand } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";
 
-const SPEC: CommandSpec = {
+export const SPEC = defineCommand({
   name: "drain",
-  usage: `usage: sigmaserve drain WORKER_ADDRESS [--grace-ms N] [--migrate] [--wait-s N]   (the worker's host:port, as "sigmaserve status" lists it)
-  --grace-ms N   cancel what still runs N ms after the drain starts (default 0: let it finish)
-  --migrate      hand running requests and hot prefixes over to the peers, with their KV
-  --wait-s N     wait until the worker reports DRAINED with nothing running or waiting; fail after N s`,
-  options: { "grace-ms": { type: "string" }, migrate: { type: "boolean" }, "wait-s": { type: "string" }, help: { type: "boolean" } },
+  summary: "Drain a worker: it admits no more requests and finishes what runs (or hands it to its peers with --migrate).",
+  args: "[WORKER_ADDRESS]",
+  flags: {
+    address: { type: "string", value: "ADDR", description: 'the worker (not the router): host:port or grpc://host:port, as "sigmaserve status" lists it; or give it as the argument' },
+    "grace-ms": { type: "string", value: "N", default: "0: let it finish", description: "cancel what still runs N ms after the drain starts" },
+    migrate: { type: "boolean", description: "hand running requests and hot prefixes over to the peers, with their KV" },
+    "wait-s": { type: "string", value: "N", default: "do not wait", description: "wait until the worker reports DRAINED with nothing running or waiting; fail after N s" },
+  },
   maxPositionals: 1,
-};
+});
 
 const STATES = ["unspecified", "starting", "ready", "draining", "drained"];
 /** Time between two GetLoad calls while waiting. */
@@ -43,9 +47,11 @@ const isDrained = (p: DrainProgress): boolean => p.state === coordv1.WorkerState
 
 export async function drain(argv: string[], io: CommandIo, options: { pollIntervalMs?: number } = {}): Promise<void> {
   const { values, positionals } = parseCommand(SPEC, argv);
-  if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
-  const address = positionals[0];
-  if (address === undefined) throw new UsageError("give the worker's address (host:port)", SPEC.usage);
+  if (positionals[0] !== undefined && values.address !== undefined) throw new UsageError("give the worker's address once: as the argument or --address", SPEC.usage);
+  const given = positionals[0] ?? (values.address as string | undefined);
+  if (given === undefined) throw new UsageError("give the worker's address (host:port)", SPEC.usage);
+  // NOTE: not SIGMASERVE_ADDRESS: that names the router, and drain speaks to a worker.
+  const address = resolveAddress(given, {}, "grpc", SPEC.usage);
   const graceMs = integerFlag(values["grace-ms"] as string | undefined, "--grace-ms", SPEC.usage, { min: 0, fallback: 0 })!;
   const waitS = integerFlag(values["wait-s"] as string | undefined, "--wait-s", SPEC.usage, { min: 1 });
   const pollIntervalMs = options.pollIntervalMs ?? DRAIN_POLL_INTERVAL_MS;

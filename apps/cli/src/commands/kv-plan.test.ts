@@ -15,13 +15,13 @@ test("cli - kv plan: sigma-1.5b in bf16 fits 1.6x the tokens of std-1.5b in 80 G
   assert.equal(code, 0, stderr);
   const plan = JSON.parse(stdout);
   assert.equal(plan.model, "sigma-1.5b");
-  assert.deepEqual(plan.bytesPerToken, { k: 13_312, v: 53_248, total: 66_560 });
-  assert.equal(plan.deviceBytes, 80 * 2 ** 30);
-  assert.deepEqual([plan.deviceBytesPerToken, plan.tokens, plan.limitedBy], [66_560, 1_290_544, "device"]);
-  assert.deepEqual(plan.gqaTwin.shape, { num_hidden_layers: 26, num_key_heads: 16, num_value_heads: 16, head_dim: 64 });
-  assert.deepEqual([plan.gqaTwin.bytesPerToken.total, plan.gqaTwin.tokens], [106_496, 806_592]);
-  assert.equal(plan.vsGqaTwin.deviceBytesPerToken, 1.6);
-  assert.equal(plan.vsGqaTwin.tokens.toFixed(2), "1.60");
+  assert.deepEqual(plan.bytes_per_token, { k: 13_312, v: 53_248, total: 66_560 });
+  assert.equal(plan.device_bytes, 80 * 2 ** 30);
+  assert.deepEqual([plan.device_bytes_per_token, plan.tokens, plan.limited_by], [66_560, 1_290_544, "device"]);
+  assert.deepEqual(plan.gqa_twin.shape, { num_hidden_layers: 26, num_key_heads: 16, num_value_heads: 16, head_dim: 64 });
+  assert.deepEqual([plan.gqa_twin.bytes_per_token.total, plan.gqa_twin.tokens], [106_496, 806_592]);
+  assert.equal(plan.vs_gqa_twin.device_bytes_per_token, 1.6);
+  assert.equal(plan.vs_gqa_twin.tokens.toFixed(2), "1.60");
 
   const text = await run("kv", "plan", "--preset", "sigma-1.5b", "--dtype", "bf16", "--device-gib", "80");
   assert.equal(text.code, 0, text.stderr);
@@ -43,7 +43,7 @@ test("cli - kv plan: selective-v keeps 13,312 bytes per token on the device and 
   assert.equal(withHost.code, 0, withHost.stderr);
   const plan = JSON.parse(withHost.stdout);
   assert.equal(plan.dtype, "bf16", "bf16 is the default dtype");
-  assert.deepEqual([plan.deviceBytesPerToken, plan.hostBytesPerToken, plan.deviceTokens, plan.hostTokens, plan.tokens, plan.limitedBy], [13_312, 53_248, 6_452_768, 1_290_544, 1_290_544, "host"]);
+  assert.deepEqual([plan.device_bytes_per_token, plan.host_bytes_per_token, plan.device_tokens, plan.host_tokens, plan.tokens, plan.limited_by], [13_312, 53_248, 6_452_768, 1_290_544, 1_290_544, "host"]);
 });
 
 test("cli - kv plan: --block-size, --layers and --dtype change the plan", async () => {
@@ -51,7 +51,7 @@ test("cli - kv plan: --block-size, --layers and --dtype change the plan", async 
   assert.equal(code, 0);
   const plan = JSON.parse(stdout);
   // 2 layers × (4 + 16) heads × 64 × 4 bytes = 10,240 bytes per token; 327,680 per 32-token block.
-  assert.deepEqual([plan.bytesPerToken.total, plan.bytesPerBlock.total, plan.deviceBytes], [10_240, 327_680, 2 ** 29]);
+  assert.deepEqual([plan.bytes_per_token.total, plan.bytes_per_block.total, plan.device_bytes], [10_240, 327_680, 2 ** 29]);
   assert.deepEqual([plan.blocks, plan.tokens], [1_638, 52_416]);
 });
 
@@ -76,11 +76,11 @@ test("cli - kv plan: bad arguments exit 2 with a message naming the flag", async
     const { code, stderr } = await run(...args);
     assert.equal(code, 2, `${args.join(" ")} → ${code}: ${stderr}`);
     assert.match(stderr, message, args.join(" "));
-    assert.match(stderr, /usage: sigmaserve kv plan --preset NAME --device-gib N/, args.join(" "));
+    assert.match(stderr, /^sigmaserve kv plan: .+ \(see "sigmaserve kv plan --help"\)\n$/, `one line: ${stderr}`);
   }
 });
 
 test("cli - kv plan is listed in the top-level usage", async () => {
   const { stdout } = await run("--help");
-  assert.match(stdout, /^ {2}kv plan +tokens of KV cache that fit per tier, K and V apart, next to the GQA twin$/m);
+  assert.match(stdout, /^ {2}kv plan +Tokens of KV cache that fit per tier, K and V apart, next to the GQA twin$/m);
 });

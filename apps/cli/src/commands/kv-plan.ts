@@ -9,34 +9,25 @@
 import { CAPACITY_MODES, DEFAULT_BLOCK_SIZE_TOKENS, planCapacity, type CapacityFigures, type KvDtype } from "@sigmaserve/kvcache";
 import { presetConfig } from "@sigmaserve/model/config";
 import type { CommandIo } from "../command-io.js";
-import { choiceFlag, integerFlag, parseCommand, requirePreset, type CommandSpec } from "../parse-command.js";
+import { jsonText } from "../json-output.js";
+import { choiceFlag, defineCommand, integerFlag, parseCommand, requirePreset } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";
 
-const SPEC: CommandSpec = {
+export const SPEC = defineCommand({
   name: "kv plan",
-  usage: `usage: sigmaserve kv plan --preset NAME --device-gib N [--host-gib N] [--dtype bf16] [--mode full|selective-v] [--block-size 16] [--layers N] [--json]
-
-  --preset      the model shape to plan for
-  --device-gib  device memory for the KV pools, in GiB (2^30 bytes; decimals allowed)
-  --host-gib    host memory for V, in GiB; selective-v only (default: unbounded, so the device limits)
-  --dtype       KV element dtype: f32, f16, bf16 (default bf16)
-  --mode        full: K and V on the device (default); selective-v: K on the device, V on the host
-  --block-size  tokens per block (default ${DEFAULT_BLOCK_SIZE_TOKENS})
-  --layers      override the preset's layer count
-  --json        machine-readable output`,
-  options: {
-    preset: { type: "string" },
-    "device-gib": { type: "string" },
-    "host-gib": { type: "string" },
-    dtype: { type: "string" },
-    mode: { type: "string" },
-    "block-size": { type: "string" },
-    layers: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean" },
+  summary: "Tokens of KV cache that fit per tier, K and V apart, next to the GQA twin.",
+  flags: {
+    preset: { type: "string", value: "NAME", description: "the model shape to plan for (required)" },
+    "device-gib": { type: "string", value: "N", description: "device memory for the KV pools, in GiB (2^30 bytes; decimals allowed; required)" },
+    "host-gib": { type: "string", value: "N", default: "unbounded, so the device limits", description: "host memory for V, in GiB; selective-v only" },
+    dtype: { type: "string", value: "f32|f16|bf16", default: "bf16", description: "KV element dtype" },
+    mode: { type: "string", value: "full|selective-v", default: "full", description: "full: K and V on the device; selective-v: K on the device, V on the host" },
+    "block-size": { type: "string", value: "N", default: String(DEFAULT_BLOCK_SIZE_TOKENS), description: "tokens per block" },
+    layers: { type: "string", value: "N", default: "the preset's", description: "override the preset's layer count" },
+    json: { type: "boolean", description: "machine-readable output (snake_case JSON)" },
   },
   maxPositionals: 0,
-};
+});
 
 const BYTES_PER_GIB = 2 ** 30;
 const DTYPES: readonly KvDtype[] = ["f32", "f16", "bf16"];
@@ -74,7 +65,6 @@ function row(label: string, figures: CapacityFigures): string {
 
 export async function kvPlan(argv: string[], io: CommandIo): Promise<void> {
   const { values } = parseCommand(SPEC, argv);
-  if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
   const name = requirePreset(values.preset as string | undefined, SPEC.usage);
   const deviceGib = values["device-gib"] as string | undefined;
   const hostGib = values["host-gib"] as string | undefined;
@@ -91,7 +81,7 @@ export async function kvPlan(argv: string[], io: CommandIo): Promise<void> {
   const config = presetConfig(name, layers === undefined ? {} : { numHiddenLayers: layers });
   const plan = planCapacity(config, { dtype, blockSizeTokens, deviceBytes, mode, ...(hostBytes === undefined ? {} : { hostBytes }) });
 
-  if (values.json === true) return void io.stdout(`${JSON.stringify({ model: name, ...plan }, null, 2)}\n`);
+  if (values.json === true) return void io.stdout(jsonText({ model: name, ...plan }, true));
 
   const twin = plan.gqaTwin!;
   const ratio = plan.vsGqaTwin!;

@@ -6,19 +6,21 @@
 import { gqaTwin, kvBytesPerToken, kvElementsPerTokenPerLayer, parameterCount, presetConfig, type Dtype, type ModelConfig } from "@sigmaserve/model/config";
 import { loadModelConfig } from "@sigmaserve/model/weights";
 import type { CommandIo } from "../command-io.js";
-import { integerFlag, parseCommand, requirePreset, type CommandSpec } from "../parse-command.js";
+import { jsonText } from "../json-output.js";
+import { defineCommand, integerFlag, parseCommand, requirePreset } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";
 
-const SPEC: CommandSpec = {
+export const SPEC = defineCommand({
   name: "model inspect",
-  usage: `usage: sigmaserve model inspect (DIR | --preset NAME [--layers N]) [--json]
-
-  DIR        a model directory (reads its config.json)
-  --preset   inspect a preset's shape without weights
-  --json     machine-readable output`,
-  options: { preset: { type: "string" }, layers: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
+  summary: "Parameters and K/V cache bytes per token of a model directory (its config.json) or a preset, next to its GQA twin.",
+  args: "[DIR]",
+  flags: {
+    preset: { type: "string", value: "NAME", description: "inspect a preset's shape without weights (instead of DIR)" },
+    layers: { type: "string", value: "N", default: "the preset's", description: "override the preset's layer count" },
+    json: { type: "boolean", description: "machine-readable output (snake_case JSON)" },
+  },
   maxPositionals: 1,
-};
+});
 
 const DTYPES: Dtype[] = ["f32", "f16", "bf16"];
 
@@ -38,7 +40,6 @@ const n = (value: number): string => value.toLocaleString("en-US");
 
 export async function modelInspect(argv: string[], io: CommandIo): Promise<void> {
   const { values, positionals } = parseCommand(SPEC, argv);
-  if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
   const dir = positionals[0];
   if ((dir === undefined) === (values.preset === undefined)) throw new UsageError("give either a model DIR or --preset, not both", SPEC.usage);
   const layers = integerFlag(values.layers as string | undefined, "--layers", SPEC.usage, { min: 1 });
@@ -47,7 +48,7 @@ export async function modelInspect(argv: string[], io: CommandIo): Promise<void>
   const model = describe(config);
   const twin = describe(gqaTwin(config));
 
-  if (values.json === true) return void io.stdout(`${JSON.stringify({ model: name, ...model, gqa_twin: twin }, null, 2)}\n`);
+  if (values.json === true) return void io.stdout(jsonText({ model: name, ...model, gqa_twin: twin }, true));
 
   const lines = [
     `model ${name}: ${model.layers} layers, heads q/k/v ${model.heads.query}/${model.heads.key}/${model.heads.value}, head_dim ${model.heads.head_dim}, aug_q ${model.aug_q_size}`,

@@ -10,28 +10,23 @@
 import { referenceForward } from "@sigmaserve/model/reference";
 import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/weights";
 import type { CommandIo } from "../command-io.js";
-import { choiceFlag, integerFlag, parseCommand, requirePreset, type CommandSpec } from "../parse-command.js";
+import { choiceFlag, defineCommand, integerFlag, parseCommand, requirePreset } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";
 
-const SPEC: CommandSpec = {
+export const SPEC = defineCommand({
   name: "model logits",
-  usage: `usage: sigmaserve model logits (DIR | --preset NAME [--seed N]) --tokens 1,2,3 [--all-positions] [--path reference|ort] [--json]
-
-  --tokens          comma-separated token ids
-  --all-positions   logits of every position, not only the last
-  --path            reference (default): the naive forward pass; ort: ONNX dense stages + plain attention
-  --json            {"tokens":[...],"logits":[...]} (logits is a list of rows with --all-positions)`,
-  options: {
-    preset: { type: "string" },
-    seed: { type: "string" },
-    tokens: { type: "string" },
-    "all-positions": { type: "boolean" },
-    path: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean" },
+  summary: "Logits of the reference forward pass (or the ORT dense path) for given tokens, from a model DIR or a preset.",
+  args: "[DIR]",
+  flags: {
+    preset: { type: "string", value: "NAME", description: "a preset's demo weights (instead of DIR)" },
+    seed: { type: "string", value: "N", default: "0", description: "weight seed of the preset's demo weights" },
+    tokens: { type: "string", value: "1,2,3", description: "comma-separated token ids (required)" },
+    "all-positions": { type: "boolean", description: "logits of every position, not only the last" },
+    path: { type: "string", value: "reference|ort", default: "reference", description: "reference: the naive forward pass; ort: ONNX dense stages + plain attention" },
+    json: { type: "boolean", description: '{"tokens":[...],"logits":[...]} (logits is a list of rows with --all-positions)' },
   },
   maxPositionals: 1,
-};
+});
 
 function parseTokens(text: string | undefined, vocabSize: number): number[] {
   if (text === undefined || text.trim() === "") throw new UsageError("--tokens is required, e.g. --tokens 72,105", SPEC.usage);
@@ -58,7 +53,6 @@ async function computeLogits(model: LoadedModel, tokens: number[], path: "refere
 
 export async function modelLogits(argv: string[], io: CommandIo): Promise<void> {
   const { values, positionals } = parseCommand(SPEC, argv);
-  if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
   const dir = positionals[0];
   if ((dir === undefined) === (values.preset === undefined)) throw new UsageError("give either a model DIR or --preset, not both", SPEC.usage);
   const path = choiceFlag(values.path as string | undefined, "--path", ["reference", "ort"] as const, "reference", SPEC.usage);

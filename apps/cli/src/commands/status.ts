@@ -1,13 +1,20 @@
 /** `sigmaserve status`: the router's view of the cluster (GET /v1/cluster): workers, load, K and V usage per tier. */
 import type { CommandIo } from "../command-io.js";
-import { parseCommand, type CommandSpec } from "../parse-command.js";
+import { ADDRESS_ENV, API_KEY_ENV, API_KEY_FLAG, addressFlag, resolveAddress, resolveApiKey } from "../address.js";
+import { defineCommand, parseCommand } from "../parse-command.js";
 
-const SPEC: CommandSpec = {
+export const SPEC = defineCommand({
   name: "status",
-  usage: `usage: sigmaserve status [--http 127.0.0.1:8000] [--api-key KEY] [--json]`,
-  options: { http: { type: "string" }, "api-key": { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
+  summary: "The router's view of the cluster (GET /v1/cluster): workers, load, K and V usage per tier.",
+  flags: {
+    address: addressFlag("http"),
+    http: { type: "string", value: "ADDR", aliasOf: "address", description: "" },
+    "api-key": API_KEY_FLAG,
+    json: { type: "boolean", description: "the router's JSON as it is (snake_case)" },
+  },
   maxPositionals: 0,
-};
+  notes: `environment: ${ADDRESS_ENV} (the router's address), ${API_KEY_ENV} (the API key); flags win.`,
+});
 
 type TierUsage = { used_blocks?: number; cached_free_blocks?: number; total_blocks?: number } | null | undefined;
 
@@ -45,13 +52,15 @@ function pressureText(pressure: NonNullable<ClusterStatus["workers"]>[number]["k
 
 export async function status(argv: string[], io: CommandIo): Promise<void> {
   const { values } = parseCommand(SPEC, argv);
-  if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
-  const base = (values.http as string | undefined) ?? "127.0.0.1:8000";
-  const key = values["api-key"] as string | undefined;
-  const response = await fetch(`http://${base}/v1/cluster`, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } });
-  if (!response.ok) throw new Error(`GET http://${base}/v1/cluster: ${response.status} ${await response.text()}`);
+  const base = resolveAddress(values.address as string | undefined, process.env, "http", SPEC.usage);
+  const key = resolveApiKey(values["api-key"] as string | undefined, process.env);
+  const url = `${base}/v1/cluster`;
+  const response = await fetch(url, { headers: key === undefined ? {} : { authorization: `Bearer ${key}` } }).catch((err: Error) => {
+    throw new Error(`GET ${url}: ${(err.cause as Error | undefined)?.message ?? err.message}`);
+  });
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status} ${(await response.text()).trim()}`);
   const cluster = (await response.json()) as ClusterStatus;
-  if (values.json === true) return void io.stdout(`${JSON.stringify(cluster, null, 2)}\n`);
+  if (values.json === true) return void io.stdout(`${JSON.stringify(cluster, null, 2)}\n`); // already snake_case; its keys include ids
   for (const worker of cluster.workers ?? []) {
     io.stdout(`${worker.id}  ${worker.address}  ${worker.model ?? ""}  ${worker.state ?? ""}  running ${worker.running_requests ?? 0}  waiting ${worker.waiting_requests ?? 0}  ${usageText(worker.kv_usage)}${pressureText(worker.kv_pressure)}\n`);
   }

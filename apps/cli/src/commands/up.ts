@@ -7,45 +7,43 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { PRESET_NAMES } from "@sigmaserve/model/config";
 import { captureMessageContentFromEnv, startTracing, traceLogFields } from "@sigmaserve/telemetry";
-import { pino } from "pino";
 import type { CommandIo } from "../command-io.js";
-import { integerFlag, parseCommand, type CommandSpec } from "../parse-command.js";
+import { LOG_LEVELS, LOG_LEVEL_ENV, cliLogger, echoLogLine, isLogLevel, levelNumber, type LogLevel } from "../log-output.js";
+import { defineCommand, integerFlag, parseCommand, requirePreset } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";
 import { findNatsServer, launchNatsServer } from "./nats-launcher.js";
 import { startSingleProcessCluster } from "./single-process-cluster.js";
+import { checkUpSettings } from "./up-checks.js";
 import { appEntryPoint, spawnApp } from "./spawn-app.js";
 
-const SPEC: CommandSpec = {
-  name: "up",
-  usage: `usage: sigmaserve up [--workers 2] [--nats URL | --single-process] [--preset sigma-tiny] [--grpc-port 50051] [--http-port 8000] [--policy kv_aware]
-                    [--autoscale MIN..MAX] [--otlp-endpoint URL [--trace-content]] [--verbose]
+/** `--workers` above this is a typo, not a local cluster. */
+export const MAX_UP_WORKERS = 64;
+export const DEFAULT_UP_WORKERS = 2;
+export const DEFAULT_UP_GRPC_PORT = 50051;
+export const DEFAULT_UP_HTTP_PORT = 8000;
 
-  Starts a local cluster: N workers on the demo model and a router.
-  --nats            use this NATS server; without it one is started when nats-server is installed
-  --single-process  workers and router in this process on the in-memory bus (the default without nats-server)
-  --autoscale       the router starts and stops worker processes with the load, between MIN and MAX
-                    (local-process provider; needs nats-server; --workers is then ignored)
-  --otlp-endpoint   send traces over OTLP/HTTP to this collector (http://host:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT, else off
-  --trace-content   record prompt and output text on the router's spans (never by default); also
-                    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true|SPAN_ONLY|SPAN_AND_EVENT
-  --verbose         echo every JSON log line of the cluster`,
-  options: {
-    workers: { type: "string" },
-    nats: { type: "string" },
-    "single-process": { type: "boolean" },
-    preset: { type: "string" },
-    "grpc-port": { type: "string" },
-    "http-port": { type: "string" },
-    policy: { type: "string" },
-    "otlp-endpoint": { type: "string" },
-    "trace-content": { type: "boolean" },
-    autoscale: { type: "string" },
-    verbose: { type: "boolean" },
-    help: { type: "boolean" },
+export const SPEC = defineCommand({
+  name: "up",
+  summary: "A local cluster on the demo model: N workers and a router (and a nats-server, when one is installed).\nEverything is checked before anything starts; Ctrl-C stops the cluster (the workers drain first).",
+  flags: {
+    workers: { type: "string", value: "N", default: String(DEFAULT_UP_WORKERS), description: `worker count, 1 to ${MAX_UP_WORKERS}` },
+    preset: { type: "string", value: "NAME", default: "sigma-tiny", description: `the demo model: ${PRESET_NAMES.join(" | ")}` },
+    nats: { type: "string", value: "URL", default: "start nats-server when installed", description: "use this NATS server" },
+    "single-process": { type: "boolean", description: "workers and router in this process on the in-memory bus (the default without nats-server)" },
+    "grpc-port": { type: "string", value: "N", default: String(DEFAULT_UP_GRPC_PORT), description: "the router's gRPC port (0: the OS picks); must be free" },
+    "http-port": { type: "string", value: "N", default: String(DEFAULT_UP_HTTP_PORT), description: "the router's HTTP port (0: the OS picks); must be free" },
+    policy: { type: "string", value: "NAME", default: "the router's (kv_aware)", description: "routing policy: kv_aware | least_loaded | round_robin" },
+    autoscale: { type: "string", value: "MIN..MAX", description: "the router starts and stops worker processes with the load (local-process provider; needs NATS; --workers is ignored)" },
+    "otlp-endpoint": { type: "string", value: "URL", default: "$OTEL_EXPORTER_OTLP_ENDPOINT, else off", description: "send traces over OTLP/HTTP to this collector (http://host:4318)" },
+    "trace-content": { type: "boolean", description: "record prompt and output text on the router's spans (also OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true|SPAN_ONLY)" },
+    "log-level": { type: "string", value: "LEVEL", default: `$${LOG_LEVEL_ENV}, else warn`, description: `the cluster's log lines shown on stderr: ${LOG_LEVELS.join(" | ")} (info adds one line per request)` },
+    verbose: { type: "boolean", description: "the same as --log-level info" },
   },
   maxPositionals: 0,
-};
+  notes: "logs are human-readable on a terminal, JSON lines otherwise.",
+});
 
 /** How the cluster coordinates: a given NATS URL, a nats-server we start, or one process on the memory bus. */
 export type UpMode = { kind: "nats-url"; url: string } | { kind: "start-nats"; binary: string } | { kind: "single-process"; reason: "asked" | "no nats-server" };
@@ -57,7 +55,7 @@ export function chooseUpMode(options: { nats?: string; singleProcess: boolean; n
   return options.natsBinary === undefined ? { kind: "single-process", reason: "no nats-server" } : { kind: "start-nats", binary: options.natsBinary };
 }
 
-interface UpSettings {
+export interface UpSettings {
   count: number;
   preset: string;
   grpcPort: number;
@@ -68,35 +66,44 @@ interface UpSettings {
   autoscale: string | undefined;
   /** Asked for on the command line; the router also reads the GenAI content variable itself. */
   traceContent: boolean;
-  verbose: boolean;
+  /** The cluster's log lines at or above this level are shown on stderr. */
+  logLevel: LogLevel;
 }
 
 export async function up(argv: string[], io: CommandIo): Promise<void> {
   const { values } = parseCommand(SPEC, argv);
-  if (values.help === true) return void io.stdout(`${SPEC.usage}\n`);
+  const logLevelText = (values["log-level"] as string | undefined) ?? (values.verbose === true ? "info" : (process.env[LOG_LEVEL_ENV] || "warn"));
+  if (!isLogLevel(logLevelText)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${logLevelText}"`, SPEC.usage);
+  if (values.verbose === true && values["log-level"] !== undefined) throw new UsageError("give --verbose or --log-level, not both", SPEC.usage);
   const settings: UpSettings = {
-    count: integerFlag(values.workers as string | undefined, "--workers", SPEC.usage, { min: 1, fallback: 2 })!,
-    grpcPort: integerFlag(values["grpc-port"] as string | undefined, "--grpc-port", SPEC.usage, { min: 0, fallback: 50051 })!,
-    httpPort: integerFlag(values["http-port"] as string | undefined, "--http-port", SPEC.usage, { min: 0, fallback: 8000 })!,
-    preset: (values.preset as string | undefined) ?? "sigma-tiny",
+    count: integerFlag(values.workers as string | undefined, "--workers", SPEC.usage, { min: 1, max: MAX_UP_WORKERS, fallback: DEFAULT_UP_WORKERS })!,
+    grpcPort: integerFlag(values["grpc-port"] as string | undefined, "--grpc-port", SPEC.usage, { min: 0, max: 65_535, fallback: DEFAULT_UP_GRPC_PORT })!,
+    httpPort: integerFlag(values["http-port"] as string | undefined, "--http-port", SPEC.usage, { min: 0, max: 65_535, fallback: DEFAULT_UP_HTTP_PORT })!,
+    preset: requirePreset((values.preset as string | undefined) ?? "sigma-tiny", SPEC.usage),
     policy: values.policy as string | undefined,
     otlpEndpoint: values["otlp-endpoint"] as string | undefined,
     traceContent: values["trace-content"] === true || captureMessageContentFromEnv(process.env),
     autoscale: values.autoscale as string | undefined,
-    verbose: values.verbose === true,
+    logLevel: logLevelText,
   };
   const mode = chooseUpMode({ nats: values.nats as string | undefined, singleProcess: values["single-process"] === true, natsBinary: findNatsServer(process.env["PATH"]) });
-  if (mode.kind === "single-process") {
-    if (settings.autoscale !== undefined) throw new UsageError(`--autoscale starts worker processes, which need NATS: ${mode.reason === "asked" ? "drop --single-process" : "install nats-server or give --nats URL"}`, SPEC.usage);
-    return upSingleProcess(settings, mode.reason, io);
+  if (mode.kind === "single-process" && settings.autoscale !== undefined) {
+    throw new UsageError(`--autoscale starts worker processes, which need NATS: ${mode.reason === "asked" ? "drop --single-process" : "install nats-server or give --nats URL"}`, SPEC.usage);
   }
+  // NOTE: every check (flags as the router will read them, free ports) runs before the first process starts.
+  await checkUpSettings(settings, SPEC.usage);
+  if (mode.kind === "single-process") return upSingleProcess(settings, mode.reason, io);
   return upProcesses(settings, mode, io);
 }
+
+/** Workers and router log at info at least: `up` waits for their "listening" lines, then filters by --log-level. */
+const childLogLevel = (level: LogLevel): LogLevel => (levelNumber(level) < levelNumber("info") ? level : "info");
 
 function printTryLines(io: CommandIo, preset: string, grpc: string, http: string): void {
   io.stdout(`router    grpc ${grpc}  http http://${http}  metrics http://${http}/metrics\n`);
   io.stdout(`\ntry:  curl -s http://${http}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${preset}","messages":[{"role":"user","content":"Hello"}],"max_tokens":32}'\n`);
-  io.stdout(`      sigmaserve generate "Hello" --address ${grpc} --stream\nCtrl-C stops the cluster.\n`);
+  io.stdout(`      sigmaserve generate "Hello" --address grpc://${grpc} --stream\n`);
+  io.stdout(`      sigmaserve status --address http://${http}\nCtrl-C stops the cluster.\n`);
 }
 
 /**
@@ -123,12 +130,18 @@ function untilSignal(io: CommandIo, stop: () => Promise<void>, watch: (stopNow: 
 }
 
 async function upSingleProcess(settings: UpSettings, reason: "asked" | "no nats-server", io: CommandIo): Promise<void> {
-  const logger = pino({ name: "sigmaserve-up", level: settings.verbose ? "info" : "warn", mixin: () => traceLogFields() }, pino.destination(2));
+  const logger = cliLogger("sigmaserve-up", settings.logLevel, { mixin: () => traceLogFields() });
   io.stdout(`nats      ${reason === "asked" ? "not used" : "not installed"}: workers and router run in this process on the in-memory bus\n`);
   // One provider for the whole process: its router's and workers' spans share it.
   const tracing = await startTracing({ serviceName: "sigmaserve", endpoint: settings.otlpEndpoint });
   if (tracing.enabled) io.stdout(`traces    ${tracing.tracesUrl}\n`);
-  const cluster = await startSingleProcessCluster({ workers: settings.count, preset: settings.preset, grpcPort: settings.grpcPort, httpPort: settings.httpPort, traceContent: settings.traceContent, logger, ...(settings.policy === undefined ? {} : { policy: settings.policy }) });
+  let cluster;
+  try {
+    cluster = await startSingleProcessCluster({ workers: settings.count, preset: settings.preset, grpcPort: settings.grpcPort, httpPort: settings.httpPort, traceContent: settings.traceContent, logger, ...(settings.policy === undefined ? {} : { policy: settings.policy }) });
+  } catch (err) {
+    await tracing.shutdown().catch(() => {});
+    throw err;
+  }
   for (const worker of cluster.workers) {
     io.stdout(`${worker.config.workerId}  ${worker.address} (${settings.preset}, in-process)\n`);
   }
@@ -140,7 +153,12 @@ async function upSingleProcess(settings: UpSettings, reason: "asked" | "no nats-
 }
 
 async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "single-process" }>, io: CommandIo): Promise<void> {
-  const log = settings.verbose ? (line: string) => io.stderr(`${line}\n`) : () => {};
+  const format = echoLogLine(settings.logLevel, process.stderr.isTTY === true);
+  const log = (line: string): void => {
+    const text = format(line);
+    if (text !== undefined) io.stderr(text);
+  };
+  const logLevelFlags = ["--log-level", childLogLevel(settings.logLevel)];
   const children: ChildProcess[] = [];
   const stopAll = async (): Promise<void> => {
     // Router first (no new requests), then workers (they drain), then NATS.
@@ -152,6 +170,12 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
     }
   };
   let natsUrl: string;
+  // A signal during start-up stops what has started (untilSignal takes over once the cluster is up).
+  const onStartupSignal = (signal: NodeJS.Signals): void => {
+    void stopAll().finally(() => process.kill(process.pid, signal));
+  };
+  process.once("SIGINT", onStartupSignal);
+  process.once("SIGTERM", onStartupSignal);
   try {
     if (mode.kind === "start-nats") {
       const nats = await launchNatsServer(mode.binary);
@@ -172,20 +196,19 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
             "--autoscale-provider",
             "local-process",
             "--autoscale-worker-command",
-            JSON.stringify([process.execPath, appEntryPoint("@sigmaserve/worker"), "--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--nats", natsUrl, "--drain-migrate", ...tracingFlags]),
+            JSON.stringify([process.execPath, appEntryPoint("@sigmaserve/worker"), "--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--nats", natsUrl, "--drain-migrate", ...logLevelFlags, ...tracingFlags]),
           ];
     for (let i = 0; i < (settings.autoscale === undefined ? settings.count : 0); i++) {
-      const worker = await spawnApp("@sigmaserve/worker", ["--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--worker-id", `worker-${i}`, "--nats", natsUrl, ...tracingFlags], "worker listening", log);
-      children.push(worker.child);
+      const worker = await spawnApp("@sigmaserve/worker", ["--preset", settings.preset, "--port", "0", "--metrics-port", "0", "--worker-id", `worker-${i}`, "--nats", natsUrl, ...logLevelFlags, ...tracingFlags], "worker listening", log, { label: `worker-${i}`, onSpawn: (child) => children.push(child) });
       io.stdout(`worker-${i}  ${String(worker.ready["address"])} (${settings.preset}, ${String(worker.ready["kernel"])} attention; metrics http://${String(worker.ready["metricsAddress"])}/metrics)\n`);
     }
     const router = await spawnApp(
       "@sigmaserve/router",
-      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy]), ...(settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint]), ...(settings.traceContent ? ["--trace-content"] : []), ...autoscaleFlags],
+      ["--nats", natsUrl, "--grpc-port", String(settings.grpcPort), "--http-port", String(settings.httpPort), ...(settings.policy === undefined ? [] : ["--policy", settings.policy]), ...(settings.otlpEndpoint === undefined ? [] : ["--otlp-endpoint", settings.otlpEndpoint]), ...(settings.traceContent ? ["--trace-content"] : []), ...logLevelFlags, ...autoscaleFlags],
       "router listening",
       log,
+      { label: "router", onSpawn: (child) => children.push(child) },
     );
-    children.push(router.child);
     if (settings.autoscale !== undefined) {
       io.stdout(`autoscale ${settings.autoscale} (local-process): the router starts and stops workers with the load; see http://${String(router.ready["http"])}/status\n`);
       await untilReady(String(router.ready["http"]));
@@ -194,6 +217,9 @@ async function upProcesses(settings: UpSettings, mode: Exclude<UpMode, { kind: "
   } catch (err) {
     await stopAll();
     throw err;
+  } finally {
+    process.off("SIGINT", onStartupSignal);
+    process.off("SIGTERM", onStartupSignal);
   }
   await untilSignal(io, stopAll, (stopNow) => {
     // A child that dies on its own takes the cluster down with it.

@@ -168,18 +168,72 @@ const FLAGS = {
 /** Flags that take no value (present = true); their SIGMASERVE_ROUTER_* variables take true/false/1/0. */
 const BOOLEAN_FLAGS = new Set(["trace-content"]);
 
-export const ROUTER_USAGE = `usage: sigmaserve router (--nats URL | --workers host:port,...) [--grpc-port N] [--http-port N] [--host H]
-                         [--policy kv_aware|least_loaded|round_robin] [--api-keys-file FILE] [--max-in-flight N] [--max-queued N] [--max-replays N]
-                         [--cache-pull-min-blocks N (default 0 = off; 4 is a start)] [--split-min-prompt-tokens N] [--split-max-prefill-queue N]
-                         [--otlp-endpoint URL (traces over OTLP/HTTP; default: OTEL_EXPORTER_OTLP_ENDPOINT, else off)]
-                         [--trace-content (record prompt and output text on spans; default: ${CAPTURE_MESSAGE_CONTENT_ENV}, else off)]
-                         [--autoscale MIN..MAX --autoscale-provider kubernetes|local-process (needs the bus) [--router-id ID]
-                          [--autoscale-interval-s 15] [--autoscale-warmup-s 60] [--autoscale-down-window-s 60] [--autoscale-ttft-slo-ms 0]
-                          [--autoscale-up-waiting 2] [--autoscale-down-waiting 0.2] [--autoscale-up-kv-usage 0.85] [--autoscale-down-kv-usage 0.5]
-                          [--autoscale-max-step 1] [--autoscale-drain-timeout-s 120] [--autoscale-lease-ttl-s 10]
-                          [--autoscale-worker-command JSON [--autoscale-worker-id-prefix worker] (local-process)] [--k8s-worker-deployment NAME [--k8s-namespace NS]]]
-                         [--k8s-worker-service NAME (workers from this Service's EndpointSlices)]
-Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB").`;
+/** Each flag's value placeholder (none for a flag without a value) and description: the help is generated from this and the schema's defaults. */
+const FLAG_HELP: Record<keyof typeof FLAGS, readonly [placeholder: string, description: string]> = {
+  host: ["HOST", "the address gRPC and HTTP listen on"],
+  "grpc-port": ["N", "gRPC port; 0: the OS picks (logged at start)"],
+  "http-port": ["N", "OpenAI-compatible HTTP port (also /metrics, /status); 0: the OS picks"],
+  nats: ["URL", "find workers in the NATS registry (one of --nats, --workers, --k8s-worker-service is needed)"],
+  workers: ["HOST:PORT,...", "a static worker list, when there is no bus"],
+  policy: ["NAME", `routing policy: ${ROUTING_POLICIES.join(" | ")}`],
+  "api-keys-file": ["FILE", "API keys as JSON {\"KEY\": \"TENANT\"}; without keys the router is open (every request is tenant \"default\")"],
+  "api-keys": ["KEY=TENANT,...", "API keys inline (prefer the file or SIGMASERVE_ROUTER_API_KEYS: flags land in shell history)"],
+  "max-in-flight": ["N", "requests running at once; more wait in the queue"],
+  "max-queued": ["N", "requests waiting for a slot; more are refused (overloaded)"],
+  "max-replays": ["N", "failovers of one request by token replay before it fails"],
+  "max-message-mib": ["MIB", "gRPC message limit, MiB"],
+  "cache-pull-min-blocks": ["N", "fewest missing blocks for a cache pull from the holder to the picked worker (needs the bus); 0: off, 4 is a start"],
+  "split-min-prompt-tokens": ["N", "a prefill/decode split needs at least this many prompt tokens not cached on the decode worker"],
+  "split-max-prefill-queue": ["N", "... and a --role prefill worker with at most this many requests queued"],
+  "otlp-endpoint": ["URL", "OTLP/HTTP collector for traces (http://host:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT, else off"],
+  "trace-content": ["", `record prompt and output text on request spans (default: ${CAPTURE_MESSAGE_CONTENT_ENV}, else off)`],
+  "router-id": ["ID", "this router's id (the autoscaler lease's holder name)"],
+  autoscale: ["MIN..MAX", "autoscale between MIN and MAX workers (needs the bus and --autoscale-provider); unset: off"],
+  "autoscale-provider": ["kubernetes|local-process", "what runs the workers"],
+  "autoscale-interval-s": ["S", "seconds between scaling decisions"],
+  "autoscale-warmup-s": ["S", "hold after a scale-up while the new worker warms up, s"],
+  "autoscale-down-window-s": ["S", "the down condition must hold this long before a scale-down, s"],
+  "autoscale-ttft-slo-ms": ["MS", "TTFT SLO (p90 over an interval), ms; 0: not a scaling signal"],
+  "autoscale-drain-timeout-s": ["S", "how long a scale-down waits for its worker to drain with migration, s"],
+  "autoscale-up-waiting": ["N", "scale up at this many waiting requests per ready worker"],
+  "autoscale-down-waiting": ["N", "scale down only at or below this many waiting requests per ready worker"],
+  "autoscale-up-kv-usage": ["RATIO", "scale up when the fullest K or V pool reaches this usage"],
+  "autoscale-down-kv-usage": ["RATIO", "scale down only at or below this K and V pool usage"],
+  "autoscale-max-step": ["N", "workers added or removed per decision"],
+  "autoscale-lease-ttl-s": ["S", "how long the autoscaler lease lasts without renewal, s"],
+  "autoscale-worker-command": ["JSON", 'local-process: the worker\'s command line as a JSON array (["node","apps/worker/dist/main.js","--preset","sigma-tiny"]); --worker-id ID is appended'],
+  "autoscale-worker-id-prefix": ["PREFIX", "local-process: worker ids are PREFIX-0, PREFIX-1, ..."],
+  "k8s-namespace": ["NS", "kubernetes: the worker Deployment's namespace (default: this pod's)"],
+  "k8s-worker-deployment": ["NAME", "kubernetes: the worker Deployment whose scale the autoscaler sets"],
+  "k8s-worker-service": ["NAME", "find workers from this Service's EndpointSlices instead of the NATS registry"],
+};
+
+/** A default as help shows it: none for unset, off flags and empty lists; a per-process default described. */
+function defaultText(flag: keyof typeof FLAGS, value: unknown): string {
+  if (flag === "router-id") return " (default: HOSTNAME-PID)";
+  if (value === undefined || value === false || (Array.isArray(value) && value.length === 0)) return "";
+  return ` (default: ${String(value)})`;
+}
+
+function usageText(): string {
+  // NOTE: the defaults are the schema's own (parsed from nothing), so the help cannot drift from them.
+  const defaults = RouterConfigSchema.parse({ traceContent: false }) as Record<string, unknown>;
+  const rows = Object.entries(FLAG_HELP).map(([flag, [placeholder, description]]) => [`--${flag}${placeholder === "" ? "" : ` ${placeholder}`}`, `${description}${defaultText(flag as keyof typeof FLAGS, defaults[FLAGS[flag as keyof typeof FLAGS]])}`] as const);
+  const width = Math.max(...rows.map(([label]) => label.length)) + 2;
+  return [
+    "usage: sigmaserve router (--nats URL | --workers host:port,... | --k8s-worker-service NAME) [options]",
+    "",
+    "A router process: the public gRPC and OpenAI-compatible HTTP APIs, KV-aware routing over the workers, failover, admission.",
+    "",
+    "options:",
+    ...rows.map(([label, text]) => `  ${label.padEnd(width)}${text}`),
+    "",
+    'Every flag can also be set as SIGMASERVE_ROUTER_<FLAG> (e.g. SIGMASERVE_ROUTER_API_KEYS="key1=tenantA,key2=tenantB"); flags win.',
+  ].join("\n");
+}
+
+/** The router's help: every flag with its description and default. */
+export const ROUTER_USAGE = usageText();
 
 export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): RouterConfig {
   let values: Record<string, string | boolean | undefined>;

@@ -18,6 +18,7 @@ import { BusDiscovery } from "./discovery/bus-discovery.js";
 import { StaticDiscovery } from "./discovery/static-discovery.js";
 import type { RouteDecision, RoutedRequest } from "./generate/dispatcher.js";
 import { TokenizerRegistry } from "./generate/normalize-request.js";
+import { healthFollowsReadiness, LIVENESS_HEALTH_SERVICE } from "./grpc/health-follows-readiness.js";
 import { inferenceServiceImpl } from "./grpc/inference-service.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { startOpenAiServer, type OpenAiServer } from "./http/openai-server.js";
@@ -60,7 +61,8 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     selector: createWorkerSelector(config.policy as RoutingPolicy),
     admission: new AdmissionController({ maxInFlight: config.maxInFlight, maxQueued: config.maxQueued }),
     apiKeys,
-    tokenizers: new TokenizerRegistry(),
+    // Knowing the pool, it fetches a model's tokenizer from its workers as soon as the first one joins.
+    tokenizers: new TokenizerRegistry({ pool }),
     logger,
     maxReplays: config.maxReplays,
     traceContent: config.traceContent,
@@ -122,14 +124,19 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     });
     await autoscaler.start();
   }
-  health.setAll("SERVING");
+  // SERVING exactly while /readyz is 200: at least one routable worker (a DRAINING or DRAINED one does not count).
+  const healthFollower = healthFollowsReadiness(health, pool);
+  // Liveness is not readiness: a router with no worker is alive and must not be restarted.
+  health.setStatus(LIVENESS_HEALTH_SERVICE, "SERVING");
   const runtime: RouterRuntime = {
     pipeline,
     autoscaler,
     grpcAddress: `${config.host}:${grpcPort}`,
     httpAddress: http.address,
     stop: async () => {
+      healthFollower.stop();
       health.setAll("NOT_SERVING");
+      health.setStatus(LIVENESS_HEALTH_SERVICE, "NOT_SERVING");
       // First: the lease goes to another router at once, and workers this router started (local-process) stop.
       await autoscaler?.stop();
       await http.close();

@@ -36,13 +36,16 @@ describe("vllm endpoints - against a fake worker's model", () => {
     const bare = await jsonOf(await postJson(`${router.baseUrl}/tokenize`, { model: FAKE_MODEL_ID, prompt: text, add_special_tokens: false }));
     assert.deepEqual(bare.body.tokens, [...Buffer.from(text)]);
     assert.deepEqual(await jsonOf(await postJson(`${router.baseUrl}/detokenize`, { model: FAKE_MODEL_ID, tokens: bare.body.tokens })), { status: 200, body: { prompt: text } });
+    // Chat messages go through the model's template, as /v1/chat/completions renders them.
+    const chat = await jsonOf(await postJson(`${router.baseUrl}/tokenize`, { model: FAKE_MODEL_ID, messages: [{ role: "user", content: "Hi" }] }));
+    assert.deepEqual(chat.body.tokens, [BOS, ...Buffer.from("<|user|>\nHi\n<|assistant|>\n")]);
   });
 
   test("vllm endpoints - bad bodies are 400s naming the field; an unknown model is 404", async () => {
     const cases: [string, unknown, string | null, RegExp][] = [
       ["/tokenize", { model: FAKE_MODEL_ID }, "prompt", /prompt: is required/],
       ["/tokenize", { model: FAKE_MODEL_ID, prompt: "x", extra: 1 }, null, /fields this endpoint does not take: extra/],
-      ["/tokenize", { model: FAKE_MODEL_ID, messages: [] }, "messages", /not supported on \/tokenize yet/],
+      ["/tokenize", { model: FAKE_MODEL_ID, messages: [] }, "messages", /must hold at least one message/],
       ["/detokenize", { model: FAKE_MODEL_ID, tokens: [1, -2] }, "tokens[1]", /must be >= 0/],
       ["/detokenize", { model: FAKE_MODEL_ID, tokens: [99_999] }, "tokens", /not in the vocabulary/],
     ];

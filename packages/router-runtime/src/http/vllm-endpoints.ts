@@ -4,12 +4,13 @@
  *
  *   GET  /health       200 with an empty body while the process answers (vLLM's liveness)
  *   GET  /version      {"version": "<sigmaserve version>"}
- *   POST /tokenize     {model, prompt, add_special_tokens?} → {count, max_model_len, tokens}
+ *   POST /tokenize     {model, prompt, add_special_tokens?} or {model, messages} → {count, max_model_len, tokens}
  *   POST /detokenize   {model, tokens} → {prompt}
  *
  * Tokenizing uses the model's tokenizer on this router, the one text prompts
- * get; /tokenize and /detokenize authenticate like the /v1 endpoints.
- * Chat `messages` on /tokenize are not supported yet and are refused by name.
+ * get, and `messages` go through the model's chat template exactly as on
+ * /v1/chat/completions (generation prompt included); /tokenize and
+ * /detokenize authenticate like the /v1 endpoints.
  */
 import { createRequire } from "node:module";
 import { z } from "zod";
@@ -17,6 +18,8 @@ import { checkModel } from "../generate/normalize-request.js";
 import { InvalidTokenIdError } from "@sigmaserve/model/tokenizer";
 import { OpenAiError } from "./openai-error.js";
 import { parseRequest } from "./parse-request.js";
+import { chatPrompt } from "./chat-template.js";
+import { ChatMessageSchema } from "./openai-types.js";
 import type { RequestContext } from "./request-context.js";
 import { sendJson } from "./send-json.js";
 
@@ -24,6 +27,14 @@ import { sendJson } from "./send-json.js";
 export const SIGMASERVE_VERSION: string = (createRequire(import.meta.url)("../../package.json") as { version: string }).version;
 
 const U32_MAX = 2 ** 32 - 1;
+
+const TokenizeChatRequestSchema = z.strictObject(
+  {
+    model: z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }),
+    messages: z.array(ChatMessageSchema, { error: "must be an array of messages" }).min(1, { error: "must hold at least one message" }),
+  },
+  { error: (issue) => (issue.code === "unrecognized_keys" ? `has fields this endpoint does not take: ${issue.keys.join(", ")}` : "must be a JSON object with model and messages") },
+);
 
 const TokenizeRequestSchema = z.strictObject(
   {
@@ -56,13 +67,20 @@ export async function handleVersion(ctx: RequestContext): Promise<void> {
 export async function handleTokenize(ctx: RequestContext): Promise<void> {
   ctx.authenticate();
   const raw = await ctx.readJson();
+  let model: string;
+  let tokens: number[];
   if (typeof raw === "object" && raw !== null && "messages" in raw) {
-    throw OpenAiError.invalid("messages", "messages: chat messages are not supported on /tokenize yet; send the rendered prompt as prompt");
+    const body = parseRequest(TokenizeChatRequestSchema, raw);
+    model = body.model;
+    const prompt = await chatPrompt(ctx.pipeline.tokenizers, ctx.pipeline.pool, model, body.messages);
+    tokens = prompt.case === "tokenIds" ? [...prompt.value.ids] : (await ctx.pipeline.tokenizers.load(model, ctx.pipeline.pool)).tokenizer.encode(prompt.value, { addSpecialTokens: true });
+  } else {
+    const body = parseRequest(TokenizeRequestSchema, raw);
+    model = body.model;
+    checkModel(model, ctx.pipeline.pool);
+    tokens = (await ctx.pipeline.tokenizers.load(model, ctx.pipeline.pool)).tokenizer.encode(body.prompt, { addSpecialTokens: body.add_special_tokens ?? true });
   }
-  const body = parseRequest(TokenizeRequestSchema, raw);
-  checkModel(body.model, ctx.pipeline.pool);
-  const tokens = ctx.pipeline.tokenizers.get(body.model, ctx.pipeline.pool).encode(body.prompt, { addSpecialTokens: body.add_special_tokens ?? true });
-  sendJson(ctx.res, 200, { count: tokens.length, max_model_len: maxModelLen(ctx, body.model), tokens });
+  sendJson(ctx.res, 200, { count: tokens.length, max_model_len: maxModelLen(ctx, model), tokens });
 }
 
 export async function handleDetokenize(ctx: RequestContext): Promise<void> {
@@ -70,7 +88,7 @@ export async function handleDetokenize(ctx: RequestContext): Promise<void> {
   const body = parseRequest(DetokenizeRequestSchema, await ctx.readJson());
   checkModel(body.model, ctx.pipeline.pool);
   try {
-    sendJson(ctx.res, 200, { prompt: ctx.pipeline.tokenizers.get(body.model, ctx.pipeline.pool).decode(body.tokens) });
+    sendJson(ctx.res, 200, { prompt: (await ctx.pipeline.tokenizers.load(body.model, ctx.pipeline.pool)).tokenizer.decode(body.tokens) });
   } catch (err) {
     if (err instanceof InvalidTokenIdError) throw OpenAiError.invalid("tokens", `tokens: ${err.message}`);
     throw err;

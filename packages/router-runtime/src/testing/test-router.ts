@@ -45,7 +45,7 @@ export async function startTestRouter(options: TestRouterOptions = {}): Promise<
     selector: createWorkerSelector("round_robin"),
     admission: new AdmissionController(options.admission ?? { maxInFlight: 64, maxQueued: 64 }),
     apiKeys: ApiKeys.parse(options.apiKeys ?? "", "test"),
-    tokenizers: new TokenizerRegistry(),
+    tokenizers: new TokenizerRegistry({ pool }),
     logger,
     ...(options.traceContent === undefined ? {} : { traceContent: options.traceContent }),
   });

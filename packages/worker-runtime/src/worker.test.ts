@@ -139,7 +139,7 @@ describe("worker - generation", () => {
       [{ promptTokenIds: [] }, "prompt_token_ids", /^must not be empty$/],
       [{ promptTokenIds: Array.from({ length: 2048 }, () => 1) }, "prompt_token_ids", /^2048 prompt tokens leave no room in the context of 2048 tokens$/],
       [{ promptTokenIds: [1, 2, 300] }, "prompt_token_ids[2]", /^300 is outside the vocabulary \[0, 259\)$/],
-      [{ sampling: { maxTokens: 0 } }, "sampling.max_tokens", /^must be at least 1, got 0$/],
+      [{ sampling: { maxTokens: 0 } }, "sampling.max_tokens", /^must be at least 1, got 0 \(0 is allowed only with sampling\.prompt_logprobs set\)$/],
       [{ sampling: { maxTokens: 100_000 } }, "sampling.max_tokens", /^must be at most /],
       [{ sampling: { temperature: -1 } }, "sampling.temperature", /^must be >= 0, got -1$/],
       [{ sampling: { temperature: Infinity } }, "sampling.temperature", /^must be a finite number, got Infinity$/],

@@ -8,7 +8,10 @@
  * every row's K (after RoPE) and V are written into the sequence's blocks,
  * then the attention kernel reads K and V back through the block tables (so a
  * prefill row sees the rows of its own chunk that precede it). Logits are
- * computed only for the rows that end a sequence's known tokens.
+ * computed only for the rows that end a sequence's known tokens, and for the
+ * prompt rows of a sequence that asks for prompt logprobs: those rows are
+ * reduced to their next prompt token's logprob and the best N at once, so a
+ * chunk's [rows, vocab] logits never leave the step.
  *
  * K and V are read through the manager's attention view (the pool's arenas,
  * zero-copy, and each block's slots and V tier); the runner never touches the
@@ -24,6 +27,19 @@ import type { KvAttentionView, KvBlockSlots, KvCacheManager } from "@sigmaserve/
 import type { ModelConfig } from "@sigmaserve/model/config";
 import type { OrtDenseModel } from "@sigmaserve/model/runtime";
 import type { AttentionArenas, AttentionKernel, AttentionReadStats, AttentionShape } from "../attention/attention-kernel.js";
+import { type PromptTokenLogprob, promptTokenLogprob } from "../sampler/prompt-logprobs.js";
+
+/** What a sequence asks of its prompt rows (vLLM's prompt_logprobs). */
+export interface StepPromptLogprobs {
+  /** Best alternatives per position, 0 … MAX_LOGPROBS. */
+  topN: number;
+  /**
+   * The token that follows each of the first `targets.length` rows of `tokens` in the prompt: row i (position
+   * startPosition + i) scores targets[i]. Shorter than `tokens` when the chunk reaches the prompt's last token
+   * (nothing in the prompt follows it) or goes past it (replayed tokens).
+   */
+  targets: readonly number[];
+}
 
 /** One sequence's share of a step. */
 export interface StepSequence {
@@ -35,11 +51,18 @@ export interface StepSequence {
   tokens: readonly number[];
   /** Whether to return logits for the last of `tokens` (the sequence is caught up and samples next). */
   wantLogits: boolean;
+  /** Prompt logprobs for the rows of this chunk; absent for none. */
+  promptLogprobs?: StepPromptLogprobs;
 }
 
 export interface StepResult {
   /** Logits rows, [vocab] each, for the sequences that asked. */
   logits: Map<string, Float32Array>;
+  /**
+   * For the sequences that asked: entry i scores the prompt token at position startPosition + i + 1 (the
+   * sequence's targets[i]) under row i's logits.
+   */
+  promptLogprobs: Map<string, PromptTokenLogprob[]>;
   /** Tokens computed (rows). */
   numRows: number;
   /** Bytes the attention kernel read, summed over layers. */
@@ -91,8 +114,15 @@ export class ModelRunner {
     const rowPos = new Int32Array(numRows);
     const logitRows: number[] = [];
     const logitOwners: string[] = [];
+    // Prompt rows to score: their logits come after the sampling rows of logitRows, in this order.
+    const promptRows: { row: number; owner: string; target: number; topN: number }[] = [];
     let row = 0;
     sequences.forEach((sequence, s) => {
+      const wanted = sequence.promptLogprobs;
+      if (wanted !== undefined) {
+        if (wanted.targets.length > sequence.tokens.length) throw new RangeError(`sequence ${sequence.requestId}: ${wanted.targets.length} prompt logprob targets for ${sequence.tokens.length} tokens`);
+        wanted.targets.forEach((target, i) => promptRows.push({ row: row + i, owner: sequence.requestId, target, topN: wanted.topN }));
+      }
       sequence.tokens.forEach((token, i) => {
         tokenIds[row] = token;
         positions[row] = sequence.startPosition + i;
@@ -140,12 +170,21 @@ export class ModelRunner {
       if (layer + 1 < config.num_hidden_layers) {
         stage = await dense.finishAndProject(layer + 1, stage.hidden, out, positions);
       } else {
-        const logits = logitRows.length === 0 ? new Float32Array(0) : await dense.finishAndLogits(stage.hidden, out, logitRows);
+        const allRows = promptRows.length === 0 ? logitRows : [...logitRows, ...promptRows.map((p) => p.row)];
+        const logits = allRows.length === 0 ? new Float32Array(0) : await dense.finishAndLogits(stage.hidden, out, allRows);
+        const vocab = config.vocab_size;
         const byOwner = new Map<string, Float32Array>();
-        logitOwners.forEach((owner, i) => byOwner.set(owner, logits.subarray(i * config.vocab_size, (i + 1) * config.vocab_size)));
+        logitOwners.forEach((owner, i) => byOwner.set(owner, logits.subarray(i * vocab, (i + 1) * vocab)));
+        const promptLogprobs = new Map<string, PromptTokenLogprob[]>();
+        promptRows.forEach((p, i) => {
+          const at = logitRows.length + i;
+          let entries = promptLogprobs.get(p.owner);
+          if (entries === undefined) promptLogprobs.set(p.owner, (entries = []));
+          entries.push(promptTokenLogprob(logits.subarray(at * vocab, (at + 1) * vocab), p.target, p.topN));
+        });
         let positionsRead = 0;
         for (let r = 0; r < numRows; r++) positionsRead += rowPos[r]! + 1;
-        return { logits: byOwner, numRows, reads, fullAttentionVBytes: config.num_hidden_layers * positionsRead * nV * d * 4 };
+        return { logits: byOwner, promptLogprobs, numRows, reads, fullAttentionVBytes: config.num_hidden_layers * positionsRead * nV * d * 4 };
       }
     }
     throw new Error("unreachable: a model has at least one layer");

@@ -21,6 +21,7 @@ export {
 export { mix64, requestRandomU64, requestUniform } from "./request-rng.js";
 export { argmax, sampleToken, type SampledToken, type SamplerParams } from "./sample-token.js";
 export type { TokenLogprob } from "./top-logprobs.js";
+export { promptTokenLogprob, type PromptTokenLogprob } from "./prompt-logprobs.js";
 export { findStopString, partialStopLength, truncateAtStop, type StopMatch } from "./find-stop-string.js";
 export { StopChecker, stopTokenIdsOf, type StopCheckerOptions, type StopDecision, type StopParams, type StopReason } from "./stop-checker.js";
 export { LogitsProcessor } from "./logits-processor.js";

@@ -30,6 +30,7 @@ test("sampling params - an empty request gets every default and a drawn seed", (
     stop: [],
     stopTokenIds: [],
     logprobs: undefined,
+    promptLogprobs: undefined,
     ignoreEos: false,
     minTokens: 0,
     repetitionPenalty: 1,
@@ -45,7 +46,7 @@ test("sampling params - an empty request gets every default and a drawn seed", (
 test("sampling params - given values are kept and copied", () => {
   const stop = ["END"];
   const params = resolveSamplingParams(
-    { maxTokens: 100, temperature: 0, topP: 0.9, topK: 40, seed: 2n ** 64n - 1n, stop, stopTokenIds: [0, 258], logprobs: 0, ignoreEos: true, minTokens: 5, repetitionPenalty: 1.3, minP: 0.05, includeStopStrInOutput: true, skipSpecialTokens: false },
+    { maxTokens: 100, temperature: 0, topP: 0.9, topK: 40, seed: 2n ** 64n - 1n, stop, stopTokenIds: [0, 258], logprobs: 0, promptLogprobs: 2, ignoreEos: true, minTokens: 5, repetitionPenalty: 1.3, minP: 0.05, includeStopStrInOutput: true, skipSpecialTokens: false },
     limits,
   );
   assert.deepEqual(params, {
@@ -57,6 +58,7 @@ test("sampling params - given values are kept and copied", () => {
     stop: ["END"],
     stopTokenIds: [0, 258],
     logprobs: 0,
+    promptLogprobs: 2,
     ignoreEos: true,
     minTokens: 5,
     repetitionPenalty: 1.3,
@@ -101,6 +103,13 @@ test("sampling params - each rule names its field", () => {
   assertRefused({ stopTokenIds: [-1] }, "sampling.stop_token_ids[0]", "sampling.stop_token_ids[0]: -1 is outside the vocabulary [0, 259)");
   assertRefused({ logprobs: 21 }, "sampling.logprobs", "sampling.logprobs: must be at most 20, got 21");
   assertRefused({ logprobs: -1 }, "sampling.logprobs", "sampling.logprobs: must be an integer in [0, 4294967295], got -1");
+  assertRefused({ promptLogprobs: 21 }, "sampling.prompt_logprobs", "sampling.prompt_logprobs: must be at most 20, got 21");
+});
+
+test("sampling params - max_tokens 0 with prompt_logprobs is a scoring request; without, it means the default", () => {
+  const scoring = resolveSamplingParams({ maxTokens: 0, promptLogprobs: 4 }, limits);
+  assert.deepEqual([scoring.maxTokens, scoring.promptLogprobs, scoring.minTokens], [0, 4, 0]);
+  assert.deepEqual([resolveSamplingParams({ maxTokens: 0 }, limits).maxTokens, resolveSamplingParams({ promptLogprobs: 0 }, limits).promptLogprobs], [16, 0]);
 });
 
 test("sampling params - the edges of each rule are accepted", () => {

@@ -29,7 +29,10 @@ const U64_LIMIT = 1n << 64n;
 
 /** Resolved sampling parameters of one request. */
 export interface SamplingParams {
-  /** Most tokens to generate, >= 1 (the stop token, if any, counts). */
+  /**
+   * Most tokens to generate, >= 1 (the stop token, if any, counts); 0 only for a scoring request
+   * (promptLogprobs set): the prompt is computed, nothing is sampled.
+   */
   readonly maxTokens: number;
   /** Softmax temperature; exactly 0 is greedy (argmax). */
   readonly temperature: number;
@@ -45,6 +48,8 @@ export interface SamplingParams {
   readonly stopTokenIds: readonly number[];
   /** undefined: no logprobs; N: the chosen token's logprob plus the N best alternatives. */
   readonly logprobs: number | undefined;
+  /** undefined: no prompt logprobs; N: each prompt token's logprob after the first, plus the N best alternatives at its position. */
+  readonly promptLogprobs: number | undefined;
   /** Keep generating past EOS (stop token ids still stop). */
   readonly ignoreEos: boolean;
   /** Fewest tokens before EOS, a stop token id or a stop string may end the request; 0 is off; capped at maxTokens. */
@@ -59,7 +64,10 @@ export interface SamplingParams {
   readonly skipSpecialTokens: boolean;
 }
 
-/** What the worker maps from the proto. Every field is optional; maxTokens 0 means the default, as in the proto. */
+/**
+ * What the worker maps from the proto. Every field is optional; maxTokens 0 means the default, except with
+ * promptLogprobs set, where it is a scoring request (maxTokens 0: nothing is sampled).
+ */
 export interface SamplingParamsInput {
   readonly maxTokens?: number;
   readonly temperature?: number;
@@ -69,6 +77,7 @@ export interface SamplingParamsInput {
   readonly stop?: readonly string[];
   readonly stopTokenIds?: readonly number[];
   readonly logprobs?: number;
+  readonly promptLogprobs?: number;
   readonly ignoreEos?: boolean;
   readonly minTokens?: number;
   readonly repetitionPenalty?: number;
@@ -155,10 +164,10 @@ function resolveStopTokenIds(input: readonly number[] | undefined, vocabSize: nu
   return Object.freeze([...ids]);
 }
 
-function resolveLogprobs(input: number | undefined): number | undefined {
+function resolveLogprobs(input: number | undefined, name = "logprobs"): number | undefined {
   if (input === undefined) return undefined;
-  requireU32("logprobs", input);
-  if (input > MAX_LOGPROBS) throw new SamplingParamsError(field("logprobs"), `must be at most ${MAX_LOGPROBS}, got ${input}`);
+  requireU32(name, input);
+  if (input > MAX_LOGPROBS) throw new SamplingParamsError(field(name), `must be at most ${MAX_LOGPROBS}, got ${input}`);
   return input;
 }
 
@@ -202,7 +211,10 @@ export function resolveSamplingParams(input: SamplingParamsInput, limits: Sampli
     throw new RangeError(`sampling limits: vocabSize must be a positive integer, got ${limits.vocabSize}`);
   }
   const ignoreEos = requireBoolean("ignore_eos", input.ignoreEos, false);
-  const maxTokens = resolveMaxTokens(input.maxTokens, limits);
+  const promptLogprobs = resolveLogprobs(input.promptLogprobs, "prompt_logprobs");
+  // NOTE: max_tokens 0 with prompt_logprobs is a scoring request (lm-eval's loglikelihood, vLLM's echo with
+  // max_tokens 0): the prompt is computed for its logprobs and no token is sampled.
+  const maxTokens = input.maxTokens === 0 && promptLogprobs !== undefined ? 0 : resolveMaxTokens(input.maxTokens, limits);
   return Object.freeze({
     maxTokens,
     temperature: resolveTemperature(input.temperature),
@@ -212,6 +224,7 @@ export function resolveSamplingParams(input: SamplingParamsInput, limits: Sampli
     stop: resolveStop(input.stop),
     stopTokenIds: resolveStopTokenIds(input.stopTokenIds, limits.vocabSize),
     logprobs: resolveLogprobs(input.logprobs),
+    promptLogprobs,
     ignoreEos,
     minTokens: resolveMinTokens(input.minTokens, maxTokens),
     repetitionPenalty: resolveRepetitionPenalty(input.repetitionPenalty),

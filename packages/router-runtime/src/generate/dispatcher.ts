@@ -151,8 +151,12 @@ export class Dispatcher {
     let lastError: unknown;
     /** The worker the last attempt's handover named, for the next pick (every failure sets it anew). */
     let handoverTo: string | undefined;
-    /** A prefill/decode split: its first attempt runs the prompt and the first token on a prefill worker. */
-    let split = planSplit(this.options, request);
+    /**
+     * A prefill/decode split: its first attempt runs the prompt and the first token on a prefill worker.
+     * NOTE: never for prompt_logprobs: the worker that finishes must compute the whole prompt for its logits
+     * anyway (moving its KV saves nothing), and a scoring request (max_tokens 0) samples no first token.
+     */
+    let split = request.sampling.promptLogprobs === undefined ? planSplit(this.options, request) : null;
     for (;;) {
       const stage = split === null ? "whole" : "prefill";
       const routeSpan = startRouteSpan(trace);
@@ -309,6 +313,7 @@ export class Dispatcher {
       clientRequestId: request.clientRequestId,
       seed: request.sampling.seed ?? 0n,
       errorMessage: message,
+      promptLogprobs: [],
     };
   }
 }

@@ -18,7 +18,7 @@ import type { FieldViolation, inferencev1 } from "@sigmaserve/proto";
 
 /** Most stop strings a request may carry (inference.proto, SamplingParams.stop). */
 export const MAX_STOP_STRINGS = 16;
-/** Most top alternatives per token (inference.proto, SamplingParams.logprobs). */
+/** Most top alternatives per token (inference.proto, SamplingParams.logprobs and prompt_logprobs). */
 export const MAX_LOGPROBS = 20;
 /** max_tokens of a request that leaves it unset (inference.proto, SamplingParams.max_tokens): the bound of min_tokens then. */
 export const DEFAULT_MAX_TOKENS = 16;
@@ -69,9 +69,10 @@ function checkTemperature(out: Violations, value: number | undefined): void {
 export function samplingViolations(sampling: inferencev1.SamplingParams | undefined, limits: ModelLimits): Violations {
   const out: Violations = [];
   if (sampling === undefined) return out;
-  // The proto makes max_tokens optional: unset takes the default, an explicit 0 is a mistake.
-  if (sampling.maxTokens !== undefined && checkU32(out, "sampling.max_tokens", sampling.maxTokens) && sampling.maxTokens === 0) {
-    out.push({ field: "sampling.max_tokens", description: "must be at least 1, got 0" });
+  // The proto makes max_tokens optional: unset takes the default; an explicit 0 is a scoring request (nothing
+  // sampled), which needs prompt_logprobs (nothing else would come back), and a mistake otherwise.
+  if (sampling.maxTokens !== undefined && checkU32(out, "sampling.max_tokens", sampling.maxTokens) && sampling.maxTokens === 0 && sampling.promptLogprobs === undefined) {
+    out.push({ field: "sampling.max_tokens", description: "must be at least 1, got 0 (0 is allowed only with sampling.prompt_logprobs set)" });
   }
   checkTemperature(out, sampling.temperature);
   // NOTE: written as a negated range so that NaN fails too; (0, 1] lies inside float32.
@@ -86,6 +87,9 @@ export function samplingViolations(sampling: inferencev1.SamplingParams | undefi
   checkTokenIds(out, "sampling.stop_token_ids", sampling.stopTokenIds, limits.vocabSize);
   if (sampling.logprobs !== undefined && checkU32(out, "sampling.logprobs", sampling.logprobs) && sampling.logprobs > MAX_LOGPROBS) {
     out.push({ field: "sampling.logprobs", description: `must be at most ${MAX_LOGPROBS}, got ${sampling.logprobs}` });
+  }
+  if (sampling.promptLogprobs !== undefined && checkU32(out, "sampling.prompt_logprobs", sampling.promptLogprobs) && sampling.promptLogprobs > MAX_LOGPROBS) {
+    out.push({ field: "sampling.prompt_logprobs", description: `must be at most ${MAX_LOGPROBS}, got ${sampling.promptLogprobs}` });
   }
   // NOTE: the worker caps min_tokens at max_tokens (a prefill stage asks it for one token); the public rule refuses it.
   const maxTokens = sampling.maxTokens ?? DEFAULT_MAX_TOKENS;

@@ -40,8 +40,11 @@ export function validateGenerate(request: workerv1.GenerateRequest, limits: Gene
     throw new InvalidRequestError("prompt_token_ids", `${prompt.length} prompt tokens${request.generatedTokenIds.length > 0 ? ` + ${request.generatedTokenIds.length} generated` : ""} leave no room in the context of ${context} tokens`);
   }
   const sampling = request.sampling;
-  // The proto makes max_tokens optional: unset takes the default, an explicit 0 is a mistake.
-  if (sampling?.maxTokens === 0) throw new InvalidRequestError("sampling.max_tokens", "must be at least 1, got 0");
+  // The proto makes max_tokens optional: unset takes the default; an explicit 0 is a scoring request, which
+  // needs prompt_logprobs (nothing else would come back), and a mistake otherwise.
+  if (sampling?.maxTokens === 0 && sampling.promptLogprobs === undefined) {
+    throw new InvalidRequestError("sampling.max_tokens", "must be at least 1, got 0 (0 is allowed only with sampling.prompt_logprobs set)");
+  }
   const params = resolveSamplingParams(
     {
       ...(sampling?.maxTokens === undefined ? {} : { maxTokens: sampling.maxTokens }),
@@ -49,6 +52,7 @@ export function validateGenerate(request: workerv1.GenerateRequest, limits: Gene
       ...(sampling?.topP === undefined ? {} : { topP: sampling.topP }),
       ...(sampling?.seed === undefined ? {} : { seed: sampling.seed }),
       ...(sampling?.logprobs === undefined ? {} : { logprobs: sampling.logprobs }),
+      ...(sampling?.promptLogprobs === undefined ? {} : { promptLogprobs: sampling.promptLogprobs }),
       topK: sampling?.topK ?? 0,
       stop: sampling?.stop ?? [],
       stopTokenIds: sampling?.stopTokenIds ?? [],

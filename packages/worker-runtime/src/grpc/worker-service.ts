@@ -46,7 +46,20 @@ function chunkMessage(chunk: TokenChunk): workerv1.GenerateResponse {
   });
 }
 
-function finishMessage(requestId: string, finish: RequestFinish & { reason: keyof typeof FINISH_REASONS }): workerv1.GenerateResponse {
+/**
+ * GenerateFinish.prompt_logprobs: one entry per prompt token. The first has nothing before it, so it carries
+ * only the token id (logprob 0, no alternatives), as inference.proto documents.
+ */
+function promptLogprobsMessage(finish: RequestFinish, promptTokens: readonly number[]): inferencev1.TokenLogprob[] {
+  const entries = finish.promptLogprobs;
+  if (entries === undefined) return [];
+  return promptTokens.map((tokenId, position) => {
+    const entry = entries[position];
+    return create(inferencev1.TokenLogprobSchema, entry === undefined ? { tokenId } : { tokenId, logprob: entry.logprob, topLogprobs: entry.topLogprobs.map((t) => ({ tokenId: t.tokenId, logprob: t.logprob })) });
+  });
+}
+
+function finishMessage(requestId: string, finish: RequestFinish & { reason: keyof typeof FINISH_REASONS }, promptTokens: readonly number[]): workerv1.GenerateResponse {
   return create(workerv1.GenerateResponseSchema, {
     event: {
       case: "finish",
@@ -59,6 +72,7 @@ function finishMessage(requestId: string, finish: RequestFinish & { reason: keyo
         requestId,
         seed: finish.seed,
         errorMessage: finish.errorMessage ?? "",
+        promptLogprobs: promptLogprobsMessage(finish, promptTokens),
       },
     },
   });
@@ -105,7 +119,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         onFinish: (finish: RequestFinish) => {
           // A handed-over request ends without a finish: the router continues it where its KV went.
           if (finish.reason === "handover") handedOverTo = runtime.handovers.outcome(submit.requestId);
-          else queue.push(finishMessage(submit.requestId, { ...finish, reason: finish.reason }));
+          else queue.push(finishMessage(submit.requestId, { ...finish, reason: finish.reason }, submit.promptTokens));
           queue.end();
         },
       };

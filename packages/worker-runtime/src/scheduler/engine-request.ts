@@ -8,7 +8,7 @@
  * token. A preempted request drops its blocks and starts over at 0, usually
  * finding most of its tokens in the prefix cache again.
  */
-import type { SamplingParams } from "@sigmaserve/engine";
+import type { PromptTokenLogprob, SamplingParams } from "@sigmaserve/engine";
 
 /**
  * "handover": the request left this worker unfinished to go on elsewhere (a
@@ -33,6 +33,11 @@ export interface RequestFinish {
   timings: { queueMs: number; ttftMs: number; e2eMs: number; meanItlMs: number };
   seed: bigint;
   errorMessage?: string;
+  /**
+   * When the request asked for prompt logprobs and its prompt was computed: one entry per prompt token; the
+   * first is undefined (nothing precedes it).
+   */
+  promptLogprobs?: (PromptTokenLogprob | undefined)[];
 }
 
 /**
@@ -89,6 +94,13 @@ export class EngineRequest {
   firstTokenAtMs: number | undefined;
   lastTokenAtMs: number | undefined;
   preemptions = 0;
+  /**
+   * Prompt logprobs by prompt position, filled chunk by chunk as the prompt is computed (entry 0 stays
+   * undefined); undefined unless params.promptLogprobs is set. A recompute after preemption writes the same values.
+   */
+  readonly promptLogprobs: (PromptTokenLogprob | undefined)[] | undefined;
+  /** Prompt positions whose logprob is in promptLogprobs, counted from 1 (0 until the first chunk lands). */
+  promptLogprobsThrough = 0;
 
   constructor(
     submit: SubmitRequest,
@@ -103,9 +115,18 @@ export class EngineRequest {
     this.sequence = sequence;
     this.outputTokens = [...(submit.replayTokens ?? [])];
     this.numReplayed = this.outputTokens.length;
+    this.promptLogprobs = submit.params.promptLogprobs === undefined ? undefined : new Array<PromptTokenLogprob | undefined>(submit.promptTokens.length).fill(undefined);
     // Wall-clock arrival from the router lets queue_ms include the router's queue.
     const now = Date.now();
     this.arrivedAtMs = submit.arrivedAtUnixMs !== undefined && submit.arrivedAtUnixMs > 0 && submit.arrivedAtUnixMs <= now ? submit.arrivedAtUnixMs : now;
+  }
+
+  /**
+   * Whether the request still needs logits of prompt rows: it asked for prompt logprobs and not all are in.
+   * Such a request computes its whole prompt, never taking it from the prefix cache (cached blocks hold K and V, not logits).
+   */
+  get needsPromptLogprobs(): boolean {
+    return this.promptLogprobs !== undefined && this.promptLogprobsThrough < this.promptTokens.length - 1;
   }
 
   get numKnown(): number {

@@ -20,7 +20,7 @@
  * requests are in flight: cancelling one marks it, and `update` finishes it
  * instead of committing. Any other cancellation frees the blocks at once.
  */
-import type { StepSequence } from "@sigmaserve/engine";
+import type { PromptTokenLogprob, StepSequence } from "@sigmaserve/engine";
 import type { KvCacheManager } from "@sigmaserve/kvcache";
 import type { Tokenizer } from "@sigmaserve/model/tokenizer";
 import { EngineRequest, byPriority, type RequestFinish, type RequestSink, type SubmitRequest } from "./engine-request.js";
@@ -50,6 +50,8 @@ export interface StepPlan {
 export interface StepOutput {
   /** Logits rows, [vocab] each, for the sequences that asked. */
   readonly logits: ReadonlyMap<string, Float32Array>;
+  /** Prompt logprobs for the sequences that asked (see StepSequence.promptLogprobs); a test runner may leave it out. */
+  readonly promptLogprobs?: ReadonlyMap<string, readonly PromptTokenLogprob[]>;
   /** Tokens computed. */
   readonly numRows: number;
   /** Bytes the attention kernel read in the step (the engine reports them; a test runner may not). */
@@ -205,7 +207,12 @@ export class StepScheduler {
     if (!ranOutOfRoom) {
       while (budget > 0 && this.waiting.length > 0 && this.running.length < maxNumSeqs) {
         const request = this.waiting[0]!;
-        const admission = kv.allocate(request.id, { promptTokens: request.allKnown(), cacheSalt: request.cacheSalt, maxNewTokens: budget });
+        // NOTE: a request that still needs prompt logprobs computes its whole prompt (as vLLM): cached blocks
+        // have no logits. Offering only its first token finds no cached prefix (the last token is always
+        // computed); its blocks are still hashed and registered as it commits, so others reuse them.
+        const admission = request.needsPromptLogprobs
+          ? kv.allocate(request.id, { promptTokens: request.promptTokens.slice(0, 1), cacheSalt: request.cacheSalt, numNewTokens: Math.min(request.numKnown, budget) })
+          : kv.allocate(request.id, { promptTokens: request.allKnown(), cacheSalt: request.cacheSalt, maxNewTokens: budget });
         if (admission === null) break;
         this.waiting.shift();
         request.status = "running";
@@ -222,12 +229,17 @@ export class StepScheduler {
       const stuck = scheduled.length === 0 && this.running.length === 0 ? this.waiting[0] : undefined;
       if (stuck !== undefined) this.finish(stuck, { reason: "error", errorMessage: `the request needs more KV cache than this worker has (${stuck.numKnown} tokens)` });
     }
-    const sequences = scheduled.map(({ request, numNew }) => ({
-      requestId: request.id,
-      startPosition: request.numComputed,
-      tokens: request.knownSlice(request.numComputed, request.numComputed + numNew),
-      wantLogits: request.numComputed + numNew === request.numKnown,
-    }));
+    const sequences = scheduled.map(({ request, numNew }): StepSequence => {
+      const start = request.numComputed;
+      // A scoring request (max_tokens 0) samples nothing: it needs no logits for its last row.
+      const sequence: StepSequence = { requestId: request.id, startPosition: start, tokens: request.knownSlice(start, start + numNew), wantLogits: start + numNew === request.numKnown && request.params.maxTokens > 0 };
+      if (request.promptLogprobs !== undefined && start + 1 < request.promptTokens.length) {
+        // Row i (position start + i) scores the prompt token after it, while there is one.
+        const targets = request.promptTokens.slice(start + 1, Math.min(start + numNew, request.promptTokens.length - 1) + 1);
+        sequence.promptLogprobs = { topN: request.params.promptLogprobs!, targets };
+      }
+      return sequence;
+    });
     for (const { request } of scheduled) this.inFlight.set(request.id, request);
     return { sequences, preemptedIds };
   }
@@ -248,11 +260,28 @@ export class StepScheduler {
       request.numComputed += sequence.tokens.length;
       // More than one token is known tokens being computed (a decode step computes one).
       if (sequence.tokens.length > 1) request.sink.onProgress?.({ kind: "prefill_chunk", tokens: sequence.tokens.length, computed: request.numComputed, known: request.numKnown, atMs: Date.now() });
+      if (sequence.promptLogprobs !== undefined) this.landPromptLogprobs(request, sequence, output);
+      if (request.params.maxTokens === 0) {
+        // A scoring request ends when its prompt is computed, with nothing sampled (vLLM: length, 0 tokens).
+        if (request.numComputed === request.numKnown) this.finish(request, { reason: "length" });
+        continue;
+      }
       const logits = output.logits.get(request.id);
       if (logits === undefined) continue;
       const outcome = this.outputs.get(request.id)!.sample(logits);
       if (outcome.finished) this.finish(request, outcome.finish);
     }
+  }
+
+  /** Stores a chunk's prompt logprobs: entry i of the step's output is prompt position startPosition + i + 1. */
+  private landPromptLogprobs(request: EngineRequest, sequence: StepSequence, output: StepOutput): void {
+    const entries = output.promptLogprobs?.get(request.id);
+    const expected = sequence.promptLogprobs!.targets.length;
+    if (entries === undefined || entries.length !== expected) {
+      throw new Error(`request ${request.id}: the step returned ${entries?.length ?? 0} prompt logprobs for ${expected} prompt rows`);
+    }
+    entries.forEach((entry, i) => (request.promptLogprobs![sequence.startPosition + i + 1] = entry));
+    request.promptLogprobsThrough = Math.max(request.promptLogprobsThrough, sequence.startPosition + expected);
   }
 
   /** The step failed: each of its requests finishes with "error" and frees its blocks. */
@@ -295,7 +324,10 @@ export class StepScheduler {
     const output = this.outputs.get(request.id)!;
     this.outputs.delete(request.id);
     this.byId.delete(request.id);
-    request.sink.onFinish(output.finishRecord(finish));
+    const record = output.finishRecord(finish);
+    // Only a prompt computed in full has its logprobs; a request cancelled or failed before that sends none.
+    if (request.promptLogprobs !== undefined && !request.needsPromptLogprobs && (finish.reason === "stop" || finish.reason === "length")) record.promptLogprobs = request.promptLogprobs;
+    request.sink.onFinish(record);
     this.options.onRequestFinished?.(request.id);
   }
 }

@@ -70,6 +70,7 @@ export function benchSubmit(requestId: string, promptTokens: number[], request: 
     stop: request.stop ?? [],
     stopTokenIds: request.stopTokenIds ?? [],
     logprobs: undefined,
+    promptLogprobs: undefined,
     ignoreEos: true,
     minTokens: 0,
     repetitionPenalty: 1,

@@ -22,7 +22,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file sigmaserve/v1/inference.proto.
  */
 export const file_sigmaserve_v1_inference: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaWdtYXNlcnZlL3YxL2luZmVyZW5jZS5wcm90bxINc2lnbWFzZXJ2ZS52MSLGAQoPR2VuZXJhdGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBHRleHQYAiABKAlIABIsCgl0b2tlbl9pZHMYAyABKAsyFy5zaWdtYXNlcnZlLnYxLlRva2VuSWRzSAASLwoIc2FtcGxpbmcYBCABKAsyHS5zaWdtYXNlcnZlLnYxLlNhbXBsaW5nUGFyYW1zEhkKEWNsaWVudF9yZXF1ZXN0X2lkGAUgASgJEhAKCHByaW9yaXR5GAYgASgFQggKBnByb21wdCIXCghUb2tlbklkcxILCgNpZHMYASADKA0iwgMKDlNhbXBsaW5nUGFyYW1zEhcKCm1heF90b2tlbnMYASABKA1IAIgBARIYCgt0ZW1wZXJhdHVyZRgCIAEoAkgBiAEBEhIKBXRvcF9wGAMgASgCSAKIAQESDQoFdG9wX2sYBCABKA0SEQoEc2VlZBgFIAEoBEgDiAEBEgwKBHN0b3AYBiADKAkSFgoOc3RvcF90b2tlbl9pZHMYByADKA0SFQoIbG9ncHJvYnMYCCABKA1IBIgBARISCgppZ25vcmVfZW9zGAkgASgIEhIKCm1pbl90b2tlbnMYCiABKA0SHwoScmVwZXRpdGlvbl9wZW5hbHR5GAsgASgCSAWIAQESDQoFbWluX3AYDCABKAISIgoaaW5jbHVkZV9zdG9wX3N0cl9pbl9vdXRwdXQYDSABKAgSIAoTc2tpcF9zcGVjaWFsX3Rva2VucxgOIAEoCEgGiAEBQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCBwoFX3NlZWRCCwoJX2xvZ3Byb2JzQhUKE19yZXBldGl0aW9uX3BlbmFsdHlCFgoUX3NraXBfc3BlY2lhbF90b2tlbnMieAoQR2VuZXJhdGVSZXNwb25zZRIqCgVjaHVuaxgBIAEoCzIZLnNpZ21hc2VydmUudjEuVG9rZW5DaHVua0gAEi8KBmZpbmlzaBgCIAEoCzIdLnNpZ21hc2VydmUudjEuR2VuZXJhdGVGaW5pc2hIAEIHCgVldmVudCJ9CgpUb2tlbkNodW5rEhEKCXRva2VuX2lkcxgBIAMoDRISCgp0ZXh0X2RlbHRhGAIgASgJEi0KCGxvZ3Byb2JzGAMgAygLMhsuc2lnbWFzZXJ2ZS52MS5Ub2tlbkxvZ3Byb2ISGQoRY29tcGxldGlvbl9vZmZzZXQYBCABKA0iYgoMVG9rZW5Mb2dwcm9iEhAKCHRva2VuX2lkGAEgASgNEg8KB2xvZ3Byb2IYAiABKAISLwoMdG9wX2xvZ3Byb2JzGAMgAygLMhkuc2lnbWFzZXJ2ZS52MS5Ub3BMb2dwcm9iIi8KClRvcExvZ3Byb2ISEAoIdG9rZW5faWQYASABKA0SDwoHbG9ncHJvYhgCIAEoAiK6AgoOR2VuZXJhdGVGaW5pc2gSMgoNZmluaXNoX3JlYXNvbhgBIAEoDjIbLnNpZ21hc2VydmUudjEuRmluaXNoUmVhc29uEhQKDG1hdGNoZWRfc3RvcBgCIAEoCRIiChVtYXRjaGVkX3N0b3BfdG9rZW5faWQYAyABKA1IAIgBARIjCgV1c2FnZRgEIAEoCzIULnNpZ21hc2VydmUudjEuVXNhZ2USJwoHdGltaW5ncxgFIAEoCzIWLnNpZ21hc2VydmUudjEuVGltaW5ncxISCgpyZXF1ZXN0X2lkGAYgASgJEhkKEWNsaWVudF9yZXF1ZXN0X2lkGAcgASgJEgwKBHNlZWQYCCABKAQSFQoNZXJyb3JfbWVzc2FnZRgJIAEoCUIYChZfbWF0Y2hlZF9zdG9wX3Rva2VuX2lkIlcKBVVzYWdlEhUKDXByb21wdF90b2tlbnMYASABKA0SGQoRY29tcGxldGlvbl90b2tlbnMYAiABKA0SHAoUY2FjaGVkX3Byb21wdF90b2tlbnMYAyABKA0iZAoHVGltaW5ncxIQCghxdWV1ZV9tcxgBIAEoARIPCgd0dGZ0X21zGAIgASgBEg4KBmUyZV9tcxgDIAEoARITCgttZWFuX2l0bF9tcxgEIAEoARIRCglyb3V0ZXJfbXMYBSABKAEiSgoPVG9rZW5pemVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEgwKBHRleHQYAiABKAkSGgoSYWRkX3NwZWNpYWxfdG9rZW5zGAMgASgIIkEKEFRva2VuaXplUmVzcG9uc2USEQoJdG9rZW5faWRzGAEgAygNEhoKEm1heF9jb250ZXh0X3Rva2VucxgCIAEoDSITChFMaXN0TW9kZWxzUmVxdWVzdCJBChJMaXN0TW9kZWxzUmVzcG9uc2USKwoGbW9kZWxzGAEgAygLMhsuc2lnbWFzZXJ2ZS52MS5Nb2RlbFN1bW1hcnkijAIKDE1vZGVsU3VtbWFyeRIKCgJpZBgBIAEoCRISCgpudW1fbGF5ZXJzGAIgASgNEhMKC2hpZGRlbl9zaXplGAMgASgNEhcKD251bV9xdWVyeV9oZWFkcxgEIAEoDRIVCg1udW1fa2V5X2hlYWRzGAUgASgNEhcKD251bV92YWx1ZV9oZWFkcxgGIAEoDRIQCghoZWFkX2RpbRgHIAEoDRISCgphdWdfcV9zaXplGAggASgNEhIKCnZvY2FiX3NpemUYCSABKA0SGgoSbWF4X2NvbnRleHRfdG9rZW5zGAogASgNEhEKCXRva2VuaXplchgLIAEoCRIVCg1yZWFkeV93b3JrZXJzGAwgASgNKpUBCgxGaW5pc2hSZWFzb24SHQoZRklOSVNIX1JFQVNPTl9VTlNQRUNJRklFRBAAEhYKEkZJTklTSF9SRUFTT05fU1RPUBABEhgKFEZJTklTSF9SRUFTT05fTEVOR1RIEAISGwoXRklOSVNIX1JFQVNPTl9DQU5DRUxMRUQQAxIXChNGSU5JU0hfUkVBU09OX0VSUk9SEAQygQIKEEluZmVyZW5jZVNlcnZpY2USTQoIR2VuZXJhdGUSHi5zaWdtYXNlcnZlLnYxLkdlbmVyYXRlUmVxdWVzdBofLnNpZ21hc2VydmUudjEuR2VuZXJhdGVSZXNwb25zZTABEksKCFRva2VuaXplEh4uc2lnbWFzZXJ2ZS52MS5Ub2tlbml6ZVJlcXVlc3QaHy5zaWdtYXNlcnZlLnYxLlRva2VuaXplUmVzcG9uc2USUQoKTGlzdE1vZGVscxIgLnNpZ21hc2VydmUudjEuTGlzdE1vZGVsc1JlcXVlc3QaIS5zaWdtYXNlcnZlLnYxLkxpc3RNb2RlbHNSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("Ch1zaWdtYXNlcnZlL3YxL2luZmVyZW5jZS5wcm90bxINc2lnbWFzZXJ2ZS52MSLGAQoPR2VuZXJhdGVSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBHRleHQYAiABKAlIABIsCgl0b2tlbl9pZHMYAyABKAsyFy5zaWdtYXNlcnZlLnYxLlRva2VuSWRzSAASLwoIc2FtcGxpbmcYBCABKAsyHS5zaWdtYXNlcnZlLnYxLlNhbXBsaW5nUGFyYW1zEhkKEWNsaWVudF9yZXF1ZXN0X2lkGAUgASgJEhAKCHByaW9yaXR5GAYgASgFQggKBnByb21wdCIXCghUb2tlbklkcxILCgNpZHMYASADKA0i9AMKDlNhbXBsaW5nUGFyYW1zEhcKCm1heF90b2tlbnMYASABKA1IAIgBARIYCgt0ZW1wZXJhdHVyZRgCIAEoAkgBiAEBEhIKBXRvcF9wGAMgASgCSAKIAQESDQoFdG9wX2sYBCABKA0SEQoEc2VlZBgFIAEoBEgDiAEBEgwKBHN0b3AYBiADKAkSFgoOc3RvcF90b2tlbl9pZHMYByADKA0SFQoIbG9ncHJvYnMYCCABKA1IBIgBARISCgppZ25vcmVfZW9zGAkgASgIEhIKCm1pbl90b2tlbnMYCiABKA0SHwoScmVwZXRpdGlvbl9wZW5hbHR5GAsgASgCSAWIAQESDQoFbWluX3AYDCABKAISIgoaaW5jbHVkZV9zdG9wX3N0cl9pbl9vdXRwdXQYDSABKAgSIAoTc2tpcF9zcGVjaWFsX3Rva2VucxgOIAEoCEgGiAEBEhwKD3Byb21wdF9sb2dwcm9icxgPIAEoDUgHiAEBQg0KC19tYXhfdG9rZW5zQg4KDF90ZW1wZXJhdHVyZUIICgZfdG9wX3BCBwoFX3NlZWRCCwoJX2xvZ3Byb2JzQhUKE19yZXBldGl0aW9uX3BlbmFsdHlCFgoUX3NraXBfc3BlY2lhbF90b2tlbnNCEgoQX3Byb21wdF9sb2dwcm9icyJ4ChBHZW5lcmF0ZVJlc3BvbnNlEioKBWNodW5rGAEgASgLMhkuc2lnbWFzZXJ2ZS52MS5Ub2tlbkNodW5rSAASLwoGZmluaXNoGAIgASgLMh0uc2lnbWFzZXJ2ZS52MS5HZW5lcmF0ZUZpbmlzaEgAQgcKBWV2ZW50In0KClRva2VuQ2h1bmsSEQoJdG9rZW5faWRzGAEgAygNEhIKCnRleHRfZGVsdGEYAiABKAkSLQoIbG9ncHJvYnMYAyADKAsyGy5zaWdtYXNlcnZlLnYxLlRva2VuTG9ncHJvYhIZChFjb21wbGV0aW9uX29mZnNldBgEIAEoDSJiCgxUb2tlbkxvZ3Byb2ISEAoIdG9rZW5faWQYASABKA0SDwoHbG9ncHJvYhgCIAEoAhIvCgx0b3BfbG9ncHJvYnMYAyADKAsyGS5zaWdtYXNlcnZlLnYxLlRvcExvZ3Byb2IiLwoKVG9wTG9ncHJvYhIQCgh0b2tlbl9pZBgBIAEoDRIPCgdsb2dwcm9iGAIgASgCIvACCg5HZW5lcmF0ZUZpbmlzaBIyCg1maW5pc2hfcmVhc29uGAEgASgOMhsuc2lnbWFzZXJ2ZS52MS5GaW5pc2hSZWFzb24SFAoMbWF0Y2hlZF9zdG9wGAIgASgJEiIKFW1hdGNoZWRfc3RvcF90b2tlbl9pZBgDIAEoDUgAiAEBEiMKBXVzYWdlGAQgASgLMhQuc2lnbWFzZXJ2ZS52MS5Vc2FnZRInCgd0aW1pbmdzGAUgASgLMhYuc2lnbWFzZXJ2ZS52MS5UaW1pbmdzEhIKCnJlcXVlc3RfaWQYBiABKAkSGQoRY2xpZW50X3JlcXVlc3RfaWQYByABKAkSDAoEc2VlZBgIIAEoBBIVCg1lcnJvcl9tZXNzYWdlGAkgASgJEjQKD3Byb21wdF9sb2dwcm9icxgKIAMoCzIbLnNpZ21hc2VydmUudjEuVG9rZW5Mb2dwcm9iQhgKFl9tYXRjaGVkX3N0b3BfdG9rZW5faWQiVwoFVXNhZ2USFQoNcHJvbXB0X3Rva2VucxgBIAEoDRIZChFjb21wbGV0aW9uX3Rva2VucxgCIAEoDRIcChRjYWNoZWRfcHJvbXB0X3Rva2VucxgDIAEoDSJkCgdUaW1pbmdzEhAKCHF1ZXVlX21zGAEgASgBEg8KB3R0ZnRfbXMYAiABKAESDgoGZTJlX21zGAMgASgBEhMKC21lYW5faXRsX21zGAQgASgBEhEKCXJvdXRlcl9tcxgFIAEoASJKCg9Ub2tlbml6ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSDAoEdGV4dBgCIAEoCRIaChJhZGRfc3BlY2lhbF90b2tlbnMYAyABKAgiQQoQVG9rZW5pemVSZXNwb25zZRIRCgl0b2tlbl9pZHMYASADKA0SGgoSbWF4X2NvbnRleHRfdG9rZW5zGAIgASgNIhMKEUxpc3RNb2RlbHNSZXF1ZXN0IkEKEkxpc3RNb2RlbHNSZXNwb25zZRIrCgZtb2RlbHMYASADKAsyGy5zaWdtYXNlcnZlLnYxLk1vZGVsU3VtbWFyeSKMAgoMTW9kZWxTdW1tYXJ5EgoKAmlkGAEgASgJEhIKCm51bV9sYXllcnMYAiABKA0SEwoLaGlkZGVuX3NpemUYAyABKA0SFwoPbnVtX3F1ZXJ5X2hlYWRzGAQgASgNEhUKDW51bV9rZXlfaGVhZHMYBSABKA0SFwoPbnVtX3ZhbHVlX2hlYWRzGAYgASgNEhAKCGhlYWRfZGltGAcgASgNEhIKCmF1Z19xX3NpemUYCCABKA0SEgoKdm9jYWJfc2l6ZRgJIAEoDRIaChJtYXhfY29udGV4dF90b2tlbnMYCiABKA0SEQoJdG9rZW5pemVyGAsgASgJEhUKDXJlYWR5X3dvcmtlcnMYDCABKA0qlQEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIbChdGSU5JU0hfUkVBU09OX0NBTkNFTExFRBADEhcKE0ZJTklTSF9SRUFTT05fRVJST1IQBDKBAgoQSW5mZXJlbmNlU2VydmljZRJNCghHZW5lcmF0ZRIeLnNpZ21hc2VydmUudjEuR2VuZXJhdGVSZXF1ZXN0Gh8uc2lnbWFzZXJ2ZS52MS5HZW5lcmF0ZVJlc3BvbnNlMAESSwoIVG9rZW5pemUSHi5zaWdtYXNlcnZlLnYxLlRva2VuaXplUmVxdWVzdBofLnNpZ21hc2VydmUudjEuVG9rZW5pemVSZXNwb25zZRJRCgpMaXN0TW9kZWxzEiAuc2lnbWFzZXJ2ZS52MS5MaXN0TW9kZWxzUmVxdWVzdBohLnNpZ21hc2VydmUudjEuTGlzdE1vZGVsc1Jlc3BvbnNlYgZwcm90bzM");
 
 /**
  * One generation request.
@@ -119,9 +119,12 @@ export const TokenIdsSchema: GenMessage<TokenIds> = /*@__PURE__*/
  */
 export type SamplingParams = Message<"sigmaserve.v1.SamplingParams"> & {
   /**
-   * Most tokens to generate, at least 1. Unset means the server default (16,
-   * as in OpenAI's completions API); 0 is refused. Must not exceed the
-   * server's limit nor the model context minus the prompt.
+   * Most tokens to generate. Unset means the server default (16, as in
+   * OpenAI's completions API). Must not exceed the server's limit nor the
+   * model context minus the prompt. 0 is allowed only with prompt_logprobs
+   * set: a pure scoring request (lm-eval's loglikelihood), where no token is
+   * sampled and the stream is one GenerateFinish with FINISH_REASON_LENGTH,
+   * 0 completion tokens and the prompt's log probabilities (as vLLM).
    *
    * @generated from field: optional uint32 max_tokens = 1;
    */
@@ -235,6 +238,18 @@ export type SamplingParams = Message<"sigmaserve.v1.SamplingParams"> & {
    * @generated from field: optional bool skip_special_tokens = 14;
    */
   skipSpecialTokens?: boolean | undefined;
+
+  /**
+   * Prompt log probabilities (vLLM's prompt_logprobs): unset means none; N >= 0
+   * returns, for every prompt token after the first, its natural-log
+   * probability given the tokens before it, plus the N most likely tokens at
+   * that position (at most 20), in GenerateFinish.prompt_logprobs. The whole
+   * prompt is computed: its prefix-cache hits are not used for this request
+   * (cached blocks hold KV, not logits), so cached_prompt_tokens is 0.
+   *
+   * @generated from field: optional uint32 prompt_logprobs = 15;
+   */
+  promptLogprobs?: number | undefined;
 };
 
 /**
@@ -327,13 +342,13 @@ export const TokenChunkSchema: GenMessage<TokenChunk> = /*@__PURE__*/
   messageDesc(file_sigmaserve_v1_inference, 4);
 
 /**
- * Log probability of one sampled token and its alternatives.
+ * Log probability of one sampled (or prompt) token and its alternatives.
  *
  * @generated from message sigmaserve.v1.TokenLogprob
  */
 export type TokenLogprob = Message<"sigmaserve.v1.TokenLogprob"> & {
   /**
-   * The sampled token.
+   * The sampled token (or, in GenerateFinish.prompt_logprobs, the prompt token).
    *
    * @generated from field: uint32 token_id = 1;
    */
@@ -458,6 +473,22 @@ export type GenerateFinish = Message<"sigmaserve.v1.GenerateFinish"> & {
    * @generated from field: string error_message = 9;
    */
   errorMessage: string;
+
+  /**
+   * When sampling.prompt_logprobs was set: one entry per prompt token, in
+   * prompt order (prompt_tokens entries), each with that token's id. Nothing
+   * precedes the first token, so the first entry has logprob 0 and no
+   * top_logprobs and means "none" (OpenAI's echo shows null there); every
+   * later entry is the token's raw log probability (the model's logits, no
+   * sampling transforms) given the tokens before it, and its top_logprobs the
+   * sampling.prompt_logprobs most likely tokens at that position, best first.
+   * Sent once, here rather than in a TokenChunk, so that a scoring request
+   * (max_tokens 0) with no chunk carries it too and a replay after failover
+   * cannot duplicate it. Empty when prompt_logprobs was not requested.
+   *
+   * @generated from field: repeated sigmaserve.v1.TokenLogprob prompt_logprobs = 10;
+   */
+  promptLogprobs: TokenLogprob[];
 };
 
 /**

@@ -79,3 +79,37 @@ test("http cancel - a client that gives up on a non-streaming request cancels th
     await router.close();
   }
 });
+
+test("http cancel - a client that disconnects from an n = 3 stream cancels all three worker calls", async () => {
+  const router = await startTestRouter({ behaviour: SLOW });
+  const controller = new AbortController();
+  try {
+    const res = await postJson(`${router.baseUrl}/v1/completions`, { model: FAKE_MODEL_ID, prompt: "Hi", max_tokens: 400, n: 3, stream: true }, { signal: controller.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    await readFrame(reader, { buffer: "" });
+    assert.equal(router.worker!.calls.length, 3, "one worker call per choice");
+    assert.equal(router.pipeline.admission.stats.inFlight, 3, "each choice holds an admission slot");
+    controller.abort();
+    const ended = await Promise.all(router.worker!.calls.map((call) => call.ended));
+    assert.deepEqual(
+      ended.map((e) => e.aborted),
+      [true, true, true],
+    );
+    await until(() => router.pipeline.admission.stats.inFlight === 0, "every slot is released");
+  } finally {
+    await router.close();
+  }
+});
+
+test("http admission - n choices need n slots: when not all fit, the request is a 429 and the started ones are released", async () => {
+  const router = await startTestRouter({ admission: { maxInFlight: 2, maxQueued: 0, retryAfterMs: 1_000 }, behaviour: SLOW });
+  try {
+    const res = await postJson(`${router.baseUrl}/v1/completions`, { model: FAKE_MODEL_ID, prompt: "Hi", max_tokens: 400, n: 3 });
+    assert.equal(res.status, 429);
+    await until(() => router.pipeline.admission.stats.inFlight === 0, "the two admitted choices are released");
+    await Promise.all(router.worker!.calls.map((call) => call.ended));
+  } finally {
+    await router.close();
+  }
+});

@@ -37,7 +37,7 @@ describe("http chat completions - against a fake worker over gRPC", () => {
         object: "chat.completion",
         created: 0,
         model: "sigma-tiny",
-        choices: [{ index: 0, message: { role: "assistant", content: "Hello" }, finish_reason: "length", logprobs: null }],
+        choices: [{ index: 0, message: { role: "assistant", content: "Hello" }, finish_reason: "length", stop_reason: null, logprobs: null }],
         usage: { prompt_tokens: PROMPT_TOKENS, completion_tokens: 5, total_tokens: PROMPT_TOKENS + 5, prompt_tokens_details: { cached_tokens: 0 } },
       },
     );
@@ -73,7 +73,7 @@ describe("http chat completions - against a fake worker over gRPC", () => {
         { choices: [{ index: 0, delta: { content: "o, w" }, logprobs: null, finish_reason: null }], usage: null },
         { choices: [{ index: 0, delta: { content: "orld" }, logprobs: null, finish_reason: null }], usage: null },
         { choices: [{ index: 0, delta: { content: "!" }, logprobs: null, finish_reason: null }], usage: null },
-        { choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop" }], usage: null },
+        { choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: "stop", stop_reason: null }], usage: null },
         { choices: [], usage: { prompt_tokens: PROMPT_TOKENS, completion_tokens: 13, total_tokens: PROMPT_TOKENS + 13, prompt_tokens_details: { cached_tokens: 0 } } },
       ],
     );
@@ -119,11 +119,82 @@ describe("http chat completions - against a fake worker over gRPC", () => {
       [{ tools: [{ type: "function" }] }, "tools", "tools: tool calling is not supported"],
       [{ max_completion_tokens: -1 }, "max_completion_tokens", "max_completion_tokens: must be an integer in [1, 4294967295], got -1"],
       [{ top_p: 2 }, "top_p", "top_p: must be in (0, 1], got 2"],
+      [
+        { messages: [{ role: "user", content: null }] },
+        "messages[0].content",
+        "messages[0].content: must be a string or an array of text parts (only an assistant message may have a null content), got null",
+      ],
+      [
+        { messages: [{ role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: "{}" } }] }] },
+        "messages[0].tool_calls",
+        "messages[0].tool_calls: tool calls are not supported, got an array",
+      ],
+      [{ n: 17 }, "n", "n: must be at most 16, got 17"],
+      [{ user: "u1" }, "user", "user: is not supported by this server (it would have no effect here)"],
     ];
     for (const [fields, param, message] of cases) {
       const { status, body } = await jsonOf(await postJson(url, { model: "sigma-tiny", messages: MESSAGES, ...fields }));
       assert.equal(status, 400, JSON.stringify(fields));
       assert.deepEqual([body.error.param, body.error.message], [param, message], JSON.stringify(fields));
     }
+  });
+
+  test("http chat - an assistant message with null (or no) content is rendered as empty content", async () => {
+    const messages = [
+      { role: "user", content: "Hi" },
+      { role: "assistant", content: null },
+      { role: "assistant" },
+      { role: "user", content: "Again" },
+    ];
+    const { status } = await jsonOf(await postJson(url, { model: "sigma-tiny", messages, max_tokens: 1 }));
+    assert.equal(status, 200);
+    const sent = router.worker!.calls[0]!.request;
+    assert.equal(Buffer.from(sent.promptTokenIds.slice(1)).toString(), "<|user|>\nHi\n<|assistant|>\n\n<|assistant|>\n\n<|user|>\nAgain\n<|assistant|>\n");
+  });
+
+  test("http chat - n = 2 samples the prompt twice with seeds 7 and 8: two choices, the prompt counted once in usage", async () => {
+    const { status, body } = await jsonOf(await postJson(url, { model: "sigma-tiny", messages: MESSAGES, max_tokens: 3, n: 2, seed: 7 }));
+    assert.equal(status, 200);
+    assert.deepEqual(
+      router.worker!.calls.map((call) => call.request.sampling?.seed).sort(),
+      [7n, 8n],
+    );
+    assert.deepEqual(
+      body.choices.map((c: any) => [c.index, c.message.content, c.finish_reason, c.stop_reason]),
+      [
+        [0, "Hel", "length", null],
+        [1, "Hel", "length", null],
+      ],
+    );
+    const promptTokens = router.worker!.calls[0]!.request.promptTokenIds.length;
+    assert.deepEqual(body.usage, { prompt_tokens: promptTokens, completion_tokens: 6, total_tokens: promptTokens + 6, prompt_tokens_details: { cached_tokens: 0 } });
+  });
+
+  test("http chat - a stream of n = 2 opens both choices, interleaves their deltas, finishes each, then one usage frame", async () => {
+    const res = await postJson(url, { model: "sigma-tiny", messages: MESSAGES, n: 2, stream: true, stream_options: { include_usage: true } });
+    const frames = parseSseBody(await res.text());
+    const byChoice = new Map<number, string>();
+    const finishes: [number, string][] = [];
+    for (const frame of frames.slice(0, -1)) {
+      assert.equal(frame.choices.length, 1, "one choice per frame");
+      const choice = frame.choices[0];
+      byChoice.set(choice.index, (byChoice.get(choice.index) ?? "") + (choice.delta.content ?? ""));
+      if (choice.finish_reason !== null) finishes.push([choice.index, choice.finish_reason]);
+    }
+    assert.deepEqual([...byChoice.entries()].sort(), [
+      [0, "Hello, world!"],
+      [1, "Hello, world!"],
+    ]);
+    assert.deepEqual(finishes.sort(), [
+      [0, "stop"],
+      [1, "stop"],
+    ]);
+    assert.deepEqual(frames.slice(0, 2).map((f) => [f.choices[0].index, f.choices[0].delta]), [
+      [0, { role: "assistant", content: "" }],
+      [1, { role: "assistant", content: "" }],
+    ]);
+    const last = frames.at(-1);
+    assert.deepEqual(last.choices, []);
+    assert.equal(last.usage.completion_tokens, 2 * Buffer.byteLength("Hello, world!"));
   });
 });

@@ -65,3 +65,15 @@ test("chat template - a Llama-3 style template gets bos_token and the generation
     "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n",
   );
 });
+
+test("chat template - an assistant's null content is empty content, in the built-in template and as \"\" to a Jinja one", () => {
+  const messages = [
+    { role: "user", content: "Hi" },
+    { role: "assistant", content: null },
+  ] as const;
+  assert.equal(renderChatPrompt(messages), "<|user|>\nHi\n<|assistant|>\n\n<|assistant|>\n");
+  // A template that concatenates content as a string would fail on None; it gets "".
+  const template = new ChatTemplate("{% for m in messages %}[{{ m.role }}:{{ m.content + '' }}:{{ m.content is string }}]{% endfor %}");
+  assert.equal(template.render(messages), "[user:Hi:true][assistant::true]");
+  assert.equal(renderChat(new ChatTemplate(DEMO_CHAT_TEMPLATE), messages), renderChatPrompt(messages));
+});

@@ -17,6 +17,8 @@
  *
  * - Roles: `system`, `user`, `assistant`; `developer` (OpenAI's newer name for
  *   system) is written as `<|system|>`. `name` is not rendered.
+ * - An assistant message with null content (OpenAI allows it) is written as
+ *   an empty one.
  * - Content given as parts (`[{type: "text", text}]`) is the parts' texts
  *   joined with "\n" (as vLLM does).
  * - The prompt is sent as text: the router tokenizes it and adds the
@@ -53,8 +55,9 @@ export const ROLE_HEADERS: Readonly<Record<ChatMessage["role"], string>> = {
   assistant: "<|assistant|>\n",
 };
 
-/** The text of a message's content. */
+/** The text of a message's content; an assistant's null content (ChatMessageSchema allows no other) is "". */
 export function contentText(content: ChatMessage["content"]): string {
+  if (content == null) return "";
   return typeof content === "string" ? content : content.map((part) => part.text).join("\n");
 }
 

@@ -1,4 +1,6 @@
+import { create } from "@bufbuild/protobuf";
 import { status } from "@grpc/grpc-js";
+import { inferencev1 } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { DEFAULT_FAKE_BEHAVIOUR } from "../testing/fake-worker.js";
@@ -35,7 +37,7 @@ describe("http completions - against a fake worker over gRPC", () => {
         object: "text_completion",
         created: 0,
         model: "sigma-tiny",
-        choices: [{ index: 0, text: "Hello", finish_reason: "length", logprobs: null }],
+        choices: [{ index: 0, text: "Hello", finish_reason: "length", stop_reason: null, logprobs: null }],
         usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8, prompt_tokens_details: { cached_tokens: 2 } },
       },
     );
@@ -60,7 +62,7 @@ describe("http completions - against a fake worker over gRPC", () => {
   });
 
   test("http completions - OpenAI fields map onto the worker's sampling params", async () => {
-    await postJson(url, { model: "sigma-tiny", prompt: "Hi", max_tokens: 3, temperature: 0.5, top_p: 0.25, top_k: 7, seed: 42, stop: "xyz", ignore_eos: true, priority: -2, user: "u1", n: 1 });
+    await postJson(url, { model: "sigma-tiny", prompt: "Hi", max_tokens: 3, temperature: 0.5, top_p: 0.25, top_k: 7, seed: 42, stop: "xyz", ignore_eos: true, priority: -2, n: 1 });
     const sent = router.worker!.calls[0]!.request;
     assert.deepEqual(
       { maxTokens: sent.sampling?.maxTokens, temperature: sent.sampling?.temperature, topP: sent.sampling?.topP, topK: sent.sampling?.topK, seed: sent.sampling?.seed, stop: sent.sampling?.stop, ignoreEos: sent.sampling?.ignoreEos, logprobs: sent.sampling?.logprobs, priority: sent.priority },
@@ -71,6 +73,16 @@ describe("http completions - against a fake worker over gRPC", () => {
     assert.deepEqual(second.sampling?.stop, ["a", "b"]);
     assert.equal(second.sampling?.topK, 0);
     assert.equal(typeof second.sampling?.seed, "bigint", "the router draws a seed when the client sends none");
+  });
+
+  test("http completions - stop_reason is the listed stop token that ended the choice, null for EOS, streamed or not", async () => {
+    // The fake worker ends every full reply with EOS (257) and reports it as the matched stop token.
+    const listed = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi", stop_token_ids: [257] }));
+    assert.deepEqual([listed.body.choices[0].finish_reason, listed.body.choices[0].stop_reason], ["stop", 257]);
+    const eos = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi" }));
+    assert.deepEqual([eos.body.choices[0].finish_reason, eos.body.choices[0].stop_reason], ["stop", null]);
+    const frames = parseSseBody(await (await postJson(url, { model: "sigma-tiny", prompt: "Hi", stop_token_ids: [257], stream: true })).text());
+    assert.deepEqual(frames.at(-1).choices, [{ index: 0, text: "", finish_reason: "stop", stop_reason: 257, logprobs: null }]);
   });
 
   test("http completions - logprobs N gives the legacy shape, with bytes: tokens and text offsets", async () => {
@@ -111,7 +123,7 @@ describe("http completions - against a fake worker over gRPC", () => {
         [{ index: 0, text: "o, w", finish_reason: null, logprobs: null }],
         [{ index: 0, text: "orld", finish_reason: null, logprobs: null }],
         [{ index: 0, text: "!", finish_reason: null, logprobs: null }],
-        [{ index: 0, text: "", finish_reason: "stop", logprobs: null }],
+        [{ index: 0, text: "", finish_reason: "stop", stop_reason: null, logprobs: null }],
       ],
     );
   });
@@ -162,16 +174,20 @@ describe("http completions - against a fake worker over gRPC", () => {
   test("http completions - a field of the wrong type or range is a 400 naming it", async () => {
     const cases: [object, string, string][] = [
       [{ temperature: "hot" }, "temperature", 'temperature: must be a number >= 0, got "hot"'],
-      [{ max_tokens: 0 }, "max_tokens", "max_tokens: must be an integer in [1, 4294967295], got 0"],
-      [{ max_tokens: 2.5 }, "max_tokens", "max_tokens: must be an integer in [1, 4294967295], got 2.5"],
+      [{ max_tokens: 0 }, "max_tokens", "max_tokens: must be at least 1 (0 is allowed only with echo: true, to score the prompt), got 0"],
+      [{ max_tokens: 2.5 }, "max_tokens", "max_tokens: must be an integer in [0, 4294967295], got 2.5"],
       [{ stop: 5 }, "stop", "stop: must be a string or an array of strings, got 5"],
       [{ stream: "yes" }, "stream", 'stream: must be true or false, got "yes"'],
       [{ logprobs: 21 }, "logprobs", "logprobs: must be an integer in [0, 20], got 21"],
       [{ prompt: undefined }, "prompt", "prompt: is required"],
       [{ prompt: ["a", "b"] }, "prompt", "prompt: a list of prompts is not supported; send one prompt (a string or an array of token ids) per request"],
       [{ prompt: "" }, "prompt", "prompt: must not be empty"],
-      [{ n: 2 }, "n", "n: only 1 choice per request is supported, got 2; send 2 requests with different seeds instead"],
-      [{ echo: true }, "echo", "echo: is not supported"],
+      [{ n: 17 }, "n", "n: must be at most 16, got 17"],
+      [{ n: 0 }, "n", "n: must be an integer in [1, 4294967295], got 0"],
+      [{ n: 2, best_of: 3 }, "best_of", "best_of: only best_of = n (2) is supported, got 3"],
+      [{ best_of: 2 }, "best_of", "best_of: only best_of = n (1) is supported, got 2"],
+      [{ user: "u1" }, "user", "user: is not supported by this server (it would have no effect here)"],
+      [{ echo: true, stream: true }, "echo", "echo: is not supported with stream: true (send the request without streaming)"],
       [{ stream_options: { include_usage: true } }, "stream_options", "stream_options: is only allowed when stream is true"],
     ];
     for (const [fields, param, message] of cases) {
@@ -246,5 +262,70 @@ describe("http completions - against a fake worker over gRPC", () => {
     assert.equal(code, 503);
     assert.equal(body.error.code, "generation_failed");
     for (const worker of router.pipeline.pool.list()) worker.quarantinedUntilMs = 0;
+  });
+
+  /**
+   * The FakeWorker sends no prompt log probabilities; these tests stand in for a worker that does by adding them to
+   * the finish the pipeline relays (entry i: the prompt token, logprob -(i + 1), one alternative).
+   */
+  function withPromptLogprobs(): () => void {
+    const pipeline = router.pipeline;
+    const original = pipeline.generate.bind(pipeline);
+    pipeline.generate = async function* (request, ...rest) {
+      for await (const event of original(request, ...rest)) {
+        if (event.kind === "finish" && request.sampling?.promptLogprobs !== undefined) {
+          const ids = request.prompt.case === "tokenIds" ? request.prompt.value.ids : [BOS, ...Buffer.from(request.prompt.value ?? "")];
+          event.finish.promptLogprobs = ids.map((tokenId, i) =>
+            create(inferencev1.TokenLogprobSchema, { tokenId, logprob: i === 0 ? 0 : -(i + 1), topLogprobs: i === 0 ? [] : [{ tokenId: 120, logprob: -0.25 }] }),
+          );
+        }
+        yield event;
+      }
+    };
+    return () => {
+      pipeline.generate = original;
+    };
+  }
+
+  test("http completions - echo with max_tokens 0 and logprobs scores the prompt: its text, its logprobs, the first null", async () => {
+    const restore = withPromptLogprobs();
+    try {
+      const { status: code, body } = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi", max_tokens: 0, echo: true, logprobs: 1 }));
+      assert.equal(code, 200);
+      const sampling = router.worker!.calls[0]!.request.sampling!;
+      assert.deepEqual([sampling.maxTokens, sampling.promptLogprobs, sampling.logprobs], [0, 1, 1]);
+      assert.deepEqual(body.choices[0].text, "Hi");
+      assert.deepEqual([body.choices[0].finish_reason, body.choices[0].stop_reason], ["length", null]);
+      assert.deepEqual(body.choices[0].logprobs, {
+        tokens: ["<|bos|>", "H", "i"],
+        token_logprobs: [null, -2, -3],
+        top_logprobs: [null, { x: -0.25 }, { x: -0.25 }],
+        text_offset: [0, 0, 1],
+      });
+      assert.deepEqual(body.usage, { prompt_tokens: 3, completion_tokens: 0, total_tokens: 3, prompt_tokens_details: { cached_tokens: 0 } });
+    } finally {
+      restore();
+    }
+  });
+
+  test("http completions - echo with a completion: the prompt's text and logprobs come first, the offsets run on", async () => {
+    const restore = withPromptLogprobs();
+    try {
+      const { body } = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: [72, 105], max_tokens: 2, echo: true, logprobs: 0 }));
+      assert.equal(body.choices[0].text, "HiHe");
+      assert.deepEqual(body.choices[0].logprobs.tokens, ["H", "i", "H", "e"]);
+      assert.deepEqual(body.choices[0].logprobs.token_logprobs, [null, -2, -0.5, -0.5]);
+      assert.deepEqual(body.choices[0].logprobs.text_offset, [0, 1, 2, 3]);
+    } finally {
+      restore();
+    }
+  });
+
+  test("http completions - echo without logprobs only prepends the prompt; a worker that omits asked-for prompt logprobs is a 500", async () => {
+    const { body } = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi", max_tokens: 2, echo: true }));
+    assert.equal(body.choices[0].text, "HiHe");
+    assert.equal(router.worker!.calls[0]!.request.sampling!.promptLogprobs, undefined, "no prompt logprobs asked for");
+    const res = await jsonOf(await postJson(url, { model: "sigma-tiny", prompt: "Hi", max_tokens: 0, echo: true, logprobs: 0 }));
+    assert.deepEqual([res.status, res.body.error.message], [500, "echo: the worker returned 0 prompt log probabilities for 3 prompt tokens"]);
   });
 });

@@ -14,9 +14,17 @@
  *   include_stop_str_in_output → sampling.include_stop_str_in_output
  *   skip_special_tokens → sampling.skip_special_tokens (null: unset, true)
  *
+ * `n` samples are n GenerateRequests that differ only in their seed: with a
+ * request seed, choice i gets seed + i (as vLLM's parallel sampling gives
+ * each child request `seed + index`), so every choice is reproducible and
+ * the choices differ; without one, each draws its own.
+ *
  * Fields this server does not implement are refused with a 400 naming them
- * when they would change the output (a client that asks for n = 2 must not
- * silently get one choice).
+ * when they would change the output (a client that asks for
+ * `response_format: json_object` must not silently get free text), and so
+ * are the OpenAI fields that would have no effect here at all
+ * (`REFUSED_FIELDS`): no field of OpenAI's request types is accepted and
+ * ignored (http/openai-fields.test.ts enumerates them).
  */
 import { create } from "@bufbuild/protobuf";
 import { inferencev1 } from "@sigmaserve/proto";
@@ -31,8 +39,60 @@ export interface GenerateRequestParts {
   maxTokens: number | null | undefined;
   /** Top alternatives per token, or undefined for no logprobs. */
   logprobs: number | undefined;
-  /** The response id (`cmpl-…`), sent as client_request_id so router logs and GenerateFinish carry it. */
+  /** The response id (`cmpl-…`), sent as client_request_id so router logs and GenerateFinish carry it (every choice's). */
   responseId: string;
+  /** Which of the n choices this request samples (default 0): it offsets the request's seed. */
+  choiceIndex?: number;
+  /** Prompt log probabilities with this many alternatives (completions' echo), or undefined for none. */
+  promptLogprobs?: number | undefined;
+}
+
+/** The most choices one request may ask for (`n`); each is one request through admission. */
+export const MAX_CHOICES = 16;
+
+/** A field's values that change nothing here, so they are accepted; any other value is refused. */
+type Neutral = (value: unknown) => boolean;
+const onlyNull: Neutral = () => false;
+const emptyArray: Neutral = (value) => Array.isArray(value) && value.length === 0;
+
+/**
+ * OpenAI request fields (of openai 6.30.1's ChatCompletionCreateParams and
+ * CompletionCreateParams) that have no effect in this server: refused with a
+ * 400 naming them unless null or a value that asks for exactly what the
+ * server does anyway (`store: false`, `modalities: ["text"]`,
+ * `tool_choice: "none"`, empty `functions`). Metadata-only fields (`user`,
+ * `metadata`, `safety_identifier`, `service_tier`, `prompt_cache_key`) are
+ * refused too: a client that relies on them (per-user abuse tracking, a
+ * priority tier, a stored completion) must learn that nothing happens.
+ */
+export const REFUSED_FIELDS: Readonly<Record<string, Neutral>> = {
+  user: onlyNull,
+  metadata: onlyNull,
+  safety_identifier: onlyNull,
+  service_tier: onlyNull,
+  store: (value) => value === false,
+  prompt_cache_key: onlyNull,
+  prompt_cache_retention: onlyNull,
+  audio: onlyNull,
+  modalities: (value) => Array.isArray(value) && value.length === 1 && value[0] === "text",
+  prediction: onlyNull,
+  reasoning_effort: onlyNull,
+  verbosity: onlyNull,
+  web_search_options: onlyNull,
+  tool_choice: (value) => value === "none",
+  parallel_tool_calls: onlyNull,
+  function_call: (value) => value === "none",
+  functions: emptyArray,
+};
+
+/** Refuses the REFUSED_FIELDS among `names` that the raw body sets to something other than null or their neutral value. */
+export function refuseInertFields(raw: unknown, names: readonly string[]): void {
+  if (raw === null || typeof raw !== "object") return;
+  for (const name of names) {
+    const value = (raw as Record<string, unknown>)[name];
+    if (value == null || REFUSED_FIELDS[name]!(value)) continue;
+    throw unsupported(name, "is not supported by this server (it would have no effect here)");
+  }
 }
 
 function unsupported(param: string, rule: string): OpenAiError {
@@ -41,7 +101,7 @@ function unsupported(param: string, rule: string): OpenAiError {
 
 /** Refuses the common fields this server accepts in the schema but does not implement. */
 export function refuseUnsupportedCommon(body: CommonRequest): void {
-  if (body.n != null && body.n !== 1) throw unsupported("n", `only 1 choice per request is supported, got ${body.n}; send ${body.n} requests with different seeds instead`);
+  if (body.n != null && body.n > MAX_CHOICES) throw OpenAiError.invalid("n", `n: must be at most ${MAX_CHOICES}, got ${body.n}`);
   if (body.presence_penalty != null && body.presence_penalty !== 0) throw unsupported("presence_penalty", "is not supported (only 0)");
   if (body.frequency_penalty != null && body.frequency_penalty !== 0) throw unsupported("frequency_penalty", "is not supported (only 0)");
   if (body.logit_bias != null && Object.keys(body.logit_bias).length > 0) throw unsupported("logit_bias", "is not supported");
@@ -57,9 +117,10 @@ export function toGenerateRequest(body: CommonRequest, parts: GenerateRequestPar
       ...(body.temperature == null ? {} : { temperature: body.temperature }),
       ...(body.top_p == null ? {} : { topP: body.top_p }),
       topK: body.top_k == null || body.top_k < 0 ? 0 : body.top_k,
-      ...(body.seed == null ? {} : { seed: BigInt(body.seed) }),
+      ...(body.seed == null ? {} : { seed: BigInt(body.seed) + BigInt(parts.choiceIndex ?? 0) }),
       stop: body.stop == null ? [] : typeof body.stop === "string" ? [body.stop] : body.stop,
       ...(parts.logprobs === undefined ? {} : { logprobs: parts.logprobs }),
+      ...(parts.promptLogprobs === undefined ? {} : { promptLogprobs: parts.promptLogprobs }),
       ignoreEos: body.ignore_eos ?? false,
       minTokens: body.min_tokens ?? 0,
       ...(body.repetition_penalty == null ? {} : { repetitionPenalty: body.repetition_penalty }),

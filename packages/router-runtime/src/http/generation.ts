@@ -6,8 +6,11 @@
  * so it becomes a proper HTTP status even for a streaming request; only a
  * failure after the first token has to travel inside the SSE stream.
  *
- * Also here: the mapping of the cluster's finish reasons and usage to
- * OpenAI's, which both endpoints share.
+ * `n` choices are n generations opened together (`openGenerations`): all
+ * must start, or those that did are closed and the first failure thrown.
+ *
+ * Also here: the mapping of the cluster's finish reasons, stop reasons and
+ * usage to OpenAI's (and vLLM's `stop_reason`), which both endpoints share.
  */
 import { inferencev1 } from "@sigmaserve/proto";
 import type { DispatchEvent } from "../generate/dispatcher.js";
@@ -52,6 +55,62 @@ export class Generation implements AsyncIterable<DispatchEvent> {
   }
 }
 
+/**
+ * Opens n generations concurrently. If any fails to start, the others are
+ * closed (their worker calls cancelled, their admission slots freed) and the
+ * failure of the lowest choice index is thrown.
+ */
+export async function openGenerations(streams: readonly AsyncGenerator<DispatchEvent>[]): Promise<Generation[]> {
+  const settled = await Promise.allSettled(streams.map((events) => Generation.open(events)));
+  const failed = settled.find((result) => result.status === "rejected");
+  if (failed === undefined) return settled.map((result) => (result as PromiseFulfilledResult<Generation>).value);
+  await closeGenerations(settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : [])));
+  throw failed.reason;
+}
+
+/**
+ * The n choices of one request, each its own generation. They share an
+ * abort signal: the client's, joined with one that `cancel` fires, so a
+ * choice that fails can stop the others and the client hanging up stops all.
+ */
+export class Choices {
+  private constructor(
+    readonly generations: readonly Generation[],
+    private readonly controller: AbortController,
+  ) {}
+
+  /** Starts `n` generations (`start(i, signal)` for choice i) and waits until all have begun (`openGenerations`). */
+  static async open(n: number, clientSignal: AbortSignal, start: (index: number, signal: AbortSignal) => AsyncGenerator<DispatchEvent>): Promise<Choices> {
+    const controller = new AbortController();
+    const signal = AbortSignal.any([clientSignal, controller.signal]);
+    return new Choices(await openGenerations(Array.from({ length: n }, (_, index) => start(index, signal))), controller);
+  }
+
+  /** Cancels every choice still running. */
+  cancel(): void {
+    this.controller.abort();
+  }
+
+  /** Runs every choice to its end (non-streaming); the first failure cancels the others and is thrown. */
+  async collect(): Promise<CollectedGeneration[]> {
+    try {
+      return await Promise.all(this.generations.map((generation) => collectGeneration(generation)));
+    } catch (err) {
+      this.cancel();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    await closeGenerations(this.generations);
+  }
+}
+
+/** Closes every generation (see Generation.close). */
+export async function closeGenerations(generations: readonly Generation[]): Promise<void> {
+  await Promise.all(generations.map((generation) => generation.close()));
+}
+
 /** OpenAI's finish_reason: STOP → "stop", LENGTH → "length", CANCELLED → null (the request did not finish). */
 export type OpenAiFinishReason = "stop" | "length" | null;
 
@@ -64,6 +123,24 @@ export function finishReasonOf(finish: inferencev1.GenerateFinish): OpenAiFinish
     default:
       return null;
   }
+}
+
+/**
+ * vLLM's `stop_reason`: the stop string that ended the choice, or the stop
+ * token id (an integer) when it was one of the request's `stop_token_ids`;
+ * null when it ended at EOS, at its length, or was cancelled. The worker
+ * reports EOS as a matched stop token too; an id that the client did not
+ * list is EOS (or another of the model's own end tokens), which vLLM reports
+ * as null. NOTE: a client that lists the EOS id itself gets that id back,
+ * where vLLM (which checks EOS first) says null.
+ */
+export type StopReason = string | number | null;
+
+export function stopReasonOf(finish: inferencev1.GenerateFinish, stopTokenIds: readonly number[]): StopReason {
+  if (finish.finishReason !== inferencev1.FinishReason.STOP) return null;
+  if (finish.matchedStop !== "") return finish.matchedStop;
+  const id = finish.matchedStopTokenId;
+  return id !== undefined && stopTokenIds.includes(id) ? id : null;
 }
 
 /** A FINISH_REASON_ERROR (the cluster gave up mid-stream) as the error the client sees; null for any other finish. */
@@ -88,6 +165,23 @@ export function usageOf(finish: inferencev1.GenerateFinish): OpenAiUsage {
     completion_tokens: completionTokens,
     total_tokens: promptTokens + completionTokens,
     prompt_tokens_details: { cached_tokens: finish.usage?.cachedPromptTokens ?? 0 },
+  };
+}
+
+/**
+ * The usage of n choices of one prompt: the prompt counted once, as OpenAI
+ * does, the completion tokens summed; cached_tokens is the most that any
+ * choice found in the prefix cache (it is a part of the one prompt).
+ */
+export function usageOfChoices(finishes: readonly inferencev1.GenerateFinish[]): OpenAiUsage {
+  const usages = finishes.map(usageOf);
+  const promptTokens = usages[0]?.prompt_tokens ?? 0;
+  const completionTokens = usages.reduce((sum, usage) => sum + usage.completion_tokens, 0);
+  return {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: Math.max(0, ...usages.map((usage) => usage.prompt_tokens_details.cached_tokens)) },
   };
 }
 

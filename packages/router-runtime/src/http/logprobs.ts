@@ -12,6 +12,12 @@
  * character offset in the completion text where the token's text begins,
  * computed by streaming the ids through the tokenizer's detokenizer, so it
  * agrees with the text the client receives.
+ *
+ * With `echo` (completions), the prompt's entries (GenerateFinish's
+ * prompt_logprobs) come first, through the same builder, so the offsets run
+ * on from the prompt's text into the completion's. The first prompt token
+ * has nothing before it: its logprob and top_logprobs are null, as in
+ * OpenAI's and vLLM's echo.
  */
 import type { IncrementalDetokenizer, Tokenizer } from "@sigmaserve/model/tokenizer";
 import type { inferencev1 } from "@sigmaserve/proto";
@@ -40,8 +46,9 @@ export function tokenBytes(tokenizer: Tokenizer | undefined, id: number): number
 
 export interface CompletionLogprobs {
   tokens: string[];
-  token_logprobs: number[];
-  top_logprobs: Record<string, number>[];
+  /** null only for the first token of an echoed prompt. */
+  token_logprobs: (number | null)[];
+  top_logprobs: (Record<string, number> | null)[];
   text_offset: number[];
 }
 
@@ -54,8 +61,7 @@ export class CompletionLogprobsBuilder {
     this.detokenizer = tokenizer?.createDetokenizer({ skipSpecialTokens: true });
   }
 
-  build(entries: readonly inferencev1.TokenLogprob[]): CompletionLogprobs {
-    const out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] };
+  build(entries: readonly inferencev1.TokenLogprob[], out: CompletionLogprobs = { tokens: [], token_logprobs: [], top_logprobs: [], text_offset: [] }): CompletionLogprobs {
     for (const entry of entries) {
       out.tokens.push(tokenText(this.tokenizer, entry.tokenId));
       out.token_logprobs.push(entry.logprob);
@@ -64,6 +70,16 @@ export class CompletionLogprobsBuilder {
       this.offset += this.advance(entry.tokenId);
     }
     return out;
+  }
+
+  /** An echoed prompt's entries then the completion's, in one object; call on a fresh builder. */
+  buildEcho(promptEntries: readonly inferencev1.TokenLogprob[], entries: readonly inferencev1.TokenLogprob[]): CompletionLogprobs {
+    const out = this.build(promptEntries);
+    if (out.tokens.length > 0) {
+      out.token_logprobs[0] = null;
+      out.top_logprobs[0] = null;
+    }
+    return this.build(entries, out);
   }
 
   private advance(id: number): number {

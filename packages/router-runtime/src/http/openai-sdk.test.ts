@@ -4,9 +4,11 @@
  * (its reply is "Hello, world!" as byte tokens, logprob -0.5 per token): the
  * SDK must parse every response and stream exactly as it would OpenAI's, and
  * its typed errors must come out of our error bodies. Fields the router does
- * not implement yet (n > 1, echo) are refused with a 400 the SDK surfaces as
- * BadRequestError naming the parameter.
+ * not implement are refused with a 400 the SDK surfaces as BadRequestError
+ * naming the parameter.
  */
+import { create } from "@bufbuild/protobuf";
+import { inferencev1 } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
 import { after, before, beforeEach, describe, test } from "node:test";
 import OpenAI from "openai";
@@ -83,6 +85,57 @@ describe("openai SDK - against the router's HTTP door", () => {
       client.completions.create({ model: FAKE_MODEL_ID, prompt: "x", top_p: 0 }),
       (err: unknown) => err instanceof OpenAI.BadRequestError && (err.error as { param?: string }).param === "top_p",
     );
+  });
+
+  test("openai SDK - n = 2: two choices, indexed 0 and 1, streamed or not", async () => {
+    const completion = await client.chat.completions.create({ model: FAKE_MODEL_ID, messages: [{ role: "user", content: "Hi" }], max_tokens: 5, n: 2, seed: 3 });
+    assert.deepEqual(
+      completion.choices.map((c) => [c.index, c.message.content, c.finish_reason]),
+      [
+        [0, "Hello", "length"],
+        [1, "Hello", "length"],
+      ],
+    );
+    assert.equal(completion.usage?.completion_tokens, 10);
+    const stream = await client.completions.create({ model: FAKE_MODEL_ID, prompt: "Hi", n: 2, stream: true, stream_options: { include_usage: true } });
+    const texts = ["", ""];
+    let usage: OpenAI.CompletionUsage | undefined;
+    for await (const chunk of stream) {
+      for (const choice of chunk.choices) texts[choice.index] += choice.text;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    assert.deepEqual(texts, ["Hello, world!", "Hello, world!"]);
+    assert.equal(usage?.completion_tokens, 2 * Buffer.byteLength("Hello, world!"));
+    assert.equal(usage?.prompt_tokens, 3, "the prompt is counted once");
+  });
+
+  test("openai SDK - a field with no effect here (user) is a BadRequestError naming it", async () => {
+    await assert.rejects(
+      client.chat.completions.create({ model: FAKE_MODEL_ID, messages: [{ role: "user", content: "Hi" }], user: "u1" }),
+      (err: unknown) => err instanceof OpenAI.BadRequestError && (err.error as { param?: string }).param === "user",
+    );
+  });
+
+  test("openai SDK - echo with max_tokens 0 and logprobs: the prompt's log-likelihood, as lm-eval asks for it", async () => {
+    // The FakeWorker sends no prompt logprobs: stand in for a worker that does (entry i: logprob -i, the first "none").
+    const pipeline = router.pipeline;
+    const original = pipeline.generate.bind(pipeline);
+    pipeline.generate = async function* (request, ...rest) {
+      for await (const event of original(request, ...rest)) {
+        if (event.kind === "finish") event.finish.promptLogprobs = [256, 72, 105].map((tokenId, i) => create(inferencev1.TokenLogprobSchema, { tokenId, logprob: -i }));
+        yield event;
+      }
+    };
+    try {
+      const completion = await client.completions.create({ model: FAKE_MODEL_ID, prompt: "Hi", max_tokens: 0, echo: true, logprobs: 0 });
+      const choice = completion.choices[0]!;
+      assert.equal(choice.text, "Hi");
+      assert.deepEqual(choice.logprobs!.token_logprobs, [null, -1, -2]);
+      // lm-eval's loglikelihood: the sum over the continuation's tokens (here "i").
+      assert.equal(choice.logprobs!.token_logprobs!.slice(2).reduce((sum, lp) => sum! + lp!, 0), -2);
+    } finally {
+      pipeline.generate = original;
+    }
   });
 
   test("openai SDK - models.list and models.retrieve read our model objects", async () => {

@@ -4,11 +4,15 @@
  * the field's name and appends what was sent, so a client reads
  * "max_tokens: must be an integer >= 1, got 0".
  *
- * `null` means "not set" everywhere, as OpenAI's SDKs send it. Unknown fields
- * are ignored (clients send many), but fields that would change the output
- * and that this server does not implement (`n` > 1, `echo`, presence and
- * frequency penalties, tools)
- * are refused by the endpoints instead of silently ignored.
+ * `null` means "not set" everywhere, as OpenAI's SDKs send it. Every field of
+ * OpenAI's two request types is either honoured or refused with a 400 naming
+ * it: the ones this server does not implement (`echo`, presence and
+ * frequency penalties, tools) are in these schemas and refused by the
+ * endpoints, the ones that would have no effect here (`user`, `metadata`,
+ * `store`, ...) by `refuseInertFields` (generate-request.ts);
+ * http/openai-fields.test.ts enumerates them against the SDK's types. Fields
+ * that are in neither OpenAI's types nor these schemas are ignored, as vLLM
+ * ignores them.
  *
  * The sampling ranges (top_p in (0, 1], a temperature that fits float32, at
  * most 16 stop strings, max_tokens within the context) are the public
@@ -46,7 +50,7 @@ const common = {
   stop: z.union([str(), z.array(str(), { error: "must be a string or an array of strings" })], { error: "must be a string or an array of strings" }).nullish(),
   stream: bool().nullish(),
   stream_options: StreamOptionsSchema.nullish(),
-  user: str().nullish(),
+  /** Independent samples of the prompt (at most MAX_CHOICES, checked by the endpoints). */
   n: int(1, U32_MAX).nullish(),
   /** Extension (vLLM): keep generating past EOS until max_tokens. */
   ignore_eos: bool().nullish(),
@@ -76,8 +80,11 @@ export const CompletionRequestSchema = z.object(
     prompt: z.union([str(), z.array(int(0, U32_MAX), { error: "must be a string or an array of token ids" })], {
       error: "must be a string or an array of token ids (a list of prompts is not supported: send one request per prompt)",
     }),
+    /** 0 is allowed with `echo` (scoring the prompt, lm-eval's loglikelihood); completions.ts refuses it otherwise. */
+    max_tokens: int(0, U32_MAX).nullish(),
     /** Top alternatives per token (0 = only the chosen token's logprob). */
     logprobs: int(0, MAX_TOP_LOGPROBS).nullish(),
+    /** The prompt's text before the completion's, and with logprobs the prompt tokens' log probabilities first. */
     echo: bool().nullish(),
     suffix: str().nullish(),
     best_of: int(1, U32_MAX).nullish(),
@@ -94,17 +101,36 @@ const ContentPartSchema = z.object(
   { error: "must be an object {\"type\": \"text\", \"text\": ...}" },
 );
 
-export const ChatMessageSchema = z.object(
-  {
-    /** "developer" is OpenAI's newer name for "system" and is rendered as one. */
-    role: z.enum(["system", "developer", "user", "assistant"], { error: "must be one of \"system\", \"developer\", \"user\", \"assistant\"" }),
-    content: z.union([str(), z.array(ContentPartSchema, { error: "must be a string or an array of text parts" })], {
-      error: "must be a string or an array of text parts",
-    }),
-    name: str().nullish(),
-  },
-  { error: "must be an object with a role and a content" },
-);
+/**
+ * A chat message. Only an assistant message may have a null (or no) content,
+ * as OpenAI allows (an earlier turn that was all tool calls); it is rendered
+ * as empty content. An assistant turn's `tool_calls` or `function_call` are
+ * refused: tools are not supported, and dropping them would change what the
+ * model sees without a word.
+ */
+export const ChatMessageSchema = z
+  .object(
+    {
+      /** "developer" is OpenAI's newer name for "system" and is rendered as one. */
+      role: z.enum(["system", "developer", "user", "assistant"], { error: "must be one of \"system\", \"developer\", \"user\", \"assistant\"" }),
+      content: z
+        .union([str(), z.array(ContentPartSchema, { error: "must be a string or an array of text parts" })], {
+          error: "must be a string or an array of text parts",
+        })
+        .nullish(),
+      name: str().nullish(),
+      tool_calls: z.array(z.unknown(), { error: "must be an array" }).nullish(),
+      function_call: z.unknown().optional(),
+    },
+    { error: "must be an object with a role and a content" },
+  )
+  .superRefine((message, ctx) => {
+    if (message.content == null && message.role !== "assistant") {
+      ctx.addIssue({ code: "custom", path: ["content"], message: "must be a string or an array of text parts (only an assistant message may have a null content)" });
+    }
+    if (message.tool_calls != null && message.tool_calls.length > 0) ctx.addIssue({ code: "custom", path: ["tool_calls"], message: "tool calls are not supported" });
+    if (message.function_call != null) ctx.addIssue({ code: "custom", path: ["function_call"], message: "function calls are not supported" });
+  });
 export type ChatMessage = z.output<typeof ChatMessageSchema>;
 
 export const ChatCompletionRequestSchema = z.object(

@@ -9,15 +9,12 @@
  * A bad command line exits 2, a failure to start exits 1, each with one line on stderr.
  */
 import { createRequire } from "node:module";
-import { pino } from "pino";
-import PinoPretty from "pino-pretty";
-import { startTracing, traceLogFields } from "@sigmaserve/telemetry";
+import { LOG_LEVELS, LOG_LEVEL_ENV, isLogLevel, processLogger, startTracing, takeLogLevel, traceLogFields } from "@sigmaserve/telemetry";
 import { WORKER_USAGE, WorkerConfigError, loadWorkerConfig, startWorker, type WorkerConfig, type WorkerRuntime } from "@sigmaserve/worker-runtime";
 
 /** How long SIGTERM waits for running requests before cancelling them, ms. */
 export const SHUTDOWN_GRACE_MS = 30_000;
 
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 const VERSION = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 const USAGE = `${WORKER_USAGE}
 
@@ -26,23 +23,6 @@ process options:
   -h, --help         show this help and exit
   --version          print the version and exit
 Logs are human-readable on a terminal, JSON lines otherwise.`;
-
-/** argv without `--log-level L` / `--log-level=L`, and L. */
-function takeLogLevel(argv: string[]): { argv: string[]; level: string | undefined } {
-  const rest: string[] = [];
-  let level: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") {
-      rest.push(...argv.slice(i));
-      break;
-    }
-    if (arg === "--log-level") level = argv[++i] ?? "";
-    else if (arg.startsWith("--log-level=")) level = arg.slice("--log-level=".length);
-    else rest.push(arg);
-  }
-  return { argv: rest, level };
-}
 
 function usageError(message: string): never {
   process.stderr.write(`sigmaserve worker: ${message} (see "sigmaserve worker --help")\n`);
@@ -59,10 +39,10 @@ if (args.includes("--version")) {
   process.exit(0);
 }
 const taken = takeLogLevel(args);
-const level = taken.level ?? (process.env["SIGMASERVE_LOG_LEVEL"] || "info");
-if (!LOG_LEVELS.includes(level)) usageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
-const options = { name: "sigmaserve-worker", level, mixin: () => traceLogFields() };
-const logger = process.stdout.isTTY === true ? pino(options, PinoPretty({ sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" })) : pino(options);
+const level = taken.level ?? (process.env[LOG_LEVEL_ENV] || "info");
+if (!isLogLevel(level)) usageError(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+// JSON lines on stdout (what `up` and the tests read), pretty on a terminal.
+const logger = processLogger("sigmaserve-worker", level, { fd: 1, mixin: () => traceLogFields() });
 
 let config: WorkerConfig;
 try {

@@ -8,9 +8,8 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { PRESET_NAMES } from "@sigmaserve/model/config";
-import { captureMessageContentFromEnv, startTracing, traceLogFields } from "@sigmaserve/telemetry";
 import type { CommandIo } from "../command-io.js";
-import { LOG_LEVELS, LOG_LEVEL_ENV, cliLogger, echoLogLine, isLogLevel, levelNumber, type LogLevel } from "../log-output.js";
+import { LOG_LEVELS, LOG_LEVEL_ENV, captureMessageContentFromEnv, echoLogLine, isLogLevel, levelNumber, processLogger, startTracing, traceLogFields, type LogLevel } from "@sigmaserve/telemetry";
 import { defineCommand, integerFlag, parseCommand, requirePreset } from "../parse-command.js";
 import { UsageError } from "../usage-error.js";
 import { findNatsServer, launchNatsServer } from "./nats-launcher.js";
@@ -130,7 +129,7 @@ function untilSignal(io: CommandIo, stop: () => Promise<void>, watch: (stopNow: 
 }
 
 async function upSingleProcess(settings: UpSettings, reason: "asked" | "no nats-server", io: CommandIo): Promise<void> {
-  const logger = cliLogger("sigmaserve-up", settings.logLevel, { mixin: () => traceLogFields() });
+  const logger = processLogger("sigmaserve-up", settings.logLevel, { mixin: () => traceLogFields() });
   io.stdout(`nats      ${reason === "asked" ? "not used" : "not installed"}: workers and router run in this process on the in-memory bus\n`);
   // One provider for the whole process: its router's and workers' spans share it.
   const tracing = await startTracing({ serviceName: "sigmaserve", endpoint: settings.otlpEndpoint });

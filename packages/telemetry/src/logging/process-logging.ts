@@ -1,7 +1,10 @@
 /**
- * How the CLI shows logs: human-readable (pino-pretty) when the stream is a terminal, JSON lines otherwise
- * (a pipe, a file, a log shipper), at a level given by --log-level or SIGMASERVE_LOG_LEVEL.
- * `up` also echoes its worker and router processes' JSON lines through `echoLogLine`, with the same rules.
+ * How every sigmaserve process shows its logs: human-readable (pino-pretty)
+ * when the stream is a terminal, JSON lines otherwise (a pipe, a file, a log
+ * shipper), at a level given by `--log-level` or SIGMASERVE_LOG_LEVEL. The
+ * router and worker processes take `--log-level` off their argv before their
+ * config parses (`takeLogLevel`); `sigmaserve up` also echoes its children's
+ * JSON lines through `echoLogLine`, with the same rules.
  */
 import { isatty } from "node:tty";
 import { pino, type Logger } from "pino";
@@ -17,7 +20,7 @@ export const isLogLevel = (value: string): value is LogLevel => (LOG_LEVELS as r
 export const levelNumber = (level: LogLevel): number => (level === "silent" ? Infinity : pino.levels.values[level]!);
 
 /** A logger writing to file descriptor `fd` (stderr by default): pretty on a terminal, JSON otherwise. */
-export function cliLogger(name: string, level: LogLevel, options: { mixin?: () => object; fd?: number } = {}): Logger {
+export function processLogger(name: string, level: LogLevel, options: { mixin?: () => object; fd?: number } = {}): Logger {
   const fd = options.fd ?? 2;
   const base = { name, level, ...(options.mixin === undefined ? {} : { mixin: options.mixin }) };
   if (isatty(fd)) return pino(base, PinoPretty({ destination: fd, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" }));
@@ -41,4 +44,21 @@ export function echoLogLine(level: LogLevel, pretty: boolean): (line: string) =>
     if (typeof entry.level === "number" && entry.level < threshold) return undefined;
     return format === undefined ? `${line}\n` : format(entry);
   };
+}
+
+/** argv without `--log-level L` / `--log-level=L`, and L (undefined when not given). */
+export function takeLogLevel(argv: readonly string[]): { argv: string[]; level: string | undefined } {
+  const rest: string[] = [];
+  let level: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (arg === "--log-level") level = argv[++i] ?? "";
+    else if (arg.startsWith("--log-level=")) level = arg.slice("--log-level=".length);
+    else rest.push(arg);
+  }
+  return { argv: rest, level };
 }

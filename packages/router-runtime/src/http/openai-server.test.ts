@@ -75,6 +75,25 @@ describe("http server - models, probes, cluster status and routing", () => {
     assert.equal(post.headers.get("allow"), "GET");
   });
 
+  test("http server - HEAD is GET without a body, :params are decoded, a trailing slash or extra segment is 404, any other method 405", async () => {
+    const head = await fetch(`${router.baseUrl}/v1/models/${FAKE_MODEL_ID.replace("-", "%2D")}`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), "");
+    assert.equal((await fetch(`${router.baseUrl}/v1/models/`)).status, 404);
+    assert.equal((await fetch(`${router.baseUrl}/v1/completions/x`)).status, 404);
+    const del = await fetch(`${router.baseUrl}/v1/completions`, { method: "DELETE" });
+    assert.deepEqual([del.status, del.headers.get("allow"), (await jsonOf(del)).body.error.code], [405, "POST", "method_not_allowed"]);
+    const headPost = await fetch(`${router.baseUrl}/v1/completions`, { method: "HEAD" });
+    assert.deepEqual([headPost.status, headPost.headers.get("allow")], [405, "POST"]);
+  });
+
+  test("http server - a body is read as JSON whatever its Content-Type (curl -d sends form-urlencoded)", async () => {
+    const res = await fetch(`${router.baseUrl}/v1/completions`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: JSON.stringify({ model: FAKE_MODEL_ID, prompt: "Hi", max_tokens: 2 }) });
+    assert.equal(res.status, 200);
+    const none = await fetch(`${router.baseUrl}/v1/completions`, { method: "POST" });
+    assert.equal((await jsonOf(none)).body.error.message, "the request body is empty; send a JSON object");
+  });
+
   test("http server - a body over the limit is 413, and the connection still serves the next request", async () => {
     const big = await postJson(`${router.baseUrl}/v1/completions`, { model: FAKE_MODEL_ID, prompt: "x".repeat(2048) });
     assert.deepEqual(await jsonOf(big), {

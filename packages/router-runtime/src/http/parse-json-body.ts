@@ -1,47 +1,21 @@
 /**
- * Reads a request body as JSON, with a size limit. The limit is checked
- * against Content-Length before reading and against the bytes actually
- * received while reading (a chunked body declares no length), so a client
- * cannot make the router buffer more than `maxBytes`. A body over the limit
- * is answered at once with 413; Node discards the rest of it so the
- * connection stays usable.
+ * A request body as JSON. Fastify reads the body and enforces the size limit
+ * (`bodyLimit`: Content-Length before reading, the bytes received while
+ * reading); this is the parser fastify calls for every content type (today's
+ * door never looked at Content-Type, so `curl -d` without `-H` still works).
+ *
+ * NOTE: fastify's own JSON parser is not used because its error is V8's text,
+ * which on Node 20 names no position for an unexpected token; a client gets
+ * "at line 1, column 35: Unexpected token \"}\"" from `parseJson` instead.
  */
-import type { IncomingMessage } from "node:http";
 import { OpenAiError } from "./openai-error.js";
 
 /** Largest request body accepted, bytes (a long prompt as text or token ids fits easily). */
 export const DEFAULT_MAX_BODY_BYTES = 4 * 2 ** 20;
 
-function tooLarge(maxBytes: number): OpenAiError {
+/** The 413 for a body past the limit (fastify's `bodyLimit` finds it; this is what the client reads). */
+export function tooLarge(maxBytes: number): OpenAiError {
   return new OpenAiError(413, `the request body is larger than the limit of ${maxBytes} bytes`, "invalid_request_error", null, "request_too_large");
-}
-
-/** The raw body, or a 413 OpenAiError past `maxBytes`. */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > maxBytes) throw tooLarge(maxBytes);
-  return new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let received = 0;
-    let settled = false;
-    const settle = (fn: () => void): void => {
-      if (settled) return;
-      settled = true;
-      req.off("data", onData);
-      // NOTE: keep the stream flowing after an early answer; Node then discards what is left of the body.
-      req.resume();
-      fn();
-    };
-    const onData = (chunk: Buffer): void => {
-      received += chunk.byteLength;
-      if (received > maxBytes) settle(() => reject(tooLarge(maxBytes)));
-      else chunks.push(chunk);
-    };
-    req.on("data", onData);
-    req.once("end", () => settle(() => resolve(Buffer.concat(chunks, received))));
-    req.once("error", (err) => settle(() => reject(err)));
-    req.once("close", () => settle(() => reject(new Error("the client closed the connection while sending the body"))));
-  });
 }
 
 /** True when `prefix` is valid JSON or could become valid with more input (the parser ran out, it did not trip). */
@@ -104,8 +78,4 @@ export function parseJson(body: Buffer): unknown {
       .replace(/^Unexpected token '(.*)'$/s, (_, token: string) => `Unexpected token ${JSON.stringify(token)}`);
     throw OpenAiError.invalid(null, `the request body is not valid JSON at line ${line}, column ${column}: ${reason}`, "invalid_json");
   }
-}
-
-export async function readJsonBody(req: IncomingMessage, maxBytes: number = DEFAULT_MAX_BODY_BYTES): Promise<unknown> {
-  return parseJson(await readBody(req, maxBytes));
 }

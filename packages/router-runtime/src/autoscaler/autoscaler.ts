@@ -168,7 +168,9 @@ export class Autoscaler {
 
   private async removeOne(): Promise<boolean> {
     const { bus, pool, index, logger, provider, routerId, drainTimeoutMs } = this.options;
-    const victim = pickDrainVictim(pool.list(), (id) => index.stats().perWorker.find((w) => w.workerId === id)?.blocks);
+    // One pass over the index for every candidate (stats() walks every worker's residency).
+    const blocks = new Map(index.stats().perWorker.map((w) => [w.workerId, w.blocks]));
+    const victim = pickDrainVictim(pool.list(), (id) => blocks.get(id));
     if (victim === undefined) return false;
     logger.info({ workerId: victim.workerId, requests: victim.requests, blocks: victim.blocks }, "autoscaler: draining with migration before removal");
     const started = Date.now();

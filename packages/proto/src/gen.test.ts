@@ -4,42 +4,14 @@
  * --output) and compares file lists and bytes both ways.
  */
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { delimiter, dirname, join, relative } from "node:path";
+import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { assertGeneratedCodeFresh } from "@sigmaserve/testkit";
 
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), "..");
-const binDirs = [join(packageDir, "node_modules", ".bin"), join(packageDir, "..", "..", "node_modules", ".bin")];
-
-async function listFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort();
-}
 
 test("proto - committed src/gen equals a fresh buf generate", async () => {
-  const outDir = await mkdtemp(join(tmpdir(), "sigmaserve-gen-"));
-  try {
-    // protoc-gen-es is a `local:` plugin, found on PATH.
-    const env = { ...process.env, PATH: [...binDirs, process.env.PATH ?? ""].join(delimiter) };
-    await promisify(execFile)("buf", ["generate", "--output", outDir], { cwd: packageDir, env });
-    const committedDir = join(packageDir, "src", "gen");
-    const freshDir = join(outDir, "src", "gen");
-    const committed = await listFiles(committedDir);
-    const fresh = await listFiles(freshDir);
-    assert.deepEqual(committed, fresh, "generated file list differs: run `npm run generate -w @sigmaserve/proto` and commit");
-    assert.ok(fresh.length >= 7, `expected the seven proto files' outputs, got ${fresh.join(", ")}`);
-    for (const file of fresh) {
-      const [a, b] = await Promise.all([readFile(join(committedDir, file), "utf8"), readFile(join(freshDir, file), "utf8")]);
-      assert.equal(a, b, `${file} is stale: run \`npm run generate -w @sigmaserve/proto\` and commit`);
-    }
-  } finally {
-    await rm(outDir, { recursive: true, force: true });
-  }
+  const fresh = await assertGeneratedCodeFresh(packageDir, "npm run generate -w @sigmaserve/proto");
+  assert.ok(fresh.length >= 7, `expected the seven proto files' outputs, got ${fresh.join(", ")}`);
 });

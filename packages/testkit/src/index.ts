@@ -21,3 +21,4 @@ export {
   readMaxPayload,
 } from "./read-max-payload.js";
 export { createRestartableNatsServer, type RestartableNatsServer } from "./restartable-nats-server.js";
+export { assertGeneratedCodeFresh, listFiles, runBuf, withTempDir } from "./generated-code.js";

@@ -16,7 +16,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { configFromJson } from "../config/index.js";
 import { writeSafetensorsFile } from "../safetensors/index.js";
-import { TOKENIZER_CONFIG_FILE_NAME, TOKENIZER_FILE_NAME, byteLevelAlphabet } from "../tokenizer/index.js";
+import { TOKENIZER_CONFIG_FILE_NAME, TOKENIZER_FILE_NAME, byteLevelAlphabet, byteLevelBpeTokenizerJson } from "../tokenizer/index.js";
 import { makeDemoWeights } from "../weights/demo-weights.js";
 import { CONFIG_FILE_NAME, WEIGHTS_FILE_NAME } from "./model-dir.js";
 
@@ -60,39 +60,9 @@ function tinyMerges(): { merges: string[]; merged: string[] } {
 /** The tokenizer.json object. */
 export function tinyLlamaTokenizerJson(): Record<string, unknown> {
   const { merges, merged } = tinyMerges();
-  const vocab: Record<string, number> = {};
-  byteLevelAlphabet().forEach((char, byte) => (vocab[char] = byte));
-  merged.forEach((token, i) => (vocab[token] = 256 + i));
   const firstSpecial = 256 + merged.length;
-  const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
-  const bos = TINY_LLAMA_SPECIAL_TOKENS[0];
-  return {
-    version: "1.0",
-    truncation: null,
-    padding: null,
-    added_tokens: TINY_LLAMA_SPECIAL_TOKENS.map((content, i) => ({ id: firstSpecial + i, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
-    normalizer: null,
-    pre_tokenizer: byteLevel,
-    post_processor: {
-      type: "TemplateProcessing",
-      single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-      pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { SpecialToken: { id: bos, type_id: 1 } }, { Sequence: { id: "B", type_id: 1 } }],
-      special_tokens: { [bos]: { id: bos, ids: [firstSpecial], tokens: [bos] } },
-    },
-    decoder: byteLevel,
-    model: {
-      type: "BPE",
-      dropout: null,
-      unk_token: null,
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: false,
-      byte_fallback: false,
-      ignore_merges: true,
-      vocab,
-      merges,
-    },
-  };
+  const specials = TINY_LLAMA_SPECIAL_TOKENS.map((content, i) => ({ id: firstSpecial + i, content }));
+  return byteLevelBpeTokenizerJson({ merged, merges, specials, bos: specials[0]!, bosBeforeSecond: true, ignoreMerges: true });
 }
 
 /** The id of a special token by its text. */

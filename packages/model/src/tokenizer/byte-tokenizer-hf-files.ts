@@ -39,25 +39,41 @@ export function byteLevelAlphabet(): string[] {
 
 const marker = (id: number): string => BYTE_SPECIAL_TOKEN_MARKERS.get(id) as string;
 
-/** The tokenizer.json object of the byte tokenizer. */
-export function byteTokenizerHfJson(): Record<string, unknown> {
+/** What differs between byte-level BPE tokenizer.json files: everything else is the GPT-2 byte-level layout. */
+export interface ByteLevelBpeSpec {
+  /** Tokens after the 256 byte tokens, with ids 256, 257, ... (each a merge's result). */
+  merged: readonly string[];
+  /** The merges, "left right", by rank. */
+  merges: readonly string[];
+  /** Special (added) tokens. */
+  specials: readonly { id: number; content: string }[];
+  /** The special token the post-processor prepends. */
+  bos: { id: number; content: string };
+  /** Whether a pair's second sequence gets its own BOS too (Llama 3's template). */
+  bosBeforeSecond?: boolean;
+  ignoreMerges?: boolean;
+}
+
+/** A byte-level BPE tokenizer.json object (HF `tokenizers` format) with a BOS-prepending post-processor. */
+export function byteLevelBpeTokenizerJson(spec: ByteLevelBpeSpec): Record<string, unknown> {
   const vocab: Record<string, number> = {};
   byteLevelAlphabet().forEach((char, byte) => (vocab[char] = byte));
+  spec.merged.forEach((token, i) => (vocab[token] = BYTE_TOKEN_COUNT + i));
   const byteLevel = { type: "ByteLevel", add_prefix_space: false, trim_offsets: true, use_regex: true };
-  const bos = marker(BYTE_BOS_TOKEN_ID);
-  const added = (id: number): object => ({ id, content: marker(id), single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const bos = spec.bos.content;
+  const second = spec.bosBeforeSecond === true ? [{ SpecialToken: { id: bos, type_id: 1 } }] : [];
   return {
     version: "1.0",
     truncation: null,
     padding: null,
-    added_tokens: [added(BYTE_BOS_TOKEN_ID), added(BYTE_EOS_TOKEN_ID), added(BYTE_PAD_TOKEN_ID)],
+    added_tokens: spec.specials.map(({ id, content }) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true })),
     normalizer: null,
     pre_tokenizer: byteLevel,
     post_processor: {
       type: "TemplateProcessing",
       single: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }],
-      pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, { Sequence: { id: "B", type_id: 1 } }],
-      special_tokens: { [bos]: { id: bos, ids: [BYTE_BOS_TOKEN_ID], tokens: [bos] } },
+      pair: [{ SpecialToken: { id: bos, type_id: 0 } }, { Sequence: { id: "A", type_id: 0 } }, ...second, { Sequence: { id: "B", type_id: 1 } }],
+      special_tokens: { [bos]: { id: bos, ids: [spec.bos.id], tokens: [bos] } },
     },
     decoder: byteLevel,
     model: {
@@ -68,11 +84,17 @@ export function byteTokenizerHfJson(): Record<string, unknown> {
       end_of_word_suffix: null,
       fuse_unk: false,
       byte_fallback: false,
-      ignore_merges: false,
+      ignore_merges: spec.ignoreMerges === true,
       vocab,
-      merges: [],
+      merges: [...spec.merges],
     },
   };
+}
+
+/** The tokenizer.json object of the byte tokenizer: no merges, so ids are the bytes. */
+export function byteTokenizerHfJson(): Record<string, unknown> {
+  const special = (id: number) => ({ id, content: marker(id) });
+  return byteLevelBpeTokenizerJson({ merged: [], merges: [], specials: [special(BYTE_BOS_TOKEN_ID), special(BYTE_EOS_TOKEN_ID), special(BYTE_PAD_TOKEN_ID)], bos: special(BYTE_BOS_TOKEN_ID) });
 }
 
 /** The tokenizer_config.json object: special tokens and the demo chat template. */

@@ -26,10 +26,12 @@ export {
 } from "./byte-tokenizer.js";
 export {
   byteLevelAlphabet,
+  byteLevelBpeTokenizerJson,
   byteTokenizerHfConfig,
   byteTokenizerHfJson,
   byteTokenizerHfJsonText,
   isByteTokenizerHfJson,
+  type ByteLevelBpeSpec,
 } from "./byte-tokenizer-hf-files.js";
 export { DEMO_CHAT_TEMPLATE } from "./demo-chat-template.js";
 export { HfTokenizer, loadHfTokenizer, type HfTokenizerSources } from "./hf-tokenizer.js";

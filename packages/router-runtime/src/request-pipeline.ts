@@ -34,6 +34,8 @@ export interface RequestPipelineOptions {
   tokenizers: TokenizerRegistry;
   logger: Logger;
   maxReplays?: number;
+  /** A worker stream silent this long after its first message fails over, ms (dispatcher.ts). */
+  stallTimeoutMs?: number;
   /** Cache pulls before dispatch (generate/cache-pull.ts); absent: never. */
   cachePulls?: DispatcherOptions["cachePulls"];
   /** Prefill/decode splits (generate/prefill-split.ts); absent: never. */
@@ -89,6 +91,7 @@ export class RequestPipeline {
       selector: options.selector,
       logger: options.logger,
       ...(options.maxReplays === undefined ? {} : { maxReplays: options.maxReplays }),
+      ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
       onRoute: (request, decision) => {
         this.metrics.routed(request, decision);
         this.recent.decided(request, decision);

@@ -65,6 +65,7 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     tokenizers: new TokenizerRegistry({ pool }),
     logger,
     maxReplays: config.maxReplays,
+    stallTimeoutMs: config.stallTimeoutMs,
     traceContent: config.traceContent,
     ...(options.onRoute === undefined ? {} : { onRoute: options.onRoute }),
     ...(bus === undefined || config.cachePullMinBlocks === 0 ? {} : { cachePulls: { bus, minBlocks: config.cachePullMinBlocks } }),

@@ -22,6 +22,7 @@ import {
   type UntypedServiceImplementation,
   type sendUnaryData,
 } from "@grpc/grpc-js";
+import { ClientStalledError } from "./client-stalled-error.js";
 import { isGrpcStatusError } from "./grpc-status-error.js";
 import { handlerContext, type HandlerContext } from "./handler-context.js";
 import { methodPath } from "./service-definition.js";
@@ -49,6 +50,8 @@ export type ToStatus = (err: unknown) => Partial<StatusObject> & { code: status;
 export interface BindOptions {
   /** The app's single error → status mapping. Default: GrpcStatusError as is, anything else INTERNAL. */
   toStatus?: ToStatus;
+  /** A server stream whose client reads nothing for this long is given up, ms; default DEFAULT_WRITE_STALL_TIMEOUT_MS. */
+  writeStallTimeoutMs?: number;
 }
 
 export const defaultToStatus: ToStatus = (err) => {
@@ -69,40 +72,73 @@ function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexS
   return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
 }
 
-/** Resolves on the stream's next 'drain' or the signal's abort, and removes both listeners. */
-function drainOrAbort(call: NodeJS.EventEmitter, signal: AbortSignal): Promise<void> {
+/**
+ * How long a server stream may wait for its client to read before the call is given up, ms. A client that
+ * stops reading (or one whose cancel never reached us: create-client.ts) would otherwise hold the handler,
+ * and what it holds (KV blocks, admission slots), until the connection closes.
+ */
+export const DEFAULT_WRITE_STALL_TIMEOUT_MS = 60_000;
+
+/** How a wait for 'drain' ended. */
+type DrainOutcome = "drained" | "aborted" | "closed" | "stalled";
+
+/** Resolves on the stream's next 'drain', its close, the signal's abort or after `stallMs`, and removes every listener. */
+function drainOrAbort(call: NodeJS.EventEmitter, signal: AbortSignal, stallMs: number): Promise<DrainOutcome> {
   return new Promise((resolve) => {
-    const done = (): void => {
-      call.off("drain", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    call.once("drain", done);
-    signal.addEventListener("abort", done, { once: true });
+    const timer = setTimeout(() => done("stalled"), stallMs);
+    const onDrain = (): void => done("drained");
+    const onClose = (): void => done("closed");
+    const onAbort = (): void => done("aborted");
+    function done(outcome: DrainOutcome): void {
+      clearTimeout(timer);
+      call.off("drain", onDrain);
+      call.off("close", onClose);
+      call.off("finish", onClose);
+      signal.removeEventListener("abort", onAbort);
+      resolve(outcome);
+    }
+    call.once("drain", onDrain);
+    call.once("close", onClose);
+    call.once("finish", onClose);
+    signal.addEventListener("abort", onAbort, { once: true });
   });
 }
 
+/**
+ * Writes the handler's responses until it is done or the call ends. However the loop ends short of the
+ * generator's own end (cancel, a failed write, a stalled client), the generator is returned, so its finally
+ * blocks run and free what it holds.
+ */
 async function writeAll(
   call: ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>,
   responses: AsyncIterable<unknown>,
   signal: AbortSignal,
+  stall: { ms: number; abort(reason: Error): void },
 ): Promise<void> {
   const iterator = responses[Symbol.asyncIterator]();
+  let done = false;
   try {
     while (!signal.aborted) {
       const next = await iterator.next();
-      if (next.done === true) return;
+      if (next.done === true) {
+        done = true;
+        return;
+      }
       if (signal.aborted) return;
       if (!call.write(next.value)) {
-        // NOTE: back-pressure. Racing 'drain' with the abort keeps a cancelled
-        // call from waiting forever on a socket nobody reads.
-        await drainOrAbort(call, signal);
+        // NOTE: back-pressure. Racing 'drain' with the abort keeps a cancelled call from waiting forever on a
+        // socket nobody reads, and the stall timer one whose cancel never arrived.
+        const outcome = await drainOrAbort(call, signal, stall.ms);
+        if (outcome === "stalled") {
+          stall.abort(new ClientStalledError(stall.ms));
+          return;
+        }
+        if (outcome === "closed") return;
       }
     }
   } finally {
-    // Lets the generator run its finally blocks (and free what it holds)
-    // when the call ended early.
-    if (signal.aborted) await iterator.return?.();
+    // NOTE: whatever stopped the loop; `signal.aborted` alone missed a write that failed before the cancel arrived.
+    if (!done) await iterator.return?.();
   }
 }
 
@@ -132,9 +168,10 @@ function streamResponses(
   path: string,
   run: (context: HandlerContext) => AsyncIterable<unknown>,
   toStatus: ToStatus,
+  stallMs: number,
 ): void {
-  const { context, release } = handlerContext(call, path);
-  writeAll(call, run(context), context.signal)
+  const { context, release, abort } = handlerContext(call, path);
+  writeAll(call, run(context), context.signal, { ms: stallMs, abort })
     .finally(release)
     .then(
       () => {
@@ -146,17 +183,17 @@ function streamResponses(
     );
 }
 
-function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus): UntypedHandleCall {
+function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus, stallMs: number): UntypedHandleCall {
   const path = methodPath(method);
   switch (method.methodKind) {
     case "unary":
       return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => answerOnce(call, path, (context) => handler(call.request, context), callback, toStatus)) as UntypedHandleCall;
     case "server_streaming":
-      return ((call: ServerWritableStream<unknown, unknown>) => streamResponses(call, path, (context) => handler(call.request, context) as AsyncIterable<unknown>, toStatus)) as UntypedHandleCall;
+      return ((call: ServerWritableStream<unknown, unknown>) => streamResponses(call, path, (context) => handler(call.request, context) as AsyncIterable<unknown>, toStatus, stallMs)) as UntypedHandleCall;
     case "client_streaming":
       return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => answerOnce(call, path, (context) => handler(requestsOf(call), context), callback, toStatus)) as UntypedHandleCall;
     case "bidi_streaming":
-      return ((call: ServerDuplexStream<unknown, unknown>) => streamResponses(call, path, (context) => handler(requestsOf(call), context) as AsyncIterable<unknown>, toStatus)) as UntypedHandleCall;
+      return ((call: ServerDuplexStream<unknown, unknown>) => streamResponses(call, path, (context) => handler(requestsOf(call), context) as AsyncIterable<unknown>, toStatus, stallMs)) as UntypedHandleCall;
   }
 }
 
@@ -177,7 +214,7 @@ export function bindService<S extends DescService>(
     if (typeof handler !== "function") {
       throw new TypeError(`no handler for ${service.typeName}.${method.name} (expected impl.${method.localName})`);
     }
-    bound[method.localName] = bindMethod(method, handler.bind(impl), toStatus);
+    bound[method.localName] = bindMethod(method, handler.bind(impl), toStatus, options.writeStallTimeoutMs ?? DEFAULT_WRITE_STALL_TIMEOUT_MS);
   }
   return bound;
 }

@@ -101,16 +101,32 @@ async function* failedStream(err: unknown): AsyncGenerator<never> {
   throw err;
 }
 
-/** Cancels `call` when `signal` aborts; returns the listener's remover. */
+/** The status of a call whose signal aborted before it could start (the call is never sent). */
+function cancelledBeforeStart(signal: AbortSignal): GrpcStatusError {
+  const reason = signal.reason instanceof Error ? `: ${signal.reason.message}` : "";
+  return new GrpcStatusError(status.CANCELLED, `the call was cancelled before it started${reason}`, { cause: signal.reason });
+}
+
+/**
+ * Cancels `call` when `signal` aborts; returns the listener's remover.
+ *
+ * NOTE: grpc-js sends no RST_STREAM for a call cancelled in the tick it starts: the client sees CANCELLED at
+ * once, but the server's stream opens anyway and is never reset, so its handler runs on (and blocks for good
+ * on flow control once the stream's window is full), and whatever it holds (an admission slot, KV blocks)
+ * leaks. Callers therefore never start a call whose signal already aborted (cancelledBeforeStart), and every
+ * cancel waits for the next turn of the event loop, when it reaches the server (one tick later than asked).
+ */
 function linkAbort(signal: AbortSignal | undefined, call: { cancel(): void }): () => void {
   if (signal === undefined) return () => {};
-  if (signal.aborted) {
-    call.cancel();
-    return () => {};
-  }
-  const onAbort = (): void => call.cancel();
-  signal.addEventListener("abort", onAbort, { once: true });
+  const onAbort = (): void => cancelSoon(call);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
   return () => signal.removeEventListener("abort", onAbort);
+}
+
+/** Cancels `call` on the next turn of the event loop, never in the tick it started (see linkAbort); cancelling a call that ended is a no-op. */
+function cancelSoon(call: { cancel(): void }): void {
+  setImmediate(() => call.cancel());
 }
 
 async function* readAll<T>(call: ClientReadableStream<T> | ClientDuplexStream<unknown, T>, unlink: () => void): AsyncGenerator<T> {
@@ -124,7 +140,7 @@ async function* readAll<T>(call: ClientReadableStream<T> | ClientDuplexStream<un
   } finally {
     unlink();
     // The consumer stopped early (break or throw): tell the server.
-    if (!finished) call.cancel();
+    if (!finished) cancelSoon(call);
   }
 }
 
@@ -137,7 +153,7 @@ async function writeAll(call: ClientWritableStream<unknown> | ClientDuplexStream
     call.end();
   } catch (err) {
     // A failing request source cancels the call rather than sending half a stream as if complete.
-    call.cancel();
+    cancelSoon(call);
     throw err;
   }
 }
@@ -149,6 +165,7 @@ function bindClientMethod(client: Client, method: DescMethod): unknown {
     case "unary":
       return (request: unknown, options?: CallOptions) =>
         new Promise((resolve, reject) => {
+          if (options?.signal?.aborted === true) throw cancelledBeforeStart(options.signal);
           const encoded = encodeRequest(method, request);
           let unlink = (): void => {};
           const call = invoke(encoded, toMetadata(options?.metadata), grpcCallOptions(options), (err: ServiceError | null, response: unknown) => {
@@ -162,6 +179,7 @@ function bindClientMethod(client: Client, method: DescMethod): unknown {
       return (request: unknown, options?: CallOptions) => {
         let encoded: EncodedMessage;
         try {
+          if (options?.signal?.aborted === true) throw cancelledBeforeStart(options.signal);
           encoded = encodeRequest(method, request);
         } catch (err) {
           return failedStream(err);
@@ -172,6 +190,7 @@ function bindClientMethod(client: Client, method: DescMethod): unknown {
     case "client_streaming":
       return (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) =>
         new Promise((resolve, reject) => {
+          if (options?.signal?.aborted === true) throw cancelledBeforeStart(options.signal);
           let unlink = (): void => {};
           const call = invoke(toMetadata(options?.metadata), grpcCallOptions(options), (err: ServiceError | null, response: unknown) => {
             unlink();
@@ -183,6 +202,7 @@ function bindClientMethod(client: Client, method: DescMethod): unknown {
         });
     case "bidi_streaming":
       return (requests: AsyncIterable<unknown> | Iterable<unknown>, options?: CallOptions) => {
+        if (options?.signal?.aborted === true) return failedStream(cancelledBeforeStart(options.signal));
         const call = invoke(toMetadata(options?.metadata), grpcCallOptions(options)) as ClientDuplexStream<unknown, unknown>;
         const unlink = linkAbort(options?.signal, call);
         writeAll(call, method, requests).catch((err: unknown) => call.destroy(err instanceof Error ? err : new Error(String(err))));

@@ -42,7 +42,7 @@ function deadlineToUnixMs(deadline: Deadline): number {
  * call it once the handler has settled, because grpc-js also emits 'cancelled' when the stream of a call that
  * ended normally closes, and aborting then (an Error and an abort event per call) is pure cost.
  */
-export function handlerContext(call: ServerCall, path: string): { context: HandlerContext; release(): void } {
+export function handlerContext(call: ServerCall, path: string): { context: HandlerContext; release(): void; abort(reason: Error): void } {
   const controller = new AbortController();
   // grpc-js emits 'cancelled' for client cancels, passed deadlines and resets.
   const onCancelled = (): void => controller.abort(new Error(`call ${path} cancelled by the client or its deadline`));
@@ -63,5 +63,7 @@ export function handlerContext(call: ServerCall, path: string): { context: Handl
       },
     },
     release: () => void call.off("cancelled", onCancelled),
+    // The server's own reason to stop a handler (a client that stopped reading: bind-service.ts).
+    abort: (reason) => controller.abort(reason),
   };
 }

@@ -1,5 +1,6 @@
 export { badRequestError, describeViolations, fieldViolationsOf, setBadRequest, STATUS_DETAILS_METADATA_KEY, type FieldViolation } from "./bad-request.js";
-export { bindService, defaultToStatus, type BindOptions, type MethodImpl, type ServiceImpl, type ToStatus } from "./bind-service.js";
+export { ClientStalledError } from "./client-stalled-error.js";
+export { bindService, DEFAULT_WRITE_STALL_TIMEOUT_MS, defaultToStatus, type BindOptions, type MethodImpl, type ServiceImpl, type ToStatus } from "./bind-service.js";
 export { createGrpcClient, isCancelled, type CallOptions, type ClientMethod, type ClientOptions, type ServiceClient } from "./create-client.js";
 export { GrpcStatusError, isGrpcStatusError, type GrpcStatusCode } from "./grpc-status-error.js";
 export { type HandlerContext } from "./handler-context.js";

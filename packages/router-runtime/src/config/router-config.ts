@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { RouterConfigError } from "../errors.js";
-import { DEFAULT_MAX_REPLAYS } from "../generate/dispatcher.js";
+import { DEFAULT_MAX_REPLAYS, DEFAULT_STALL_TIMEOUT_MS } from "../generate/dispatcher.js";
 import { DEFAULT_SPLIT_MAX_PREFILL_QUEUE, DEFAULT_SPLIT_MIN_PROMPT_TOKENS } from "../generate/prefill-split.js";
 import { DEFAULT_SCALE_POLICY } from "../autoscaler/scale-policy.js";
 
@@ -37,6 +37,8 @@ export const RouterConfigSchema = z
   maxInFlight: int(1).default(DEFAULT_MAX_IN_FLIGHT),
   maxQueued: int(0).default(DEFAULT_MAX_QUEUED),
   maxReplays: int(0).default(DEFAULT_MAX_REPLAYS),
+  /** A worker stream silent this long after its first token fails over (a hung worker), ms. */
+  stallTimeoutMs: int(1).default(DEFAULT_STALL_TIMEOUT_MS),
   maxMessageMib: z.coerce.number().positive().default(64),
   /**
    * Fewest missing blocks for a cache pull (generate/cache-pull.ts); 0, the default, turns cache pulls off. They
@@ -138,6 +140,7 @@ const FLAGS = {
   "max-in-flight": "maxInFlight",
   "max-queued": "maxQueued",
   "max-replays": "maxReplays",
+  "stall-timeout-ms": "stallTimeoutMs",
   "max-message-mib": "maxMessageMib",
   "cache-pull-min-blocks": "cachePullMinBlocks",
   "split-min-prompt-tokens": "splitMinPromptTokens",
@@ -181,6 +184,7 @@ const FLAG_HELP: Record<keyof typeof FLAGS, readonly [placeholder: string, descr
   "max-in-flight": ["N", "requests running at once; more wait in the queue"],
   "max-queued": ["N", "requests waiting for a slot; more are refused (overloaded)"],
   "max-replays": ["N", "failovers of one request by token replay before it fails"],
+  "stall-timeout-ms": ["MS", "a worker stream silent this long after its first token fails over to another worker (a hung worker)"],
   "max-message-mib": ["MIB", "gRPC message limit, MiB"],
   "cache-pull-min-blocks": ["N", "fewest missing blocks for a cache pull from the holder to the picked worker (needs the bus); 0: off, 4 is a start"],
   "split-min-prompt-tokens": ["N", "a prefill/decode split needs at least this many prompt tokens not cached on the decode worker"],

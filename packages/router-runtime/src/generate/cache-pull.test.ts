@@ -26,6 +26,8 @@ function worker(id: string, rates: { prefill?: number; bandwidth?: number } = {}
     inFlight: 0,
     inFlightBlocks: 0,
     quarantinedUntilMs: 0,
+    stalled: false,
+    attempts: new Set(),
   };
 }
 

@@ -25,6 +25,7 @@ import type { CoordBus } from "@sigmaserve/coord";
 import { coordv1, GrpcStatusError, handoverTargetOf, inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { NoWorkerError, StreamFailedError } from "../errors.js";
+import { WorkerLostError } from "./worker-lost.js";
 import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
 import { planCachePull, type CachePullPlan } from "./cache-pull.js";
 import { moveSplitKv, planSplit, roleOf, type SplitOptions } from "./prefill-split.js";
@@ -36,6 +37,13 @@ import { endWorkerCallSpan, failoverEvent, startRouteSpan, startWorkerCallSpan }
 export const FAILED_WORKER_QUARANTINE_MS = 2_000;
 /** Replays of a request after mid-stream failures, at most. */
 export const DEFAULT_MAX_REPLAYS = 2;
+/**
+ * How long a stream may go without a message once its first token came, before the worker is taken for
+ * hung and the request fails over, ms. NOTE: only after the first message of an attempt: before it, a
+ * worker may be queueing the request or computing a long prompt; a worker that hangs then stops
+ * heartbeating and leaves the pool, which fails its streams over too (worker-pool.ts).
+ */
+export const DEFAULT_STALL_TIMEOUT_MS = 10_000;
 
 /**
  * Statuses that are the request's fault: passed to the client, never retried
@@ -95,6 +103,8 @@ export interface DispatcherOptions {
   cachePulls?: { bus: Pick<CoordBus, "requestMigration">; minBlocks?: number };
   /** Prefill/decode split (prefill-split.ts); absent: never. */
   split?: SplitOptions;
+  /** A stream silent this long after its first message fails over, ms; default DEFAULT_STALL_TIMEOUT_MS. */
+  stallTimeoutMs?: number;
 }
 
 /** The error a stream given up after its first token ends with (UNAVAILABLE, or INTERNAL when the last worker failure was a bug). */
@@ -186,6 +196,12 @@ export class Dispatcher {
       const dispatchedAtPerfMs = performance.now();
       const call = startWorkerCallSpan(trace, worker, stage);
       let callError: unknown;
+      // The attempt's own signal: the client's, or the router giving up on the worker (a stall, or the worker left the pool).
+      const attempt = new AbortController();
+      const cancelAttempt = (): void => attempt.abort(signal.reason);
+      signal.addEventListener("abort", cancelAttempt, { once: true });
+      worker.attempts.add(attempt);
+      const stall = this.stallWatch(worker, attempt);
       try {
         const stream = worker.client.generate(
           {
@@ -199,9 +215,9 @@ export class Dispatcher {
             priority: request.priority,
             arrivedAtUnixMs: BigInt(request.arrivedAtMs),
           },
-          { signal, metadata: call.metadata },
+          { signal: attempt.signal, metadata: call.metadata },
         );
-        for await (const message of stream) {
+        for await (const message of stall.watch(stream)) {
           if (message.event.case === "chunk") {
             const chunk = message.event.value;
             sentTokens.push(...chunk.tokenIds);
@@ -243,15 +259,17 @@ export class Dispatcher {
       } catch (err) {
         // The client has its whole answer; a failure while closing the worker's stream changes nothing.
         if (finished) return;
-        callError = err;
-        lastError = err;
-        if (signal.aborted) throw err;
-        if (err instanceof GrpcStatusError && CLIENT_FAULTS.has(err.code)) throw err;
+        // A cancel the router made is the worker's failure, told by the reason it gave.
+        const failure: unknown = !signal.aborted && attempt.signal.reason instanceof WorkerLostError ? attempt.signal.reason : err;
+        callError = failure;
+        lastError = failure;
+        if (signal.aborted) throw failure;
+        if (failure instanceof GrpcStatusError && CLIENT_FAULTS.has(failure.code)) throw failure;
         // A failed prefill stage: the request goes on unsplit (replayed if it got its first token).
         split = null;
         // The worker is draining either way: it takes nothing new until its state says so.
         worker.quarantinedUntilMs = Date.now() + FAILED_WORKER_QUARANTINE_MS;
-        handoverTo = err instanceof GrpcStatusError && err.code === status.UNAVAILABLE ? handoverTargetOf(err.metadata) : undefined;
+        handoverTo = failure instanceof GrpcStatusError && failure.code === status.UNAVAILABLE ? handoverTargetOf(failure.metadata) : undefined;
         if (handoverTo !== undefined) {
           this.options.onFailover?.(request, "handover", worker.id);
           failoverEvent(trace, "handover", worker.id, `handed over to ${handoverTo} with its KV`);
@@ -259,22 +277,55 @@ export class Dispatcher {
           continue;
         }
         if (sentTokens.length > 0 && ++replays > maxReplays) {
-          const message = `gave up after ${maxReplays} replays: ${(err as Error).message}`;
-          yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, message), failure: streamFailure(message, err) };
+          const message = `gave up after ${maxReplays} replays: ${(failure as Error).message}`;
+          yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, message), failure: streamFailure(message, failure) };
           return;
         }
         this.options.onFailover?.(request, sentTokens.length === 0 ? "retry" : "replay", worker.id);
-        failoverEvent(trace, sentTokens.length === 0 ? "retry" : "replay", worker.id, (err as Error).message);
+        failoverEvent(trace, sentTokens.length === 0 ? "retry" : "replay", worker.id, (failure as Error).message);
         this.options.logger.warn(
-          { requestId: request.requestId, workerId: worker.id, sentTokens: sentTokens.length, err: (err as Error).message, ...traceLogFields(trace) },
+          { requestId: request.requestId, workerId: worker.id, sentTokens: sentTokens.length, err: (failure as Error).message, ...traceLogFields(trace) },
           sentTokens.length === 0 ? "worker failed before the first token; retrying elsewhere" : "worker failed mid-stream; replaying elsewhere",
         );
       } finally {
+        stall.stop();
+        signal.removeEventListener("abort", cancelAttempt);
+        worker.attempts.delete(attempt);
         endWorkerCallSpan(call.span, callError);
         worker.inFlight--;
         worker.inFlightBlocks -= blocks;
       }
     }
+  }
+
+  /**
+   * Aborts `attempt` with a WorkerLostError when the worker, once its stream has sent a message, sends
+   * nothing for the stall timeout, and keeps the worker out of routing until its next load report (it may
+   * be hung). `watch` wraps the stream: the clock runs only while the router waits on the worker, not while
+   * it hands a message on (a client that reads slowly is not a stalled worker).
+   */
+  private stallWatch(worker: PooledWorker, attempt: AbortController): { watch<T>(stream: AsyncIterable<T>): AsyncGenerator<T>; stop(): void } {
+    const stallMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const stop = (): void => clearTimeout(timer);
+    const arm = (): void => {
+      timer = setTimeout(() => {
+        worker.stalled = true;
+        this.options.logger.warn({ workerId: worker.id, stallMs }, "a worker's stream stalled; failing it over and skipping the worker until it reports its load again");
+        attempt.abort(new WorkerLostError(worker.id, "stalled", `worker ${worker.id} sent nothing for ${stallMs} ms`));
+      }, stallMs);
+      timer.unref();
+    };
+    return {
+      async *watch(stream) {
+        for await (const message of stream) {
+          stop();
+          yield message;
+          arm();
+        }
+      },
+      stop,
+    };
   }
 
   /**

@@ -48,6 +48,8 @@ function worker(id: string, options: { blockSizeTokens?: number; algorithm?: str
     inFlight: 0,
     inFlightBlocks: 0,
     quarantinedUntilMs: 0,
+    stalled: false,
+    attempts: new Set(),
   };
 }
 

@@ -107,11 +107,11 @@ describe("grpc door - Generate's request id header and its status after a failed
   test("grpc door - replays exhausted after INTERNAL failures: the finish, then INTERNAL with the last worker's message", async () => {
     const fail = { code: status.INTERNAL, details: "attention kernel bug", afterTokens: 4 };
     router.worker!.behaviour = { ...DEFAULT_FAKE_BEHAVIOUR, fail };
-    // Three workers, all failing after 4 tokens: the first failure and two replays (DEFAULT_MAX_REPLAYS), then the router gives up.
+    // Three workers, each failing 4 tokens after the replay it got: the first failure and two replays (DEFAULT_MAX_REPLAYS), then the router gives up.
     for (let i = 2; i <= 3; i++) {
       const worker = extra[i - 2] ?? (await FakeWorker.start({ workerId: `fake-worker-${i}` }));
       extra[i - 2] = worker;
-      worker.behaviour = { ...DEFAULT_FAKE_BEHAVIOUR, fail };
+      worker.behaviour = { ...DEFAULT_FAKE_BEHAVIOUR, fail: { ...fail, afterTokens: 4 * i } };
       router.pipeline.pool.upsert(worker.workerInfo());
     }
     const seen = await call(client, REQUEST);

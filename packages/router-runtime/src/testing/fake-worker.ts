@@ -11,6 +11,8 @@
  * - the completion is `behaviour.reply` as byte tokens (one token per UTF-8
  *   byte, the byte tokenizer's ids), cut at `sampling.max_tokens` (default 16):
  *   cut → FINISH_REASON_LENGTH, else FINISH_REASON_STOP (as if EOS followed);
+ * - a replay (generated_token_ids set) continues after the tokens it carries,
+ *   as the real worker does;
  * - tokens go out `tokensPerChunk` at a time, `chunkIntervalMs` apart, with
  *   `text_delta` from the byte tokenizer's streaming detokenizer (so a
  *   multi-byte character split across chunks yields an empty delta);
@@ -53,6 +55,8 @@ export interface FakeWorkerBehaviour {
    * BadRequest; `trailers` are sent with the status (e.g. a handover's target).
    */
   fail: { code: status; details: string; afterTokens?: number; violations?: FieldViolation[]; trailers?: Record<string, string> } | undefined;
+  /** Go silent (a hung worker: no message, no status) once this many tokens of the completion are out, until cancelled. */
+  stallAfterTokens: number | undefined;
 }
 
 export const DEFAULT_FAKE_BEHAVIOUR: Readonly<FakeWorkerBehaviour> = {
@@ -61,6 +65,7 @@ export const DEFAULT_FAKE_BEHAVIOUR: Readonly<FakeWorkerBehaviour> = {
   chunkIntervalMs: 0,
   cachedPromptTokens: 0,
   fail: undefined,
+  stallAfterTokens: undefined,
 };
 
 function scriptedFailure(fail: NonNullable<FakeWorkerBehaviour["fail"]>): GrpcStatusError {
@@ -163,7 +168,7 @@ export class FakeWorker {
     this.calls.push({ request, ended: new Promise((resolve) => (resolveEnded = resolve)) });
     const behaviour = { ...this.behaviour };
     return (async function* () {
-      let sent = 0;
+      let sent = request.generatedTokenIds.length;
       try {
         const topP = request.sampling?.topP;
         if (topP !== undefined && !(topP > 0 && topP <= 1)) throw badRequestError([{ field: "sampling.top_p", description: `must be in (0, 1], got ${topP}` }]);
@@ -175,6 +180,10 @@ export class FakeWorker {
         for (;;) {
           if (behaviour.fail !== undefined && sent >= (behaviour.fail.afterTokens ?? 0)) throw scriptedFailure(behaviour.fail);
           if (sent >= tokens.length) break;
+          if (behaviour.stallAfterTokens !== undefined && sent >= behaviour.stallAfterTokens) {
+            await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+            return;
+          }
           if (behaviour.chunkIntervalMs > 0) await sleep(behaviour.chunkIntervalMs, undefined, { signal }).catch(() => undefined);
           if (signal.aborted) return;
           const ids = tokens.slice(sent, sent + behaviour.tokensPerChunk);

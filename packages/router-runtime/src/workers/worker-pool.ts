@@ -6,6 +6,8 @@
  */
 import { coordv1, createGrpcClient, messageSizeOptions, type ServiceClient, workerv1 } from "@sigmaserve/proto";
 
+import { WorkerLostError } from "../generate/worker-lost.js";
+
 const MIB = 2 ** 20;
 
 export interface PooledWorker {
@@ -20,6 +22,13 @@ export interface PooledWorker {
   inFlightBlocks: number;
   /** Until when (ms since the epoch) the worker is skipped after a failure. */
   quarantinedUntilMs: number;
+  /**
+   * Set when one of its streams stalled (dispatcher.ts): the worker takes nothing new until its next load
+   * report shows it alive again (a stalled process sends none). Cleared by updateLoad.
+   */
+  stalled: boolean;
+  /** The attempts running on the worker, aborted when it leaves the pool (its heartbeats stopped). */
+  readonly attempts: Set<AbortController>;
 }
 
 export type PoolListener = (event: { kind: "added" | "removed"; worker: PooledWorker }) => void;
@@ -52,6 +61,8 @@ export class WorkerPool {
       inFlight: 0,
       inFlightBlocks: 0,
       quarantinedUntilMs: 0,
+      stalled: false,
+      attempts: new Set(),
     };
     this.workers.set(worker.id, worker);
     for (const listener of this.listeners) listener({ kind: "added", worker });
@@ -62,13 +73,19 @@ export class WorkerPool {
     const worker = this.workers.get(workerId);
     if (worker === undefined) return;
     this.workers.delete(workerId);
+    // NOTE: closing the channel does not end the calls on it; a worker that stopped heartbeating may hold
+    // streams that would never end (a SIGSTOPped process): each is failed over now.
+    for (const attempt of worker.attempts) attempt.abort(new WorkerLostError(workerId, "removed", `worker ${workerId} left the pool (its heartbeats stopped)`));
     worker.client.close();
     for (const listener of this.listeners) listener({ kind: "removed", worker });
   }
 
   updateLoad(load: coordv1.WorkerLoad): void {
     const worker = this.workers.get(load.workerId);
-    if (worker !== undefined && load.epoch === worker.info.epoch) worker.load = load;
+    if (worker !== undefined && load.epoch === worker.info.epoch) {
+      worker.load = load;
+      worker.stalled = false;
+    }
   }
 
   get(workerId: string): PooledWorker | undefined {
@@ -82,7 +99,7 @@ export class WorkerPool {
   /** Workers that serve `model`, are ready and are not quarantined. */
   routable(model: string, nowMs: number): PooledWorker[] {
     return this.list().filter(
-      (w) => w.info.model?.id === model && w.quarantinedUntilMs <= nowMs && (w.load === undefined || w.load.state === coordv1.WorkerState.READY),
+      (w) => w.info.model?.id === model && w.quarantinedUntilMs <= nowMs && !w.stalled && (w.load === undefined || w.load.state === coordv1.WorkerState.READY),
     );
   }
 

@@ -42,3 +42,20 @@ test("infra - the Grafana dashboard: unique panel ids, every target a PromQL que
   assert.ok(exprs.some((e) => e.includes('sigmaserve_kv_usage_ratio{tier="device"}')), "K and V device usage");
   assert.ok(exprs.some((e) => e.includes("sum by (component, state) (sigmaserve_kv_blocks")), "blocks by component and state");
 });
+
+test("infra - nats.conf is locked down: loopback listeners, role users from sigmaserve-authorization.conf, JetStream on; nats-server refuses it without the role passwords", async () => {
+  const conf = join(infra, "nats", "nats.conf");
+  const text = await readFile(conf, "utf8");
+  assert.match(text, /^listen: 127\.0\.0\.1:4222$/m);
+  assert.match(text, /^http: 127\.0\.0\.1:8222$/m);
+  assert.match(text, /^include "sigmaserve-authorization\.conf"$/m);
+  assert.match(text, /^jetstream \{$/m);
+  const env = { ...process.env, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin`, NATS_WORKER_PASSWORD: "w", NATS_ROUTER_PASSWORD: "r" };
+  const ok = await run("nats-server", ["-t", "-c", conf], { env });
+  assert.match(ok.stdout + ok.stderr, /is valid/);
+  const { NATS_WORKER_PASSWORD: _unset, ...withoutWorker } = env;
+  await assert.rejects(run("nats-server", ["-t", "-c", conf], { env: withoutWorker }), (err: { stdout: string; stderr: string }) => {
+    assert.match(err.stdout + err.stderr, /variable reference for 'NATS_WORKER_PASSWORD' .* can not be found/);
+    return true;
+  });
+});

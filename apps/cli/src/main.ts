@@ -7,6 +7,7 @@
  */
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
+import { SPEC as keysHashSpec, keysHash } from "./commands/keys-hash.js";
 import { SPEC as kvPlanSpec, kvPlan } from "./commands/kv-plan.js";
 import { SPEC as modelInspectSpec, modelInspect } from "./commands/model-inspect.js";
 import { SPEC as modelLogitsSpec, modelLogits } from "./commands/model-logits.js";
@@ -40,10 +41,11 @@ const COMMANDS: Record<string, Command> = {
   "model inspect": { summary: firstLine(modelInspectSpec), run: modelInspect, spec: modelInspectSpec },
   "model logits": { summary: firstLine(modelLogitsSpec), run: modelLogits, spec: modelLogitsSpec },
   "kv plan": { summary: firstLine(kvPlanSpec), run: kvPlan, spec: kvPlanSpec },
+  "keys hash": { summary: firstLine(keysHashSpec), run: (argv, io) => keysHash(argv, io), spec: keysHashSpec },
 };
 
 /** Two-word commands' first words, and what the group is. */
-const GROUPS: Record<string, string> = { model: "demo models: write, inspect, run the reference forward pass", kv: "KV cache planning" };
+const GROUPS: Record<string, string> = { model: "demo models: write, inspect, run the reference forward pass", kv: "KV cache planning", keys: "API keys for the router's --api-keys-file" };
 
 export const VERSION: string = (createRequire(import.meta.url)("../package.json") as { version: string }).version;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The router process: reads its config, starts, logs its addresses; SIGTERM/SIGINT stop it.
+ * The router process: reads its config, starts, logs its addresses; SIGTERM/SIGINT stop it, SIGHUP reloads its API keys.
  * Logs are JSON lines, or human-readable (pino-pretty) when stdout is a terminal; `--log-level` (or
  * SIGMASERVE_LOG_LEVEL) sets the level and is the process's own flag, taken off before the config parses.
  * A bad command line exits 2, a failure to start exits 1, each with one line on stderr.
@@ -54,6 +54,8 @@ try {
   process.stderr.write(`sigmaserve router: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }
+// SIGHUP reads --api-keys-file again (it is also polled); a bad file keeps the old keys and logs an error.
+process.on("SIGHUP", () => void runtime.reloadApiKeys());
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   process.once(signal, () => {
     runtime.stop().then(

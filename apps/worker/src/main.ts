@@ -60,6 +60,8 @@ try {
 } catch (err) {
   // A failure to start (an unknown preset, a model directory that does not load, a port in use): one line.
   await tracing.shutdown().catch(() => {});
+  // A setting found unusable at start-up (a TLS file that cannot be read, --remote-tier without --nats) is a bad command line: exit 2, as the router does.
+  if (err instanceof WorkerConfigError) usageError(err.message);
   process.stderr.write(`sigmaserve worker: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(1);
 }

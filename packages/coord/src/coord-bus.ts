@@ -219,6 +219,19 @@ export interface CoordBus {
    */
   campaign(options: LeaderElectionOptions): Promise<LeaderElection>;
 
+  // --- cluster secrets ---
+
+  /**
+   * The named secret shared by every bus on the cluster: CLUSTER_SECRET_BYTES
+   * random bytes, created by whichever caller asks first (compare-and-set, so
+   * two that race get the same bytes) and never changed afterwards (delete the
+   * entry to rotate). In the JetStream KV bucket SECRETS_BUCKET on NATS: anyone
+   * who may read that bucket may read the secret (restrict it with NATS
+   * permissions). Rejects with CoordArgumentError for a bad name,
+   * CoordUnavailableError during an outage.
+   */
+  clusterSecret(name: string): Promise<Uint8Array>;
+
   /**
    * Stops every watch and subscription of this bus and releases its connection.
    * Registry entries stay until their TTL runs out (deregister first to leave at once).

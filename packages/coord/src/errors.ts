@@ -95,6 +95,36 @@ export class CoordUnavailableError extends CoordError {
   override readonly name = "CoordUnavailableError";
 }
 
+/**
+ * The NATS credentials or TLS options are incomplete, contradictory or
+ * unreadable (a cert without its key, two credential kinds, a user without a
+ * password file, a file that cannot be read or parsed). Nothing connects:
+ * fail closed. Start-up only; never reaches a gRPC edge.
+ */
+export class NatsSecurityConfigError extends CoordError {
+  override readonly name = "NatsSecurityConfigError";
+  /** The option at fault (a NatsSecurityOptions key, or "servers" for credentials in the URL). */
+  readonly option: string;
+  /** The flag that sets it, e.g. "--nats-tls-cert". */
+  readonly flag: string;
+
+  constructor(option: string, flag: string, rule: string, options?: { cause?: unknown }) {
+    super(`${flag}: ${rule}`, options);
+    this.option = option;
+    this.flag = flag;
+  }
+}
+
+/**
+ * The nats-server answers but has JetStream off (or not enabled for this
+ * account). The registry, the leader leases and the remote tier are JetStream
+ * KV and object stores, so the bus cannot work without it: thrown at connect,
+ * before anything registers. Start-up only; never reaches a gRPC edge.
+ */
+export class JetStreamDisabledError extends CoordError {
+  override readonly name = "JetStreamDisabledError";
+}
+
 /** The bus was closed, or the registration was deregistered. CANCELLED. */
 export class CoordClosedError extends CoordError {
   override readonly name = "CoordClosedError";

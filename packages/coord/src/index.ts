@@ -16,6 +16,7 @@ export type {
   WorkerRegistration,
   WorkerWatch,
 } from "./coord-bus.js";
+export { CLUSTER_SECRET_BYTES } from "./core/cluster-secret.js";
 export {
   DEFAULT_CONTROL_TIMEOUT_MS,
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -29,8 +30,10 @@ export {
   CoordClosedError,
   CoordError,
   CoordUnavailableError,
+  JetStreamDisabledError,
   KvDecodeError,
   MessageDecodeError,
+  NatsSecurityConfigError,
   NoResponderError,
   PayloadTooLargeError,
 } from "./errors.js";
@@ -52,6 +55,7 @@ export {
   KV_EVENTS_WILDCARD,
   kvEventsSubject,
   LEASES_BUCKET,
+  SECRETS_BUCKET,
   LOAD_SUBJECT_PREFIX,
   LOAD_WILDCARD,
   loadSubject,
@@ -75,3 +79,11 @@ export {
   DEFAULT_RECONNECT_WAIT_MS,
   type NatsCoordBusOptions,
 } from "./nats/nats-coord-bus-options.js";
+export {
+  checkNatsSecurityOptions,
+  hasNatsSecurityOptions,
+  NATS_SECURITY_FLAGS,
+  natsSecurityOptionsOf,
+  type NatsSecurityFlagValues,
+  type NatsSecurityOptions,
+} from "./nats/nats-security-options.js";

@@ -12,6 +12,8 @@ import { CoordArgumentError } from "./errors.js";
 export const REGISTRY_BUCKET = "sigmaserve-workers";
 /** JetStream KV bucket of leader leases (leader-election.ts): key = lease name, value = LeaderLease protobuf. */
 export const LEASES_BUCKET = "sigmaserve-leases";
+/** JetStream KV bucket of cluster secrets (CoordBus.clusterSecret): key = secret name, value = its random bytes. */
+export const SECRETS_BUCKET = "sigmaserve-secrets";
 /** Root token of every sigmaserve subject. */
 export const SUBJECT_ROOT = "sigmaserve";
 /** KvEventBatch streams: `sigmaserve.kv.<worker_id>`. */

@@ -40,6 +40,29 @@ export class OverloadedError extends Error {
   }
 }
 
+/** Which of a tenant's limits refused a request (the `limit` label of sigmaserve_router_tenant_limited_total). */
+export type TenantLimit = "in_flight" | "requests_per_s" | "tokens_per_s";
+
+/**
+ * A tenant over one of its own limits (admission/tenant-gate.ts): RESOURCE_EXHAUSTED
+ * with the retry-after-ms trailer / 429 with Retry-After, like OverloadedError.
+ * NOTE: not a subclass of OverloadedError on purpose: that one means the router is
+ * full and counts as an admission rejection (an autoscaler signal); a tenant at its
+ * own limit is not helped by more workers.
+ */
+export class TenantLimitError extends Error {
+  override readonly name = "TenantLimitError";
+  constructor(
+    message: string,
+    readonly tenant: string,
+    readonly limit: TenantLimit,
+    /** When a retry can pass, ms: when the bucket holds enough again, or DEFAULT_RETRY_AFTER_MS for the in-flight cap. */
+    readonly retryAfterMs: number,
+  ) {
+    super(message);
+  }
+}
+
 /** No worker can take the request (none registered, all failed): UNAVAILABLE / 503. */
 export class NoWorkerError extends Error {
   override readonly name = "NoWorkerError";

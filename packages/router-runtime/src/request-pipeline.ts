@@ -12,7 +12,7 @@
 import type { KvIndex, WorkerSelector } from "@sigmaserve/kv-index";
 import { coordv1, inferencev1 } from "@sigmaserve/proto";
 import type { Logger } from "pino";
-import type { AdmissionController } from "./admission/admission-controller.js";
+import type { AdmissionController, AdmissionRelease } from "./admission/admission-controller.js";
 import { OverloadedError } from "./errors.js";
 import type { ApiKeys, Tenant } from "./auth/api-keys.js";
 import { Dispatcher, type DispatcherOptions, type RouteDecision, type RoutedRequest, type DispatchEvent } from "./generate/dispatcher.js";
@@ -189,10 +189,10 @@ export class RequestPipeline {
     context.workerId = () => this.routing.get(routed.requestId)?.workerId ?? "";
     context.predictedCachedTokens = () => this.routing.get(routed.requestId)?.predictedCachedTokens ?? 0;
     context.replays = () => this.routing.get(routed.requestId)?.failovers ?? 0;
-    let release: () => void;
+    let release: AdmissionRelease;
     const admission = startAdmissionSpan(trace);
     try {
-      release = await this.admission.acquire(signal);
+      release = await this.admission.acquire(signal, { tenant, request: routed });
     } catch (err) {
       if (err instanceof OverloadedError) this.metrics.admissionRejected();
       admission.setAttribute("error.type", (err as Error).name);
@@ -200,12 +200,17 @@ export class RequestPipeline {
     } finally {
       admission.end();
     }
+    /** Tokens the request used (the finish's usage), refunded against what admission reserved; unknown: none. */
+    let usedTokens: number | undefined;
     try {
-      yield* this.dispatcher.generate(routed, signal, trace);
+      for await (const event of this.dispatcher.generate(routed, signal, trace)) {
+        if (event.kind === "finish" && event.finish.usage !== undefined) usedTokens = event.finish.usage.promptTokens + event.finish.usage.completionTokens;
+        yield event;
+      }
     } catch (err) {
       throw publicFault(err, request);
     } finally {
-      release();
+      release(usedTokens);
       this.routing.delete(routed.requestId);
     }
   }

@@ -6,14 +6,14 @@
  * together.
  */
 import { Server, ServerCredentials } from "@grpc/grpc-js";
-import { connectNatsCoordBus, type CoordBus } from "@sigmaserve/coord";
+import { connectNatsCoordBus, natsSecurityOptionsOf, type CoordBus } from "@sigmaserve/coord";
 import { KvIndex, createWorkerSelector, type RoutingPolicy } from "@sigmaserve/kv-index";
-import { addHealthService, addReflectionService, bindService, grpcServiceDefinition, inferencev1, messageSizeOptions } from "@sigmaserve/proto";
+import { addHealthService, addReflectionService, bindService, grpcServiceDefinition, inferencev1, messageSizeOptions, pemServerCredentials } from "@sigmaserve/proto";
 import type { Logger } from "pino";
-import { AdmissionController } from "./admission/admission-controller.js";
-import { ApiKeys } from "./auth/api-keys.js";
+import { startTenancy } from "./auth/start-tenancy.js";
 import { RouterConfigError } from "./errors.js";
 import type { RouterConfig } from "./config/router-config.js";
+import { openRouterTls } from "./config/router-tls.js";
 import { BusDiscovery } from "./discovery/bus-discovery.js";
 import { StaticDiscovery } from "./discovery/static-discovery.js";
 import type { RouteDecision, RoutedRequest } from "./generate/dispatcher.js";
@@ -35,6 +35,8 @@ export interface RouterRuntime {
   readonly autoscaler: Autoscaler | undefined;
   readonly grpcAddress: string;
   readonly httpAddress: string;
+  /** Reads --api-keys-file again (what SIGHUP does); false when it failed (the old keys stay) or there is none. */
+  reloadApiKeys(): Promise<boolean>;
   stop(): Promise<void>;
 }
 
@@ -50,17 +52,20 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     throw new RouterConfigError("give --nats URL, --workers host:port,... or --k8s-worker-service NAME (where the workers are)");
   }
   if (config.autoscale !== undefined && options.bus === undefined && config.nats === undefined) throw new RouterConfigError("--autoscale needs the bus (--nats URL): the leader lease and the drains go over it");
-  const pool = new WorkerPool({ maxMessageMib: config.maxMessageMib });
+  // Before anything starts: TLS files that cannot be used stop the router here (fail closed).
+  const tls = openRouterTls(config, logger);
+  const pool = new WorkerPool({ maxMessageMib: config.maxMessageMib, security: tls.workers });
   const index = new KvIndex();
-  const apiKeys = await ApiKeys.load({ ...(config.apiKeysFile === undefined ? {} : { file: config.apiKeysFile }), ...(config.apiKeys === undefined ? {} : { inline: config.apiKeys }) });
   const ownsBus = options.bus === undefined && config.nats !== undefined;
-  const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: "sigmaserve-router" }) : undefined);
+  const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: "sigmaserve-router", security: natsSecurityOptionsOf(config), onError: (err) => logger.warn({ err }, "nats bus") }) : undefined);
+  // Keys, secret salts (from the bus when no key is given) and per-tenant admission; refusals are counted per tenant.
+  const tenancy = await startTenancy(config, bus, logger, (tenant, limit) => pipeline.metrics.tenantLimited(tenant, limit));
   const pipeline = new RequestPipeline({
     pool,
     index,
     selector: createWorkerSelector(config.policy as RoutingPolicy),
-    admission: new AdmissionController({ maxInFlight: config.maxInFlight, maxQueued: config.maxQueued }),
-    apiKeys,
+    admission: tenancy.admission,
+    apiKeys: tenancy.apiKeys,
     // Knowing the pool, it fetches a model's tokenizer from its workers as soon as the first one joins.
     tokenizers: new TokenizerRegistry({ pool }),
     logger,
@@ -88,14 +93,16 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
         });
   await endpointSlices?.start();
 
-  const server = new Server(messageSizeOptions(config.maxMessageMib * MIB));
+  // NOTE: what clients may send is bounded apart from what the router sends them: a request needs little (a
+  // prompt of a 128K context is about 0.5 MiB), an answer with prompt logprobs may need much more.
+  const server = new Server({ ...messageSizeOptions(config.maxMessageMib * MIB), "grpc.max_receive_message_length": Math.round(config.maxRequestMib * MIB) });
   server.addService(grpcServiceDefinition(inferencev1.InferenceService), bindService(inferencev1.InferenceService, inferenceServiceImpl(pipeline), { toStatus: toGrpcStatus }));
   const health = addHealthService(server, [inferencev1.InferenceService]);
   addReflectionService(server, [inferencev1.InferenceService]);
   const grpcPort = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${config.host}:${config.grpcPort}`, ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    server.bindAsync(`${config.host}:${config.grpcPort}`, tls.door === undefined ? ServerCredentials.createInsecure() : pemServerCredentials(tls.door), (err, port) => (err ? reject(err) : resolve(port))),
   );
-  const http: OpenAiServer = await startOpenAiServer(pipeline, { host: config.host, port: config.httpPort, logger });
+  const http: OpenAiServer = await startOpenAiServer(pipeline, { host: config.host, port: config.httpPort, logger, ...(tls.door === undefined ? {} : { tls: tls.door }) });
   let autoscaler: Autoscaler | undefined;
   if (config.autoscale !== undefined) {
     autoscaler = new Autoscaler({
@@ -134,7 +141,9 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     autoscaler,
     grpcAddress: `${config.host}:${grpcPort}`,
     httpAddress: http.address,
+    reloadApiKeys: () => tenancy.reloadApiKeys(),
     stop: async () => {
+      tenancy.stop();
       healthFollower.stop();
       health.setAll("NOT_SERVING");
       health.setStatus(LIVENESS_HEALTH_SERVICE, "NOT_SERVING");
@@ -147,8 +156,9 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
       await busDiscovery?.stop();
       if (ownsBus) await bus?.close();
       pool.close();
+      tls.close();
     },
   };
-  logger.info({ grpc: runtime.grpcAddress, http: runtime.httpAddress, policy: config.policy, discovery: [bus === undefined ? [] : ["bus"], staticDiscovery === undefined ? [] : ["static"], endpointSlices === undefined ? [] : ["endpointslices"]].flat().join("+") }, "router listening");
+  logger.info({ grpc: runtime.grpcAddress, http: runtime.httpAddress, tls: tls.door === undefined ? "off" : tls.door.hasCa ? "mtls" : "tls", workerTls: tls.workers !== undefined, policy: config.policy, discovery: [bus === undefined ? [] : ["bus"], staticDiscovery === undefined ? [] : ["static"], endpointSlices === undefined ? [] : ["endpointslices"]].flat().join("+") }, "router listening");
   return runtime;
 }

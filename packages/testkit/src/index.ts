@@ -22,3 +22,4 @@ export {
 } from "./read-max-payload.js";
 export { createRestartableNatsServer, type RestartableNatsServer } from "./restartable-nats-server.js";
 export { assertGeneratedCodeFresh, listFiles, runBuf, withTempDir } from "./generated-code.js";
+export { createTestPki, DEFAULT_OPENSSL, LOOPBACK_SANS, type TestCertFiles, type TestPki } from "./test-pki.js";

@@ -15,8 +15,9 @@ test("read-max-payload - infra/nats/nats.conf sets 2 MiB", async () => {
   assert.equal(await readMaxPayload(DEFAULT_NATS_CONFIG_PATH), 2_097_152);
 });
 
-test("read-max-payload - infra/nats/nats.conf passes `nats-server -t`", async () => {
-  const { stdout, stderr } = await promisify(execFile)(findNatsServer(), ["-t", "-c", DEFAULT_NATS_CONFIG_PATH]);
+test("read-max-payload - infra/nats/nats.conf passes `nats-server -t` (given the role passwords it reads from the environment)", async () => {
+  const env = { ...process.env, NATS_WORKER_PASSWORD: "worker-secret", NATS_ROUTER_PASSWORD: "router-secret" };
+  const { stdout, stderr } = await promisify(execFile)(findNatsServer(), ["-t", "-c", DEFAULT_NATS_CONFIG_PATH], { env });
   assert.match(stdout + stderr, /is valid/);
 });
 

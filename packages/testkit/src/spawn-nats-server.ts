@@ -37,6 +37,8 @@ export interface SpawnNatsServerOptions {
   startTimeoutMs: number;
   /** Time between SIGTERM and SIGKILL when stopping. */
   stopGraceMs: number;
+  /** Added to this process's environment for the server. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface NatsServerProcess {
@@ -54,7 +56,7 @@ export async function spawnNatsServer(options: SpawnNatsServerOptions): Promise<
   const child = spawn(
     "/bin/sh",
     ["-c", WATCHDOG_SCRIPT, WATCHDOG_ARGV0, tempDir, String(gracePolls), binary, "-c", configFile],
-    { stdio: ["pipe", "pipe", "pipe"] },
+    { stdio: ["pipe", "pipe", "pipe"], ...(options.env === undefined ? {} : { env: { ...process.env, ...options.env } }) },
   );
   const log = new LogTail();
   let live: LiveServer | undefined;

@@ -41,6 +41,16 @@ export interface StartNatsServerOptions {
   configPath?: string;
   /** Clients must present this token or user and password (the URL stays without them). Default: no auth. */
   authorization?: NatsTestAuthorization;
+  /** Default true. false: no JetStream at all (no `jetstream` block). */
+  jetstream?: boolean;
+  /**
+   * Raw config lines added before the jetstream block (auth with permissions, tls, includes). A function gets
+   * the config file's directory: nats-server resolves `include` paths against it, absolute ones included.
+   * Default: none.
+   */
+  extraLines?: readonly string[] | ((configDir: string) => readonly string[]);
+  /** Extra environment of nats-server, for `$VARIABLE` references in the config (passwords). Default: none. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface NatsServerHandle {
@@ -78,7 +88,16 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
     const storeDir = join(tempDir, "store");
     const configFile = join(tempDir, "nats.conf");
     try {
-      const config = { host: LOOPBACK_HOST, port, monitorPort, storeDir, maxPayloadBytes, ...(options.authorization === undefined ? {} : { authorization: options.authorization }) };
+      const config = {
+        host: LOOPBACK_HOST,
+        port,
+        monitorPort,
+        storeDir,
+        maxPayloadBytes,
+        ...(options.authorization === undefined ? {} : { authorization: options.authorization }),
+        ...(options.jetstream === undefined ? {} : { jetstream: options.jetstream }),
+        ...(options.extraLines === undefined ? {} : { extraLines: typeof options.extraLines === "function" ? options.extraLines(tempDir) : options.extraLines }),
+      };
       await writeFile(configFile, renderTestServerConfig(config));
     } catch (err) {
       await rm(tempDir, { recursive: true, force: true });
@@ -94,6 +113,7 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
         port,
         startTimeoutMs: Math.max(1, deadlineMs - Date.now()),
         stopGraceMs,
+        ...(options.env === undefined ? {} : { env: options.env }),
       });
       return {
         url: `nats://${LOOPBACK_HOST}:${port}`,

@@ -17,6 +17,10 @@ export interface TestServerConfig {
   maxPayloadBytes: number;
   /** Client authentication; default none. */
   authorization?: NatsTestAuthorization;
+  /** Default true. false: a server without JetStream (what a worker must refuse clearly). */
+  jetstream?: boolean;
+  /** Raw lines added to the config (an `authorization { users = [...] }` block, `tls { ... }`, an `include`). */
+  extraLines?: readonly string[];
 }
 
 /** A token, or a user and password, that clients must present. */
@@ -36,9 +40,8 @@ export function renderTestServerConfig(config: TestServerConfig): string {
       : "token" in config.authorization
         ? [`authorization { token: ${JSON.stringify(config.authorization.token)} }`]
         : [`authorization { user: ${JSON.stringify(config.authorization.user)}, password: ${JSON.stringify(config.authorization.password)} }`]),
-    "jetstream {",
-    `  store_dir: ${JSON.stringify(config.storeDir)}`,
-    "}",
+    ...(config.extraLines ?? []),
+    ...(config.jetstream === false ? [] : ["jetstream {", `  store_dir: ${JSON.stringify(config.storeDir)}`, "}"]),
     "",
   ].join("\n");
 }

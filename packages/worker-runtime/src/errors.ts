@@ -56,7 +56,9 @@ export type MigrationLeaseProblem =
   /** The offer's lease ran out (or its pull finished) before this export. */
   | "expired"
   /** The export asks for a block the offer did not name. */
-  | "not-offered";
+  | "not-offered"
+  /** The caller expected another epoch of this worker (worker.proto's expected_epoch): it restarted since. */
+  | "stale-epoch";
 
 /**
  * ExportKv for a migration that this worker cannot serve: NOT_FOUND for an

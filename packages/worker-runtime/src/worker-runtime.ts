@@ -13,8 +13,9 @@ import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/wei
 import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { connectNatsCoordBus, kvComponentToProto, kvTierToProto, type CoordBus } from "@sigmaserve/coord";
+import { connectNatsCoordBus, kvComponentToProto, natsSecurityOptionsOf, kvTierToProto, type CoordBus } from "@sigmaserve/coord";
 import type { WorkerConfig } from "./config/worker-config.js";
+import { openWorkerTls } from "./config/worker-tls.js";
 import { joinBus, type BusMembership } from "./coord/join-bus.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
 import { workerServiceImpl } from "./grpc/worker-service.js";
@@ -100,6 +101,8 @@ export interface StartWorkerOptions {
 export async function startWorker(config: WorkerConfig, logger: Logger, options: StartWorkerOptions = {}): Promise<WorkerRuntime> {
   // Before anything is started: nothing to stop on the way out.
   if (config.remoteTier && options.bus === undefined && config.nats === undefined) throw new WorkerConfigError("--remote-tier: needs --nats URL (the remote tier is a JetStream object store on it)");
+  // TLS files that cannot be used stop the worker here, before the model loads and anything listens (fail closed).
+  const tls = openWorkerTls(config, logger);
   const loaded = "preset" in config.modelSource ? demoModel(config.modelSource.preset, config.seed) : await loadModelDir(config.modelSource.dir);
   // --served-model-name: the id clients use, in place of the preset or directory name.
   const model: LoadedModel = config.servedModelName === undefined ? loaded : { ...loaded, id: config.servedModelName };
@@ -114,6 +117,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     bytes: poolBytes(config, model),
     mode: selective ? "selective-v" : "full",
     eventLog,
+    maxCachedFractionPerTenant: config.tenantMaxCachedFraction,
   });
   const kernel = createAttentionKernel({ log: (message) => logger.warn(message) });
   const runner = new ModelRunner({ config: model.config, dense, kv, kernel, selectiveVTopk: config.selectiveVTopk });
@@ -144,6 +148,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     vRowBytes: model.config.head_dim * 4,
     kvUsage: () => kv.usage(),
     kvEventsPublished: () => eventLog.lastTakenSeq,
+    kvTenantCapEvictions: () => kv.tenantCapEvictions,
   });
   let metricsServer: MetricsServer | undefined;
   const runtime: WorkerRuntime = {
@@ -245,6 +250,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       if (ownsBus) await bus?.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       await metricsServer?.close();
+      tls?.close();
       await dense.release();
     },
     kill: async () => {
@@ -256,6 +262,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       await membership?.stop();
       if (ownsBus) await bus?.close();
       await metricsServer?.close();
+      tls?.close();
       // The step in flight finishes before ORT is released under it.
       await scheduler.drain();
       await dense.release();
@@ -265,7 +272,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
   server.addService(grpcServiceDefinition(workerv1.WorkerService), bindService(workerv1.WorkerService, workerServiceImpl(runtime), { toStatus: toGrpcStatus }));
   addReflectionService(server, [workerv1.WorkerService]);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(`${config.host}:${config.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    server.bindAsync(`${config.host}:${config.port}`, tls?.server ?? ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   (runtime as { address: string }).address = config.advertise ?? `${config.host}:${port}`;
   if (config.metricsPort !== undefined) {
@@ -275,7 +282,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
   state = coordv1.WorkerState.READY;
   health.setAll("SERVING");
   const ownsBus = options.bus === undefined && config.nats !== undefined;
-  const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: `sigmaserve-worker-${config.workerId}` }) : undefined);
+  const bus = options.bus ?? (config.nats !== undefined ? await connectNatsCoordBus({ servers: config.nats, name: `sigmaserve-worker-${config.workerId}`, security: natsSecurityOptionsOf(config), onError: (err) => logger.warn({ err }, "nats bus") }) : undefined);
   if (bus !== undefined) {
     const migration = new WorkerMigration({
       workerId: config.workerId,
@@ -290,6 +297,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       logger,
       maxMessageBytes: config.maxMessageMib * MIB,
       meter: metrics,
+      peerSecurity: tls?.peers,
       ...(options.onMigrationFrame === undefined ? {} : { onFrameReceived: options.onMigrationFrame }),
     });
     await migration.start();
@@ -305,6 +313,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     }
   }
   const membership: BusMembership | undefined = bus === undefined ? undefined : await joinBus(runtime, bus, logger);
-  logger.info({ address: runtime.address, metricsAddress: runtime.metricsAddress, model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
+  logger.info({ address: runtime.address, metricsAddress: runtime.metricsAddress, tls: tls === undefined ? "off" : "mtls", model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
   return runtime;
 }

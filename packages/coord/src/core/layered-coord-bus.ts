@@ -45,6 +45,7 @@ import { decodeKvEventBatch, decodeKvSnapshotPage, encodeKvEventBatch } from "./
 import type { CoordTransport, RegistryBackend } from "./transport.js";
 import type { LeaderElection, LeaderElectionOptions } from "../leader-election.js";
 import { BusLeaderElection } from "./bus-leader-election.js";
+import { getOrCreateClusterSecret } from "./cluster-secret.js";
 import type { LeaseBackend } from "./lease-backend.js";
 import { WorkerTable } from "./worker-table.js";
 
@@ -54,6 +55,8 @@ export interface LayeredCoordBusOptions {
   openObjectStore: (options: KvObjectStoreOptions) => Promise<KvObjectStore>;
   /** Where leader leases live. */
   leases: LeaseBackend;
+  /** Where cluster secrets live (the same compare-and-set entries, another bucket). */
+  secrets: LeaseBackend;
   controlTimeoutMs: number;
   /** Background failures: undecodable messages, callbacks that threw, handler errors, re-listing retries. */
   onError: (err: Error) => void;
@@ -67,6 +70,7 @@ export class LayeredCoordBus implements CoordBus {
   readonly #onError: (err: Error) => void;
   readonly #openObjectStore: LayeredCoordBusOptions["openObjectStore"];
   readonly #leases: LeaseBackend;
+  readonly #secrets: LeaseBackend;
   readonly #subscriptions = new Set<Subscription>();
   #closed = false;
 
@@ -77,6 +81,7 @@ export class LayeredCoordBus implements CoordBus {
     this.#controlTimeoutMs = options.controlTimeoutMs;
     this.#openObjectStore = options.openObjectStore;
     this.#leases = options.leases;
+    this.#secrets = options.secrets;
     this.#onError = (err) => {
       try {
         options.onError(err);
@@ -206,6 +211,11 @@ export class LayeredCoordBus implements CoordBus {
     const tracked = this.#track({ close: () => election.close() });
     await election.start();
     return { isLeader: () => election.isLeader(), current: () => election.current(), close: () => tracked.close() };
+  }
+
+  async clusterSecret(name: string): Promise<Uint8Array> {
+    this.#assertOpen();
+    return getOrCreateClusterSecret(this.#secrets, name);
   }
 
   async requestMigration(sourceWorkerId: string, request: coordv1.MigrationRequest, options?: ControlRequestOptions): Promise<coordv1.MigrationResult> {

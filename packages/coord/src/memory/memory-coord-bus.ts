@@ -33,6 +33,7 @@ export function createMemoryCoordBus(options: MemoryCoordBusOptions = {}): Coord
     maxPayloadBytes,
     openObjectStore: async (storeOptions) => hub.objectStore(storeOptions),
     leases: hub.leases,
+    secrets: hub.secrets,
     controlTimeoutMs: options.controlTimeoutMs ?? DEFAULT_CONTROL_TIMEOUT_MS,
     onError: options.onError ?? (() => {}),
   });

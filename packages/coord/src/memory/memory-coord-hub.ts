@@ -46,6 +46,8 @@ export class MemoryCoordHub {
   readonly #objectStores = new Map<string, MemoryKvObjectStore>();
   /** Leader leases (leader-election.ts), shared by every bus on the hub. */
   readonly leases = new MemoryLeaseBackend();
+  /** Cluster secrets (CoordBus.clusterSecret), shared by every bus on the hub. */
+  readonly secrets = new MemoryLeaseBackend();
 
   constructor(options: MemoryCoordHubOptions = {}) {
     this.registryTtlMs = options.registryTtlMs ?? DEFAULT_REGISTRY_TTL_MS;

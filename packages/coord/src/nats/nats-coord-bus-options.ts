@@ -13,6 +13,7 @@
 import type { NodeConnectionOptions } from "@nats-io/transport-node";
 import { DEFAULT_REGISTRY_TTL_MS } from "../defaults.js";
 import { CoordArgumentError } from "../errors.js";
+import { loadNatsSecurity, type NatsSecurityOptions } from "./nats-security-options.js";
 
 /** Wait between reconnect attempts to one server. */
 export const DEFAULT_RECONNECT_WAIT_MS = 1_000;
@@ -61,6 +62,12 @@ export interface NatsCoordBusOptions {
   waitOnFirstConnect?: boolean;
   /** Background failures (see CoordBus). Default: ignored. */
   onError?: (err: Error) => void;
+  /**
+   * Credentials and TLS from files (nats-security-options.ts); read and checked
+   * by connectNatsCoordBus() before it connects. Default: none (credentials may
+   * still ride the URL, but not both).
+   */
+  security?: NatsSecurityOptions;
 }
 
 /** NatsCoordBusOptions with every default applied and every number checked. */
@@ -84,6 +91,7 @@ export function resolveNatsCoordBusOptions(
     connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     waitOnFirstConnect: options.waitOnFirstConnect ?? false,
     onError: options.onError ?? (() => {}),
+    security: options.security ?? {},
   };
   for (const field of [
     "registryTtlMs",
@@ -100,11 +108,14 @@ export function resolveNatsCoordBusOptions(
   return resolved;
 }
 
+/** Throws NatsSecurityConfigError when the security options are incomplete or a file of theirs is unreadable. */
 export function toConnectionOptions(options: ResolvedNatsCoordBusOptions): NodeConnectionOptions {
   const { servers, credentials } = splitCredentials(options.servers);
+  const security = loadNatsSecurity(options.security, Object.keys(credentials).length > 0, options.onError);
   return {
     servers,
     ...credentials,
+    ...security,
     name: options.name,
     maxReconnectAttempts: -1,
     reconnectTimeWait: options.reconnectWaitMs,

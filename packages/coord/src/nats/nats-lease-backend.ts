@@ -1,6 +1,6 @@
 /**
  * LeaseBackend on the JetStream KV bucket LEASES_BUCKET (history 1, no TTL:
- * a lease's expiry is in its value). Compare-and-set is JetStream's "expected
+ * a lease's expiry is in its value), or on SECRETS_BUCKET for cluster secrets. Compare-and-set is JetStream's "expected
  * last subject sequence": a write against a stale revision fails with
  * StreamWrongLastSequence, which is the "someone else won" answer here.
  */
@@ -8,20 +8,36 @@ import { JetStreamApiError, jetstream } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { LeaseBackend, LeaseEntry } from "../core/lease-backend.js";
-import { LEASES_BUCKET } from "../subjects.js";
+import { LEASES_BUCKET, SECRETS_BUCKET } from "../subjects.js";
 import { mapConnectionError } from "./nats-errors.js";
 
 const WRONG_LAST_SEQUENCE = new Set([10071, 10164]);
 const isLostRace = (err: unknown) => err instanceof JetStreamApiError && WRONG_LAST_SEQUENCE.has(err.code);
 
+/** Which JetStream KV bucket a NatsLeaseBackend keeps its entries in. */
+export interface LeaseBucket {
+  name: string;
+  description: string;
+}
+
+const LEASES_KV: LeaseBucket = {
+  name: LEASES_BUCKET,
+  description: "sigmaserve leader leases: key = lease name, value = LeaderLease protobuf (holder, expiry, term)",
+};
+
+/** Cluster secrets (CoordBus.clusterSecret): the same create-once compare-and-set, in a bucket of their own so NATS permissions can fence it off. */
+export const SECRETS_KV: LeaseBucket = { name: SECRETS_BUCKET, description: "sigmaserve cluster secrets: key = secret name, value = random bytes" };
+
 export class NatsLeaseBackend implements LeaseBackend {
   readonly #nc: NatsConnection;
   readonly #timeoutMs: number;
+  readonly #bucketSpec: LeaseBucket;
   #kv: Promise<KV> | undefined;
 
-  constructor(nc: NatsConnection, jetStreamTimeoutMs: number) {
+  constructor(nc: NatsConnection, jetStreamTimeoutMs: number, bucket: LeaseBucket = LEASES_KV) {
     this.#nc = nc;
     this.#timeoutMs = jetStreamTimeoutMs;
+    this.#bucketSpec = bucket;
   }
 
   async get(name: string): Promise<LeaseEntry | undefined> {
@@ -75,9 +91,9 @@ export class NatsLeaseBackend implements LeaseBackend {
 
   #bucket(): Promise<KV> {
     if (this.#kv !== undefined) return this.#kv;
-    const created = new Kvm(jetstream(this.#nc, { timeout: this.#timeoutMs })).create(LEASES_BUCKET, {
+    const created = new Kvm(jetstream(this.#nc, { timeout: this.#timeoutMs })).create(this.#bucketSpec.name, {
       history: 1,
-      description: "sigmaserve leader leases: key = lease name, value = LeaderLease protobuf (holder, expiry, term)",
+      description: this.#bucketSpec.description,
     });
     created.catch(() => {
       if (this.#kv === created) this.#kv = undefined;

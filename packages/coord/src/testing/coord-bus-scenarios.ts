@@ -261,6 +261,17 @@ export function coordBusScenarios(impl: string, setup: CoordBusScenarioSetup): v
       await assert.rejects(a.openObjectStore({ bucket: "no dots.here", maxBytes: 1, ttlMs: 1 }), (err) => err instanceof CoordArgumentError && /bucket/.test(err.message));
     });
 
+    test(`coord-bus (${impl}) - clusterSecret: two buses racing for one name get the same 32 random bytes; names differ, bad names are refused`, async () => {
+      const [a, b] = [await connect(), await connect()];
+      const name = uniqueWorkerId("secret");
+      const [fromA, fromB] = await Promise.all([a.clusterSecret(name), b.clusterSecret(name)]);
+      assert.equal(fromA.length, 32);
+      assert.deepEqual(fromB, fromA);
+      assert.deepEqual(await b.clusterSecret(name), fromA, "asked again: unchanged");
+      assert.notDeepEqual(await a.clusterSecret(`${name}-other`), fromA);
+      await assert.rejects(a.clusterSecret("no dots.here"), (err) => err instanceof CoordArgumentError && /^name: /.test(err.message));
+    });
+
     test(`coord-bus (${impl}) - a handler's error reaches the requester; an unserved verb has no responder`, async () => {
       const errors: Error[] = [];
       const [router, worker] = [await connect(), await connect({ onError: (err) => errors.push(err) })];

@@ -174,6 +174,11 @@ export class KvCacheManager {
     return this.pool.usage();
   }
 
+  /** Cached blocks that gave up their room because their tenant was at its cap (BlockPool's tenant cap), since start. */
+  get tenantCapEvictions(): number {
+    return this.pool.tenantCapEvictions;
+  }
+
   /** Bytes copied between tiers since start, per component and direction (demoted: device → host). */
   get bytesMoved(): Readonly<Record<KvComponent, Readonly<{ demoted: number; promoted: number }>>> {
     return this.pool.bytesMoved;
@@ -266,7 +271,7 @@ export class KvCacheManager {
     state.hashes.push(...state.hasher.append(Array.prototype.slice.call(tokens) as number[]));
     while (state.numRegisteredBlocks < state.hashes.length) {
       const index = state.numRegisteredBlocks;
-      this.pool.registerHash(state.blockIds[index]!, state.hashes[index]!, index === 0 ? null : state.hashes[index - 1]!);
+      this.pool.registerHash(state.blockIds[index]!, state.hashes[index]!, index === 0 ? null : state.hashes[index - 1]!, state.cacheSalt);
       state.numRegisteredBlocks++;
     }
   }

@@ -14,6 +14,17 @@
  *
  * Every change to a hashed block's residency is reported through `onEvent`
  * (stored, moved, removed, cleared), which the worker feeds into its event log.
+ *
+ * Tenant cap (maxCachedFractionPerTenant < 1). Each hashed block belongs to
+ * the tenant (cache salt) that registered it. When room is needed, the LRU
+ * cached block of a tenant holding at least its cap of cached blocks goes
+ * first; only when no tenant is at its cap does the plain LRU decide. So a
+ * tenant that fills the cache recycles its own old blocks instead of everyone
+ * else's prefixes. NOTE: the cap is enforced when room is needed, not when a
+ * block is cached: a tenant alone on a worker keeps the whole cache (nothing
+ * is thrown away while there is room), and the cap only decides who pays when
+ * tenants compete. It counts logical blocks, not K and V slots: a cached block
+ * holds one of each, and it is whole blocks that are dropped.
  */
 import type { KvEventBody } from "../events/kv-event.js";
 import { KV_COMPONENTS, blockElements, type BlockHash, type KvComponent, type KvModelShape, type KvTier } from "../kv-types.js";
@@ -31,6 +42,8 @@ interface Block {
   readonly id: number;
   refCount: number;
   hash: BlockHash | null;
+  /** The cache salt of the request that registered the hash ("" = the default tenant); null when unhashed. */
+  tenant: string | null;
   parentHash: BlockHash | null;
   k: Residency | null;
   v: Residency | null;
@@ -53,7 +66,16 @@ export interface BlockPoolOptions {
    * selective-V policy), or null. The pool then demotes that half.
    */
   pickUsedVictim?: (component: KvComponent) => number | null;
+  /**
+   * Most cached (unreferenced) blocks one tenant may hold before its own are
+   * the first to go when room is needed, as a fraction of numBlocks, in (0, 1].
+   * Default DEFAULT_MAX_CACHED_FRACTION_PER_TENANT: 1, off (plain LRU).
+   */
+  maxCachedFractionPerTenant?: number;
 }
+
+/** The tenant cap is off by default: the plain LRU decides. */
+export const DEFAULT_MAX_CACHED_FRACTION_PER_TENANT = 1;
 
 /** f32 bytes per element in the pools. */
 const POOL_ELEMENT_BYTES = 4;
@@ -75,6 +97,12 @@ export class BlockPool {
   /** Cached blocks with refCount 0, least recently used first (Set keeps insertion order). */
   private readonly cachedFree = new Set<number>();
   private readonly byHash = new Map<BlockHash, number>();
+  /** Cached free blocks per tenant (only tenants with at least one). */
+  private readonly cachedPerTenant = new Map<string, number>();
+  /** Cached blocks a tenant may hold before its own go first; Infinity when the cap is off. */
+  readonly maxCachedBlocksPerTenant: number;
+  /** Cached blocks demoted or dropped because their tenant was at its cap (not because they were the LRU). */
+  tenantCapEvictions = 0;
   private readonly storage: Record<KvComponent, Partial<Record<KvTier, TierStorage>>> = { k: {}, v: {} };
   private readonly slots: Record<KvComponent, Partial<Record<KvTier, SlotAllocator>>> = { k: {}, v: {} };
   private readonly onEvent: (event: KvEventBody) => void;
@@ -108,7 +136,10 @@ export class BlockPool {
     }
     // A live block holds one K slot and one V slot, so this many ids can ever be live.
     this.numBlocks = Math.min(slotsPerComponent.k, slotsPerComponent.v);
-    this.blocks = Array.from({ length: this.numBlocks }, (_, id) => ({ id, refCount: 0, hash: null, parentHash: null, k: null, v: null }));
+    this.blocks = Array.from({ length: this.numBlocks }, (_, id) => ({ id, refCount: 0, hash: null, tenant: null, parentHash: null, k: null, v: null }));
+    const fraction = options.maxCachedFractionPerTenant ?? DEFAULT_MAX_CACHED_FRACTION_PER_TENANT;
+    if (!Number.isFinite(fraction) || fraction <= 0 || fraction > 1) throw new KvCacheConfigError("maxCachedFractionPerTenant", `must be in (0, 1], got ${fraction}`);
+    this.maxCachedBlocksPerTenant = fraction === 1 ? Infinity : Math.max(1, Math.floor(fraction * this.numBlocks));
     this.freeIds = new SlotAllocator(this.numBlocks);
   }
 
@@ -149,6 +180,11 @@ export class BlockPool {
   /** Cached free block ids, least recently used first. */
   cachedFreeBlocks(): number[] {
     return [...this.cachedFree];
+  }
+
+  /** Cached free blocks of one tenant (its cache salt; "" = the default tenant). */
+  cachedBlocksOf(tenant: string): number {
+    return this.cachedPerTenant.get(tenant) ?? 0;
   }
 
   storageOf(component: KvComponent, tier: KvTier): TierStorage | undefined {
@@ -226,7 +262,7 @@ export class BlockPool {
   /** Another reference to a block (a request reusing a cached prefix). */
   touch(blockId: number): void {
     const block = this.liveBlock(blockId);
-    if (block.refCount === 0) this.cachedFree.delete(blockId);
+    if (block.refCount === 0) this.uncache(block);
     block.refCount++;
   }
 
@@ -239,16 +275,20 @@ export class BlockPool {
     if (block.refCount <= 0) throw new KvCacheInvariantError(`block ${blockId} released with refCount ${block.refCount}`);
     block.refCount--;
     if (block.refCount > 0) return;
-    if (block.hash !== null) this.cachedFree.add(blockId);
-    else this.freeBlock(block);
+    if (block.hash !== null) {
+      this.cachedFree.add(blockId);
+      this.cachedPerTenant.set(block.tenant!, this.cachedBlocksOf(block.tenant!) + 1);
+    } else this.freeBlock(block);
   }
 
   /**
    * Registers a full block under its prefix hash and reports it stored.
    * Returns false when another block already holds the hash (two requests
-   * computed the same block); this one then stays uncached.
+   * computed the same block); this one then stays uncached. `tenant` is the
+   * request's cache salt, which the tenant cap counts against ("" = default;
+   * imported blocks, whose salt is not known, count as "").
    */
-  registerHash(blockId: number, hash: BlockHash, parentHash: BlockHash | null): boolean {
+  registerHash(blockId: number, hash: BlockHash, parentHash: BlockHash | null, tenant = ""): boolean {
     const block = this.liveBlock(blockId);
     if (block.hash !== null) {
       if (block.hash === hash) return true;
@@ -256,6 +296,7 @@ export class BlockPool {
     }
     if (this.byHash.has(hash)) return false;
     block.hash = hash;
+    block.tenant = tenant;
     block.parentHash = parentHash;
     this.byHash.set(hash, blockId);
     for (const component of KV_COMPONENTS) {
@@ -344,6 +385,9 @@ export class BlockPool {
       const block = this.blocks[id]!;
       if (block.hash !== hash || block.k === null || block.v === null) problems.push(`hash ${hash} points at block ${id}, which does not reside with it`);
     }
+    const perTenant = new Map<string, number>();
+    for (const id of this.cachedFree) perTenant.set(this.blocks[id]!.tenant!, (perTenant.get(this.blocks[id]!.tenant!) ?? 0) + 1);
+    if (JSON.stringify([...perTenant].sort()) !== JSON.stringify([...this.cachedPerTenant].sort())) problems.push(`cached blocks per tenant ${JSON.stringify([...this.cachedPerTenant])} != ${JSON.stringify([...perTenant])} in the LRU`);
     const liveIds = this.blocks.filter((block) => block.k !== null).length;
     if (liveIds + this.freeIds.freeCount !== this.numBlocks) problems.push(`${liveIds} live ids + ${this.freeIds.freeCount} free ids != ${this.numBlocks}`);
     return problems;
@@ -399,24 +443,47 @@ export class BlockPool {
   }
 
   private lruCachedWith(component: KvComponent, tier: KvTier, exclude: number): Block | undefined {
-    for (const id of this.cachedFree) {
-      const block = this.blocks[id]!;
-      if (id !== exclude && block[component]?.tier === tier) return block;
-    }
-    return undefined;
+    return this.victim((block) => block.id !== exclude && block[component]?.tier === tier);
   }
 
-  /** Drops the least recently used cached block, freeing its id and both slots. */
+  /** Drops the victim among all cached blocks (see victim()), freeing its id and both slots. */
   private dropLruCached(): boolean {
-    const first = this.cachedFree.values().next();
-    if (first.done === true) return false;
-    this.dropBlock(this.blocks[first.value]!, true);
+    const block = this.victim(() => true);
+    if (block === undefined) return false;
+    this.dropBlock(block, true);
     return true;
+  }
+
+  /**
+   * The cached block to give up room, among those `eligible`: the LRU one of a
+   * tenant at or over its cap when there is one, else the LRU one.
+   */
+  private victim(eligible: (block: Block) => boolean): Block | undefined {
+    let lru: Block | undefined;
+    for (const id of this.cachedFree) {
+      const block = this.blocks[id]!;
+      if (!eligible(block)) continue;
+      if (this.cachedBlocksOf(block.tenant!) >= this.maxCachedBlocksPerTenant) {
+        if (lru !== undefined) this.tenantCapEvictions++;
+        return block;
+      }
+      lru ??= block;
+      // NOTE: with the cap off no tenant is ever at it: stop at the first, as the plain LRU always did.
+      if (this.maxCachedBlocksPerTenant === Infinity) return lru;
+    }
+    return lru;
+  }
+
+  private uncache(block: Block): void {
+    if (!this.cachedFree.delete(block.id)) return;
+    const left = this.cachedBlocksOf(block.tenant!) - 1;
+    if (left > 0) this.cachedPerTenant.set(block.tenant!, left);
+    else this.cachedPerTenant.delete(block.tenant!);
   }
 
   private dropBlock(block: Block, report: boolean): void {
     if (block.refCount > 0) throw new KvCacheInvariantError(`dropping block ${block.id} with refCount ${block.refCount}`);
-    this.cachedFree.delete(block.id);
+    this.uncache(block);
     if (block.hash !== null) {
       if (report) {
         for (const component of KV_COMPONENTS) {
@@ -435,6 +502,7 @@ export class BlockPool {
       block[component] = null;
     }
     block.hash = null;
+    block.tenant = null;
     block.parentHash = null;
     block.refCount = 0;
     this.freeIds.release(block.id);

@@ -49,6 +49,8 @@ export class ByteTokenizer implements Tokenizer {
   readonly bosTokenId = BYTE_BOS_TOKEN_ID;
   readonly eosTokenId = BYTE_EOS_TOKEN_ID;
   readonly padTokenId = BYTE_PAD_TOKEN_ID;
+  /** One token per byte; the special ids stand for no text of the prompt. */
+  readonly maxTokenBytes = 1;
   /** For one-shot decodes only: a non-streaming decode() leaves no state behind. */
   readonly #decoder = newUtf8Decoder();
 

@@ -156,3 +156,14 @@ test("tokenizer - loadHfTokenizer reads tokenizer.json and the optional config",
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test("tokenizer - hf maxTokenBytes bounds the bytes of any text per token, so a prompt can be sized before it is tokenized", () => {
+  // The fixture's longest entries: the added tokens ("</s>", "<pad>": 5 bytes) outrun its merges.
+  assert.equal(tokenizer.maxTokenBytes, 5);
+  fc.assert(
+    fc.property(fc.string({ unit: "binary", maxLength: 64 }), (text) => {
+      assert.ok(tokenizer.encode(text).length * tokenizer.maxTokenBytes >= Buffer.byteLength(text));
+    }),
+    { numRuns: 1_000 },
+  );
+});

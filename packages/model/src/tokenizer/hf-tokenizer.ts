@@ -45,12 +45,21 @@ export class HfTokenizer implements Tokenizer {
   readonly bosTokenId: number | undefined;
   readonly eosTokenId: number | undefined;
   readonly padTokenId: number | undefined;
+  readonly maxTokenBytes: number;
   readonly #lib: HfLibTokenizer;
 
   private constructor(lib: HfLibTokenizer, config: JsonObject, configSource: string) {
     this.#lib = lib;
     let maxId = -1;
-    for (const id of lib.get_vocab(true).values()) maxId = Math.max(maxId, id);
+    let maxTokenBytes = 1;
+    // NOTE: the UTF-8 length of each entry as written: exact for SentencePiece-style vocabularies, and twice
+    // the bytes a byte-level BPE entry stands for (its alphabet maps each byte to a 2-byte character): an
+    // upper bound either way, which is all the pre-tokenization size check needs.
+    for (const [token, id] of lib.get_vocab(true)) {
+      maxId = Math.max(maxId, id);
+      maxTokenBytes = Math.max(maxTokenBytes, Buffer.byteLength(token));
+    }
+    this.maxTokenBytes = maxTokenBytes;
     // Ids need not be dense; vocabSize bounds them, and decode() rejects holes.
     this.vocabSize = maxId + 1;
     const special = resolveHfSpecialTokens(config, (token) => lib.token_to_id(token), configSource);

@@ -35,6 +35,13 @@ export interface Tokenizer {
   readonly eosTokenId: number | undefined;
   /** Padding id; undefined when the tokenizer has none. */
   readonly padTokenId: number | undefined;
+  /**
+   * The most UTF-8 bytes of text one token can stand for (the longest vocabulary entry or added token).
+   * A text of B bytes needs at least B / maxTokenBytes tokens, so a prompt too long for a context can be
+   * refused before it is tokenized. NOTE: a normalizer that deletes characters could make a text need
+   * fewer tokens than that; such text is refused as if it were too long.
+   */
+  readonly maxTokenBytes: number;
 
   /** Token ids of `text`. */
   encode(text: string, options?: EncodeOptions): number[];

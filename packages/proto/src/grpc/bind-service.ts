@@ -24,6 +24,7 @@ import {
 } from "@grpc/grpc-js";
 import { ClientStalledError } from "./client-stalled-error.js";
 import { isGrpcStatusError } from "./grpc-status-error.js";
+import { UndecodableMessage } from "./undecodable-message.js";
 import { handlerContext, type HandlerContext } from "./handler-context.js";
 import { methodPath } from "./service-definition.js";
 
@@ -69,7 +70,27 @@ type AnyHandler = (input: unknown, context: HandlerContext) => unknown;
  * handler writes its last message and status.
  */
 function requestsOf(call: ServerReadableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
-  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+  return {
+    async *[Symbol.asyncIterator]() {
+      for await (const request of { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) }) {
+        // A message the client sent that its schema cannot decode ends the call as the client's fault.
+        if (request instanceof UndecodableMessage) throw request.toStatusError();
+        yield request;
+      }
+    },
+  };
+}
+
+/** A response stream that fails at once with `err`. */
+// eslint-disable-next-line require-yield
+async function* failedResponses(err: unknown): AsyncGenerator<never> {
+  throw err;
+}
+
+/** The request of a unary or server-streaming call; throws INVALID_ARGUMENT for one that could not be decoded. */
+function decoded(request: unknown): unknown {
+  if (request instanceof UndecodableMessage) throw request.toStatusError();
+  return request;
 }
 
 /**
@@ -171,7 +192,14 @@ function streamResponses(
   stallMs: number,
 ): void {
   const { context, release, abort } = handlerContext(call, path);
-  writeAll(call, run(context), context.signal, { ms: stallMs, abort })
+  let responses: AsyncIterable<unknown>;
+  try {
+    responses = run(context);
+  } catch (err) {
+    // The request could not be decoded (or a handler threw before returning its generator): the call's status.
+    responses = failedResponses(err);
+  }
+  writeAll(call, responses, context.signal, { ms: stallMs, abort })
     .finally(release)
     .then(
       () => {
@@ -187,9 +215,9 @@ function bindMethod(method: DescMethod, handler: AnyHandler, toStatus: ToStatus,
   const path = methodPath(method);
   switch (method.methodKind) {
     case "unary":
-      return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => answerOnce(call, path, (context) => handler(call.request, context), callback, toStatus)) as UntypedHandleCall;
+      return ((call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => answerOnce(call, path, (context) => handler(decoded(call.request), context), callback, toStatus)) as UntypedHandleCall;
     case "server_streaming":
-      return ((call: ServerWritableStream<unknown, unknown>) => streamResponses(call, path, (context) => handler(call.request, context) as AsyncIterable<unknown>, toStatus, stallMs)) as UntypedHandleCall;
+      return ((call: ServerWritableStream<unknown, unknown>) => streamResponses(call, path, (context) => handler(decoded(call.request), context) as AsyncIterable<unknown>, toStatus, stallMs)) as UntypedHandleCall;
     case "client_streaming":
       return ((call: ServerReadableStream<unknown, unknown>, callback: sendUnaryData<unknown>) => answerOnce(call, path, (context) => handler(requestsOf(call), context), callback, toStatus)) as UntypedHandleCall;
     case "bidi_streaming":

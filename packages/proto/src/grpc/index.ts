@@ -9,3 +9,8 @@ export { GRPC_DEFAULT_MAX_MESSAGE_BYTES, messageSizeOptions } from "./message-si
 export { addReflectionService, fileDescriptorProtos } from "./reflection.js";
 export { EncodedMessage, grpcMethodDefinition, grpcServiceDefinition, methodPath } from "./service-definition.js";
 export { HANDOVER_TARGET_METADATA, handoverTargetOf } from "./handover.js";
+export { TlsConfigError } from "./tls/tls-config-error.js";
+export { checkPemFiles, checkPemMaterial, readPemMaterial, readPemMaterialSync, type PemFile, type PemFiles, type PemMaterial } from "./tls/read-pem-material.js";
+export { DEFAULT_TLS_REFRESH_INTERVAL_MS, PemFileCertificateProvider, type PemFileCertificateProviderOptions } from "./tls/pem-file-certificate-provider.js";
+export { pemServerCredentials } from "./tls/pem-server-credentials.js";
+export { pemChannelSecurity, type ChannelSecurity } from "./tls/pem-channel-security.js";

@@ -9,6 +9,7 @@
  */
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import type { MethodDefinition, ServiceDefinition } from "@grpc/grpc-js";
+import { UndecodableMessage } from "./undecodable-message.js";
 
 /** Path grpc-js routes a method by: `/sigmaserve.v1.InferenceService/Generate`. */
 export function methodPath(method: DescMethod): string {
@@ -60,6 +61,17 @@ function deserializer(schema: DescMessage): (bytes: Buffer) => unknown {
   return (bytes) => fromBinary(schema, bytes);
 }
 
+/** A server's request deserializer: a message that cannot be decoded comes back as an UndecodableMessage (the client's fault), not thrown. */
+function requestDeserializer(schema: DescMessage): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return fromBinary(schema, bytes);
+    } catch (err) {
+      return new UndecodableMessage(schema, bytes, err);
+    }
+  };
+}
+
 /** The grpc-js definition of one method. */
 export function grpcMethodDefinition(method: DescMethod): MethodDefinition<unknown, unknown> {
   return {
@@ -67,7 +79,7 @@ export function grpcMethodDefinition(method: DescMethod): MethodDefinition<unkno
     requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
     responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
     requestSerialize: serializer(method.input),
-    requestDeserialize: deserializer(method.input),
+    requestDeserialize: requestDeserializer(method.input),
     responseSerialize: serializer(method.output),
     responseDeserialize: deserializer(method.output),
     originalName: method.localName,

@@ -42,3 +42,16 @@ test("router config - --autoscale: MIN..MAX with its provider; every rule names 
   refused(["--autoscale-up-kv-usage", "0.5", "--autoscale-down-kv-usage", "0.6"], /--autoscale-up-kv-usage: must be above/);
   refused(["--router-id", "a.b"], /--router-id: must be 1-128 characters/);
 });
+
+test("router config - tenant limits: rates off and shares unset by default; the salt key comes from the environment only", () => {
+  const load = (argv: string[], env: NodeJS.ProcessEnv = {}) => loadRouterConfig(["--workers", "127.0.0.1:1", ...argv], env);
+  const defaults = load([]);
+  assert.deepEqual(
+    [defaults.tenantMaxInFlight, defaults.tenantMaxQueued, defaults.tenantRequestsPerS, defaults.tenantRequestsBurst, defaults.tenantTokensPerS, defaults.tenantTokensBurst, defaults.tenantSaltKey],
+    [undefined, undefined, 0, undefined, 0, undefined, undefined],
+  );
+  const set = load(["--tenant-max-in-flight", "8", "--tenant-requests-per-s", "2.5", "--tenant-tokens-per-s", "4000", "--tenant-tokens-burst", "8000", "--tenant-salt-key-file", "/etc/salt"], { SIGMASERVE_ROUTER_TENANT_SALT_KEY: "k".repeat(32) });
+  assert.deepEqual([set.tenantMaxInFlight, set.tenantRequestsPerS, set.tenantTokensPerS, set.tenantTokensBurst, set.tenantSaltKeyFile, set.tenantSaltKey], [8, 2.5, 4000, 8000, "/etc/salt", "k".repeat(32)]);
+  assert.throws(() => load(["--tenant-max-in-flight", "0"]), (err: unknown) => err instanceof RouterConfigError && /^--tenant-max-in-flight: /.test(err.message));
+  assert.throws(() => load(["--tenant-salt-key", "x"]), RouterConfigError, "no flag: a secret must not sit on a command line");
+});

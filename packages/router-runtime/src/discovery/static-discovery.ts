@@ -9,7 +9,7 @@
  * asked at once, a withdrawn one is dropped with its worker.
  */
 import type { Logger } from "pino";
-import { createGrpcClient, workerv1 } from "@sigmaserve/proto";
+import type { ServiceClient, workerv1 } from "@sigmaserve/proto";
 import type { WorkerPool } from "../workers/worker-pool.js";
 
 /** How often loads are polled, ms. */
@@ -17,7 +17,7 @@ export const STATIC_POLL_INTERVAL_MS = 1_000;
 /** The deadline of one GetInfo or GetLoad, ms. */
 const PROBE_TIMEOUT_MS = 2_000;
 
-type Probe = ReturnType<typeof createGrpcClient<typeof workerv1.WorkerService>>;
+type Probe = ServiceClient<typeof workerv1.WorkerService>;
 
 export class StaticDiscovery {
   private timer: NodeJS.Timeout | undefined;
@@ -39,7 +39,8 @@ export class StaticDiscovery {
   /** Resolves once every address has been asked once. */
   async start(): Promise<void> {
     this.started = true;
-    for (const address of this.addresses) this.probes.set(address, createGrpcClient(workerv1.WorkerService, address));
+    // Dialled as the pool dials workers: with its TLS credentials when there are any.
+    for (const address of this.addresses) this.probes.set(address, this.pool.dial(address));
     await this.poll(this.addresses);
     if (this.stopped) return;
     this.timer = setInterval(() => void this.poll(this.addresses), this.intervalMs);
@@ -63,7 +64,7 @@ export class StaticDiscovery {
     this.addresses = next;
     for (const address of withdrawn) this.forget(address);
     if (!this.started || this.stopped) return;
-    for (const address of added) this.probes.set(address, createGrpcClient(workerv1.WorkerService, address));
+    for (const address of added) this.probes.set(address, this.pool.dial(address));
     await this.poll(added);
   }
 

@@ -17,6 +17,7 @@ import { InvalidRequestError, UnknownModelError } from "../errors.js";
 import type { WorkerPool } from "../workers/worker-pool.js";
 import type { RoutedRequest } from "./dispatcher.js";
 import type { TokenizerRegistry } from "./model-tokenizers.js";
+import { encodePrompt } from "./encode-prompt.js";
 import { randomSeed } from "./random-seed.js";
 import { contextViolations, requestViolations, type ModelLimits } from "./validate-request.js";
 
@@ -42,7 +43,7 @@ export function normalizeGenerate(request: inferencev1.GenerateRequest, tenant: 
   if (violations.length > 0) throw new InvalidRequestError(violations);
   // requestViolations refused a request with no prompt.
   const prompt = request.prompt as Exclude<inferencev1.GenerateRequest["prompt"], { case: undefined }>;
-  const promptTokens = prompt.case === "text" ? tokenizers.get(request.model, pool).encode(prompt.value, { addSpecialTokens: true }) : [...prompt.value.ids];
+  const promptTokens = prompt.case === "text" ? encodePrompt(tokenizers.get(request.model, pool), prompt.value, limits, "text", { addSpecialTokens: true }) : [...prompt.value.ids];
   const context = contextViolations(promptTokens.length, request.sampling?.maxTokens, limits, prompt.case === "text" ? "text" : "token_ids");
   if (context.length > 0) throw new InvalidRequestError(context);
   const sampling = create(inferencev1.SamplingParamsSchema, request.sampling ?? {});

@@ -12,7 +12,8 @@ import { create } from "@bufbuild/protobuf";
 import { Metadata } from "@grpc/grpc-js";
 import { inferencev1, type HandlerContext, type ServiceImpl } from "@sigmaserve/proto";
 import type { RequestPipeline } from "../request-pipeline.js";
-import { checkModel } from "../generate/normalize-request.js";
+import { encodePrompt } from "../generate/encode-prompt.js";
+import { checkModel, modelLimits } from "../generate/normalize-request.js";
 
 /** Response header naming the router-assigned request id (the SDK sends the caller's own as the request header of the same name). */
 export const REQUEST_ID_METADATA = "x-request-id";
@@ -47,7 +48,8 @@ export function inferenceServiceImpl(pipeline: RequestPipeline): ServiceImpl<typ
       checkModel(request.model, pipeline.pool);
       const tokenizer = pipeline.tokenizers.get(request.model, pipeline.pool);
       const worker = pipeline.pool.list().find((w) => w.info.model?.id === request.model);
-      return { tokenIds: tokenizer.encode(request.text, { addSpecialTokens: request.addSpecialTokens }), maxContextTokens: worker?.info.model?.maxContextTokens ?? 0 };
+      const tokenIds = encodePrompt(tokenizer, request.text, modelLimits(request.model, pipeline.pool), "text", { addSpecialTokens: request.addSpecialTokens });
+      return { tokenIds, maxContextTokens: worker?.info.model?.maxContextTokens ?? 0 };
     },
 
     async listModels(_request, context) {

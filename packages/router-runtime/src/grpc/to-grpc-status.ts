@@ -6,7 +6,7 @@
  */
 import { Metadata, status } from "@grpc/grpc-js";
 import { GrpcStatusError, setBadRequest, type ToStatus } from "@sigmaserve/proto";
-import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, StreamFailedError, UnknownModelError } from "../errors.js";
+import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, StreamFailedError, TenantLimitError, UnknownModelError } from "../errors.js";
 
 /** Trailer carrying the retry-after hint of a RESOURCE_EXHAUSTED, ms (the SDK reads it). */
 export const RETRY_AFTER_MS_METADATA = "retry-after-ms";
@@ -21,7 +21,7 @@ export const toGrpcStatus: ToStatus = (err) => {
     return { code: status.INVALID_ARGUMENT, details: err.message, metadata: setBadRequest(status.INVALID_ARGUMENT, err.message, [{ field: "model", description: err.rule }]) };
   }
   if (err instanceof AuthenticationError) return { code: status.UNAUTHENTICATED, details: err.message };
-  if (err instanceof OverloadedError) {
+  if (err instanceof OverloadedError || err instanceof TenantLimitError) {
     const metadata = new Metadata();
     metadata.set(RETRY_AFTER_MS_METADATA, String(err.retryAfterMs));
     return { code: status.RESOURCE_EXHAUSTED, details: err.message, metadata };

@@ -43,7 +43,8 @@ import { Template } from "@huggingface/jinja";
 import { inferencev1 } from "@sigmaserve/proto";
 import { InvalidRequestError } from "../errors.js";
 import type { TokenizerRegistry } from "../generate/model-tokenizers.js";
-import { checkModel } from "../generate/normalize-request.js";
+import { checkPromptBytes, encodePrompt } from "../generate/encode-prompt.js";
+import { checkModel, modelLimits } from "../generate/normalize-request.js";
 import type { WorkerPool } from "../workers/worker-pool.js";
 import type { ChatMessage } from "./openai-types.js";
 
@@ -131,9 +132,14 @@ export async function chatPrompt(
 ): Promise<Exclude<inferencev1.GenerateRequest["prompt"], { case: undefined }>> {
   checkModel(model, pool);
   const { tokenizer, chatTemplate } = await tokenizers.load(model, pool);
-  if (chatTemplate === undefined) return { case: "text", value: renderChatPrompt(messages) };
+  const limits = modelLimits(model, pool);
+  if (chatTemplate === undefined) {
+    const text = renderChatPrompt(messages);
+    checkPromptBytes(text, tokenizer, limits, "messages");
+    return { case: "text", value: text };
+  }
   const text = chatTemplate.render(messages);
   const bos = chatTemplate.tokens.bosToken;
   const addSpecialTokens = bos === undefined || bos === "" || !text.startsWith(bos);
-  return { case: "tokenIds", value: create(inferencev1.TokenIdsSchema, { ids: tokenizer.encode(text, { addSpecialTokens }) }) };
+  return { case: "tokenIds", value: create(inferencev1.TokenIdsSchema, { ids: encodePrompt(tokenizer, text, limits, "messages", { addSpecialTokens }) }) };
 }

@@ -87,11 +87,31 @@ describe("http server - models, probes, cluster status and routing", () => {
     assert.deepEqual([headPost.status, headPost.headers.get("allow")], [405, "POST"]);
   });
 
-  test("http server - a body is read as JSON whatever its Content-Type (curl -d sends form-urlencoded)", async () => {
-    const res = await fetch(`${router.baseUrl}/v1/completions`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: JSON.stringify({ model: FAKE_MODEL_ID, prompt: "Hi", max_tokens: 2 }) });
-    assert.equal(res.status, 200);
+  test("http server - a body must say it is JSON: text/plain and forms (what a web page can send cross-origin without a preflight) are 415", async () => {
+    const body = JSON.stringify({ model: FAKE_MODEL_ID, prompt: "Hi", max_tokens: 2 });
+    for (const contentType of ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
+      const res = await fetch(`${router.baseUrl}/v1/completions`, { method: "POST", headers: { "content-type": contentType }, body });
+      assert.deepEqual(await jsonOf(res), {
+        status: 415,
+        body: { error: { message: `the request body must be sent as Content-Type: application/json, not ${JSON.stringify(contentType)}`, type: "invalid_request_error", param: null, code: "unsupported_media_type" } },
+      });
+    }
+    for (const contentType of ["application/json", "application/json; charset=utf-8", "application/vnd.api+json"]) {
+      assert.equal((await fetch(`${router.baseUrl}/v1/completions`, { method: "POST", headers: { "content-type": contentType }, body })).status, 200, contentType);
+    }
+    // No Content-Type at all (a bare byte body): read as JSON.
+    assert.equal((await fetch(`${router.baseUrl}/v1/completions`, { method: "POST", body: new TextEncoder().encode(body) })).status, 200);
     const none = await fetch(`${router.baseUrl}/v1/completions`, { method: "POST" });
     assert.equal((await jsonOf(none)).body.error.message, "the request body is empty; send a JSON object");
+  });
+
+  test("http server - a body that is not valid UTF-8 is a 400 saying where, never repaired", async () => {
+    const bytes = Buffer.concat([Buffer.from(`{"model":"${FAKE_MODEL_ID}","prompt":"ab`), Buffer.from([0xff, 0xfe]), Buffer.from(`","max_tokens":2}`)]);
+    const res = await fetch(`${router.baseUrl}/v1/completions`, { method: "POST", headers: { "content-type": "application/json" }, body: bytes });
+    assert.deepEqual(await jsonOf(res), {
+      status: 400,
+      body: { error: { message: `the request body is not valid UTF-8 (first bad byte at offset ${bytes.indexOf(0xff)})`, type: "invalid_request_error", param: null, code: "invalid_utf8" } },
+    });
   });
 
   test("http server - a body over the limit is 413, and the connection still serves the next request", async () => {

@@ -27,9 +27,16 @@
  * themselves (JSON, SSE with back-pressure, /metrics), so fastify serializes
  * nothing of ours. Errors fastify raises before a handler (413, a bad
  * Content-Length) and errors a handler throws go through one `sendHttpError`.
+ *
+ * With `tls` (the router's --tls-cert/--tls-key) the door is HTTPS on the
+ * same port; with a client CA it requires client certificates. A rotation of
+ * the files reaches new connections through `setSecureContext`, without a
+ * restart (the provider re-reads them; see @sigmaserve/proto's tls/).
  */
 import { randomUUID } from "node:crypto";
 import { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { PemFileCertificateProvider, PemMaterial } from "@sigmaserve/proto";
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { handleMetrics } from "@sigmaserve/telemetry";
 import type { Logger } from "pino";
@@ -39,7 +46,7 @@ import { clusterStatus } from "./cluster-status.js";
 import { handleCompletions } from "./completions.js";
 import { getModel, listModels } from "./models.js";
 import { OpenAiError } from "./openai-error.js";
-import { DEFAULT_MAX_BODY_BYTES, parseJson, tooLarge } from "./parse-json-body.js";
+import { DEFAULT_MAX_BODY_BYTES, isJsonContentType, notJson, parseJson, tooLarge } from "./parse-json-body.js";
 import { readiness } from "./probes.js";
 import { createRequestContext, ParsedBody, type RequestContext } from "./request-context.js";
 import { sendError, sendJson } from "./send-json.js";
@@ -65,6 +72,13 @@ export interface OpenAiServerOptions {
   /** Largest request body, bytes (413 above). */
   maxBodyBytes?: number;
   closeGraceMs?: number;
+  /** Serve HTTPS with this certificate (and require client certificates when it has a CA); plaintext without. */
+  tls?: PemFileCertificateProvider;
+}
+
+/** node:https options from TLS material: a client CA means client certificates are required, never merely asked for. */
+function httpsOptions(material: PemMaterial, requireClientCert: boolean) {
+  return { cert: material.cert, key: material.key, ca: material.ca, requestCert: requireClientCert, rejectUnauthorized: requireClientCert };
 }
 
 type Handler = (ctx: RequestContext) => Promise<void>;
@@ -181,7 +195,9 @@ function otherMethods(supported: readonly string[], taken: ReadonlySet<string>):
 function buildApp(pipeline: RequestPipeline, options: OpenAiServerOptions): FastifyInstance {
   const logger = options.logger;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  const app = fastify({
+  // NOTE: the https option only changes the server type; handlers see the same node:http request and response.
+  const app = (fastify as (opts: Record<string, unknown>) => FastifyInstance)({
+    ...(options.tls === undefined ? {} : { https: httpsOptions(options.tls.current(), options.tls.hasCa) }),
     // NOTE: our pino logger writes the door's log lines below; fastify's own per-request lines are not wanted.
     logger: false,
     bodyLimit: maxBodyBytes,
@@ -194,8 +210,10 @@ function buildApp(pipeline: RequestPipeline, options: OpenAiServerOptions): Fast
 
   // Every content type is read as JSON (parse-json-body.ts); a bad body is kept for the handler, after authentication.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body, done) => {
     try {
+      const contentType = request.headers["content-type"];
+      if (!isJsonContentType(contentType)) throw notJson(contentType!);
       done(null, new ParsedBody(parseJson(body as Buffer)));
     } catch (err) {
       done(null, new ParsedBody(undefined, err));
@@ -268,6 +286,15 @@ export async function startOpenAiServer(pipeline: RequestPipeline, options: Open
   const app = buildApp(pipeline, options);
   await app.listen({ port: options.port, host: options.host });
   const server = app.server;
+  const tls = options.tls;
+  // Each re-read certificate (or CA) becomes the context of new connections; open ones keep theirs.
+  const stopWatching = tls?.onChange((material) => {
+    try {
+      (server as unknown as HttpsServer).setSecureContext(httpsOptions(material, tls.hasCa));
+    } catch (err) {
+      options.logger.warn({ err: (err as Error).message }, "HTTPS: the new certificate was not taken; the previous one stays in use");
+    }
+  });
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
@@ -279,6 +306,7 @@ export async function startOpenAiServer(pipeline: RequestPipeline, options: Open
         const grace = setTimeout(() => server.closeAllConnections(), options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
         grace.unref();
         server.closeIdleConnections();
+        stopWatching?.();
         try {
           await app.close();
         } finally {

@@ -9,6 +9,7 @@
  * | UnknownModelError                       | 404    | invalid_request_error / model_not_found      |
  * | AuthenticationError                     | 401    | authentication_error / invalid_api_key       |
  * | OverloadedError                         | 429    | rate_limit_error, Retry-After in seconds (up)|
+ * | TenantLimitError                        | 429    | rate_limit_error, Retry-After in seconds (up)|
  * | NoWorkerError                           | 503    | server_error / no_worker, Retry-After: 2      |
  * | INVALID_ARGUMENT, OUT_OF_RANGE status   | 400    | param from its BadRequest detail, if any     |
  * | worker RESOURCE_EXHAUSTED               | 429    | rate_limit_error, Retry-After                |
@@ -26,7 +27,7 @@
 import { status } from "@grpc/grpc-js";
 import { fieldViolationsOf, isGrpcStatusError, type FieldViolation, type GrpcStatusError } from "@sigmaserve/proto";
 import { DEFAULT_RETRY_AFTER_MS } from "../admission/admission-controller.js";
-import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, UnknownModelError } from "../errors.js";
+import { AuthenticationError, InvalidRequestError, NoWorkerError, OverloadedError, TenantLimitError, UnknownModelError } from "../errors.js";
 import { RETRY_AFTER_MS_METADATA } from "../grpc/to-grpc-status.js";
 import { OpenAiError } from "./openai-error.js";
 
@@ -93,7 +94,7 @@ export function toHttpError(err: unknown, renameField: RenameField = defaultRena
   if (err instanceof InvalidRequestError) return invalidFields(err.violations, err.message, renameField, err);
   if (err instanceof UnknownModelError) return new OpenAiError(404, err.message, "invalid_request_error", "model", "model_not_found", {}, { cause: err });
   if (err instanceof AuthenticationError) return new OpenAiError(401, err.message, "authentication_error", null, "invalid_api_key", {}, { cause: err });
-  if (err instanceof OverloadedError) {
+  if (err instanceof OverloadedError || err instanceof TenantLimitError) {
     return new OpenAiError(429, err.message, "rate_limit_error", null, "rate_limit_exceeded", { "retry-after": retryAfterSeconds(err.retryAfterMs) }, { cause: err });
   }
   if (err instanceof NoWorkerError) return new OpenAiError(503, err.message, "server_error", null, "no_worker", { "retry-after": UNAVAILABLE_RETRY_AFTER_S }, { cause: err });

@@ -14,6 +14,7 @@ import { status as grpcStatus } from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, INTER_TOKEN_LATENCY_BUCKETS_S, REQUEST_LATENCY_BUCKETS_S, Registry, TTFT_BUCKETS_S } from "@sigmaserve/telemetry";
 import type { DispatchEvent, RouteDecision, RoutedRequest } from "../generate/dispatcher.js";
 import { toGrpcStatus } from "../grpc/to-grpc-status.js";
+import type { TenantLimit } from "../errors.js";
 
 export interface RouterMetricsSources {
   admission: () => { inFlight: number; queued: number };
@@ -38,6 +39,7 @@ export class RouterMetrics {
   private readonly failovers: Counter;
   private readonly tenantRequests: Counter;
   private readonly tenantTokens: Counter;
+  private readonly tenantLimitedCounter: Counter;
   private readonly http: Counter;
 
   constructor(sources: RouterMetricsSources) {
@@ -86,6 +88,12 @@ export class RouterMetrics {
     this.tenantRequests = new Counter({ name: "sigmaserve_router_tenant_requests_total", help: "Requests per tenant, by status.", labelNames: ["tenant", "status"], registers });
     this.http = new Counter({ name: "sigmaserve_router_http_requests_total", help: "HTTP requests by route (as registered; unmatched for any other path) and status code, refusals before the pipeline included.", labelNames: ["route", "code"], registers });
     this.tenantTokens = new Counter({ name: "sigmaserve_router_tenant_tokens_total", help: "Tokens per tenant, by type (input|output).", labelNames: ["tenant", "type"], registers });
+    this.tenantLimitedCounter = new Counter({
+      name: "sigmaserve_router_tenant_limited_total",
+      help: "Requests refused by their tenant's own limits (RESOURCE_EXHAUSTED / HTTP 429), by tenant and limit (in_flight|requests_per_s|tokens_per_s); not admission rejections.",
+      labelNames: ["tenant", "limit"],
+      registers,
+    });
   }
 
   httpRequest(route: string, code: number): void {
@@ -95,6 +103,11 @@ export class RouterMetrics {
   admissionRejected(): void {
     this.rejections.inc();
     this.rejectedTotal++;
+  }
+
+  /** A tenant's own limit refused a request (admission/tenant-gate.ts); not an admission rejection: more workers would not help. */
+  tenantLimited(tenant: string, limit: TenantLimit): void {
+    this.tenantLimitedCounter.inc({ tenant, limit });
   }
 
   routed(_request: RoutedRequest, decision: RouteDecision): void {

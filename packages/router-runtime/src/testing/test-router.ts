@@ -27,7 +27,8 @@ export interface TestRouter {
 export interface TestRouterOptions {
   /** API keys as "key=tenant,..." ("" = open). */
   apiKeys?: string;
-  admission?: { maxInFlight: number; maxQueued: number; retryAfterMs?: number };
+  /** Router-wide limits, and a TenantGate for per-tenant ones. */
+  admission?: ConstructorParameters<typeof AdmissionController>[0];
   /** Register a fake worker (default true). */
   worker?: boolean;
   behaviour?: Partial<FakeWorkerBehaviour>;

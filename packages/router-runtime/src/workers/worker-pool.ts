@@ -4,7 +4,7 @@
  * load the router itself has added since that report (requests in flight),
  * so that a burst routed between two heartbeats is still spread.
  */
-import { coordv1, createGrpcClient, messageSizeOptions, type ServiceClient, workerv1 } from "@sigmaserve/proto";
+import { coordv1, createGrpcClient, messageSizeOptions, type ChannelSecurity, type ServiceClient, workerv1 } from "@sigmaserve/proto";
 
 import { WorkerLostError } from "../generate/worker-lost.js";
 
@@ -37,7 +37,16 @@ export class WorkerPool {
   private readonly workers = new Map<string, PooledWorker>();
   private readonly listeners = new Set<PoolListener>();
 
-  constructor(private readonly options: { maxMessageMib: number }) {}
+  constructor(private readonly options: { maxMessageMib: number; /** TLS to the workers (--worker-tls-*); plaintext without. */ security?: ChannelSecurity | undefined }) {}
+
+  /** A client to the worker at `address`, over the pool's credentials: the one way the router dials a worker. */
+  dial(address: string): ServiceClient<typeof workerv1.WorkerService> {
+    const security = this.options.security;
+    return createGrpcClient(workerv1.WorkerService, address, {
+      ...(security === undefined ? {} : { credentials: security.credentials }),
+      channelOptions: { ...messageSizeOptions(this.options.maxMessageMib * MIB), ...security?.channelOptions },
+    });
+  }
 
   onChange(listener: PoolListener): () => void {
     this.listeners.add(listener);
@@ -57,7 +66,7 @@ export class WorkerPool {
       address: info.grpcAddress,
       info,
       load: undefined,
-      client: createGrpcClient(workerv1.WorkerService, info.grpcAddress, { channelOptions: messageSizeOptions(this.options.maxMessageMib * MIB) }),
+      client: this.dial(info.grpcAddress),
       inFlight: 0,
       inFlightBlocks: 0,
       quarantinedUntilMs: 0,

@@ -5,7 +5,9 @@
  */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
+import { checkNatsSecurityOptions, hasNatsSecurityOptions, natsSecurityOptionsOf, NatsSecurityConfigError } from "@sigmaserve/coord";
 import { z } from "zod";
+import { DEFAULT_TLS_REFRESH_INTERVAL_MS } from "@sigmaserve/proto";
 import { WorkerConfigError } from "../errors.js";
 
 export const DEFAULT_KV_DEVICE_MIB = 256;
@@ -22,6 +24,13 @@ export const DEFAULT_REMOTE_TIER_TTL_S = 3_600;
 export const DEFAULT_REMOTE_TIER_FETCH_MIN_BLOCKS = 4;
 /** How often a worker writes its hot prefixes to the remote tier, ms. */
 export const DEFAULT_REMOTE_TIER_PUBLISH_MS = 10_000;
+/**
+ * Share of the KV pool's blocks one tenant (cache salt) may hold cached before its own blocks are the first
+ * to give up room. 1 = off (plain LRU). Off by default: it only decides who pays when tenants compete (a
+ * tenant alone still uses the whole cache), but it moves hit rates, and no multi-tenant bench has measured
+ * it yet. 0.5 is a start for deployments with API keys (one tenant can no longer flush the others).
+ */
+export const DEFAULT_TENANT_MAX_CACHED_FRACTION = 1;
 /** How long a migration source keeps offered blocks pinned for the target's pull, ms. */
 export const DEFAULT_MIGRATION_LEASE_MS = 60_000;
 
@@ -47,6 +56,8 @@ export const WorkerConfigSchema = z
     kvDeviceMib: z.coerce.number().positive().default(DEFAULT_KV_DEVICE_MIB),
     kvHostMib: z.coerce.number().nonnegative().default(0),
     blockSize: int(1).max(1024).default(16),
+    /** Most of the pool's blocks one tenant may hold cached before its own go first, in (0, 1]; 1 = off. */
+    tenantMaxCachedFraction: z.coerce.number().gt(0).max(1).default(DEFAULT_TENANT_MAX_CACHED_FRACTION),
     /** 0 = full attention. With host memory, selective-V mode keeps old V on the host. */
     selectiveVTopk: int(0).default(0),
     maxBatchTokens: int(1).default(DEFAULT_MAX_BATCH_TOKENS),
@@ -69,6 +80,15 @@ export const WorkerConfigSchema = z
     drainMigrate: flag(),
     /** NATS URL of the coordination bus; without it the worker is reachable only by address. */
     nats: z.string().min(1).optional(),
+    /** NATS credentials and TLS from files (coord's NatsSecurityOptions): at most one credential kind; checked at load, read at connect. */
+    natsCreds: z.string().optional(),
+    natsNkeySeedFile: z.string().optional(),
+    natsUser: z.string().optional(),
+    natsPasswordFile: z.string().optional(),
+    natsTokenFile: z.string().optional(),
+    natsTlsCa: z.string().optional(),
+    natsTlsCert: z.string().optional(),
+    natsTlsKey: z.string().optional(),
     /** The address to register (host:port) when it differs from the listening one (containers, NAT). */
     advertise: z.string().min(1).optional(),
     /** Port of the HTTP server for Prometheus's /metrics; 0 = the OS picks one (logged at start); unset = none. */
@@ -77,8 +97,27 @@ export const WorkerConfigSchema = z
     metricsHost: z.string().min(1).optional(),
     /** OTLP/HTTP collector base URL for traces (spans go to URL/v1/traces); the OTEL_EXPORTER_OTLP_* variables otherwise. */
     otlpEndpoint: z.url({ error: "must be a URL such as http://127.0.0.1:4318" }).optional(),
+    /**
+     * Mutual TLS on every hop of this worker: its gRPC server presents tlsCert and requires client certificates
+     * signed by tlsCa (the router's, peers'), and its pulls from peers present the same certificate and check
+     * theirs against tlsCa. All three or none: a worker's peers are ours, so TLS without client certificates
+     * would let anyone who reaches the port call ExportKv and read another tenant's blocks.
+     */
+    tlsCert: z.string().min(1).optional(),
+    tlsKey: z.string().min(1).optional(),
+    tlsCa: z.string().min(1).optional(),
+    /** The name peers' certificates carry, when it is not the host of their registered address (pod IPs). */
+    peerTlsServerName: z.string().min(1).optional(),
+    /** How often TLS files are re-read, s: a rotated certificate is in use within this. */
+    tlsRefreshS: z.coerce.number().positive().default(DEFAULT_TLS_REFRESH_INTERVAL_MS / 1000),
   })
-  .refine((c) => !(c.preset !== undefined && c.model !== undefined), { message: "give --preset or --model, not both", path: ["preset"] });
+  .refine((c) => !(c.preset !== undefined && c.model !== undefined), { message: "give --preset or --model, not both", path: ["preset"] })
+  // TLS fails closed: half a configuration is refused here, a file that cannot be used when the worker starts.
+  .refine((c) => c.tlsCert === undefined || c.tlsKey !== undefined, { message: "needs --tls-key (the certificate's private key)", path: ["tlsCert"] })
+  .refine((c) => c.tlsKey === undefined || c.tlsCert !== undefined, { message: "needs --tls-cert (the key's certificate)", path: ["tlsKey"] })
+  .refine((c) => c.tlsCert === undefined || c.tlsCa !== undefined, { message: "needs --tls-ca: a worker's TLS is always mutual (the CA that signs the router's and peers' certificates)", path: ["tlsCert"] })
+  .refine((c) => c.tlsCa === undefined || c.tlsCert !== undefined, { message: "needs --tls-cert and --tls-key (the worker's own certificate, served and presented to peers)", path: ["tlsCa"] })
+  .refine((c) => c.peerTlsServerName === undefined || c.tlsCa !== undefined, { message: "only with --tls-ca, --tls-cert and --tls-key", path: ["peerTlsServerName"] });
 
 export type WorkerConfig = Readonly<z.output<typeof WorkerConfigSchema> & { modelSource: { preset: string } | { dir: string } }>;
 
@@ -93,6 +132,7 @@ const FLAGS = {
   "kv-device-mib": "kvDeviceMib",
   "kv-host-mib": "kvHostMib",
   "block-size": "blockSize",
+  "tenant-max-cached-fraction": "tenantMaxCachedFraction",
   "selective-v-topk": "selectiveVTopk",
   "max-batch-tokens": "maxBatchTokens",
   "max-num-seqs": "maxNumSeqs",
@@ -108,10 +148,23 @@ const FLAGS = {
   "remote-tier-publish-ms": "remoteTierPublishMs",
   "remote-tier-fetch-min-blocks": "remoteTierFetchMinBlocks",
   nats: "nats",
+  "nats-creds": "natsCreds",
+  "nats-nkey-seed-file": "natsNkeySeedFile",
+  "nats-user": "natsUser",
+  "nats-password-file": "natsPasswordFile",
+  "nats-token-file": "natsTokenFile",
+  "nats-tls-ca": "natsTlsCa",
+  "nats-tls-cert": "natsTlsCert",
+  "nats-tls-key": "natsTlsKey",
   advertise: "advertise",
   "metrics-port": "metricsPort",
   "metrics-host": "metricsHost",
   "otlp-endpoint": "otlpEndpoint",
+  "tls-cert": "tlsCert",
+  "tls-key": "tlsKey",
+  "tls-ca": "tlsCa",
+  "peer-tls-server-name": "peerTlsServerName",
+  "tls-refresh-s": "tlsRefreshS",
 } as const;
 
 /** Flags that take no value (present = true); their SIGMASERVE_WORKER_* variables take true/false/1/0. */
@@ -129,6 +182,7 @@ const FLAG_HELP: Record<keyof typeof FLAGS, readonly [placeholder: string, descr
   "kv-device-mib": ["MIB", "device memory for the K and V pools, MiB"],
   "kv-host-mib": ["MIB", "host memory for the V tier, MiB; 0: none"],
   "block-size": ["TOKENS", "tokens per KV block"],
+  "tenant-max-cached-fraction": ["RATIO", "share of KV blocks one tenant may hold cached before its own are evicted first, in (0, 1]; 1: off"],
   "selective-v-topk": ["K", "V rows read per decode step (selective V); 0: full attention"],
   "max-batch-tokens": ["N", "most tokens in one batch step (prefill chunks and decodes)"],
   "max-num-seqs": ["N", "most sequences in one batch"],
@@ -144,10 +198,23 @@ const FLAG_HELP: Record<keyof typeof FLAGS, readonly [placeholder: string, descr
   "remote-tier-publish-ms": ["MS", "how often hot prefixes are written to the remote tier, ms; 0: only at drain"],
   "remote-tier-fetch-min-blocks": ["N", "a request missing at least this many prompt blocks asks the remote tier for them"],
   nats: ["URL", "NATS URL of the coordination bus; without it the worker is reachable only by address"],
+  "nats-creds": ["FILE", "NATS .creds file (user JWT + nkey seed); one credential kind at most"],
+  "nats-nkey-seed-file": ["FILE", "file with a NATS user nkey seed (SU...)"],
+  "nats-user": ["USER", "NATS user; the password comes from --nats-password-file"],
+  "nats-password-file": ["FILE", "file with the NATS user's password (re-read at each reconnect)"],
+  "nats-token-file": ["FILE", "file with the NATS token"],
+  "nats-tls-ca": ["FILE", "PEM CA that signs the NATS server's certificate (turns TLS on)"],
+  "nats-tls-cert": ["FILE", "PEM client certificate for NATS (needs --nats-tls-key)"],
+  "nats-tls-key": ["FILE", "PEM private key of --nats-tls-cert"],
   advertise: ["HOST:PORT", "the address to register when it differs from the listening one (containers, NAT)"],
   "metrics-port": ["N", "port of the Prometheus /metrics server; 0: the OS picks (logged at start); unset: none"],
   "metrics-host": ["HOST", "where /metrics listens; default: --host"],
   "otlp-endpoint": ["URL", "OTLP/HTTP collector for traces (http://host:4318); default: OTEL_EXPORTER_OTLP_ENDPOINT, else off"],
+  "tls-cert": ["FILE", "mutual TLS (with --tls-key and --tls-ca): this worker's PEM certificate, served and presented to peers; unset: plaintext"],
+  "tls-key": ["FILE", "the PEM private key of --tls-cert"],
+  "tls-ca": ["FILE", "the PEM CA that signs the router's and peers' certificates: clients without one are refused"],
+  "peer-tls-server-name": ["NAME", "the name peers' certificates carry; default: the host of each peer's address"],
+  "tls-refresh-s": ["S", "how often TLS files are re-read (a rotated certificate is in use within this), s"],
 };
 
 /** A default as help shows it: none for unset, off flags and empty lists; a per-process default described. */
@@ -196,6 +263,19 @@ export function loadWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worker
     throw new WorkerConfigError(issues.join("; "));
   }
   const config = parsed.data;
+  checkNatsSecurityFlags(config);
   const modelSource = config.model !== undefined ? { dir: config.model } : { preset: config.preset ?? "sigma-tiny" };
   return Object.freeze({ ...config, modelSource });
+}
+
+/** Fails closed on an incomplete set of NATS credential or TLS flags (a cert without its key, two kinds), naming the flag. */
+function checkNatsSecurityFlags(config: z.output<typeof WorkerConfigSchema>): void {
+  const security = natsSecurityOptionsOf(config);
+  try {
+    checkNatsSecurityOptions(security);
+  } catch (err) {
+    if (err instanceof NatsSecurityConfigError) throw new WorkerConfigError(err.message, { cause: err });
+    throw err;
+  }
+  if (config.nats === undefined && hasNatsSecurityOptions(security)) throw new WorkerConfigError("--nats-*: NATS credential and TLS flags need --nats URL");
 }

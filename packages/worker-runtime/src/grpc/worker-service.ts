@@ -156,7 +156,7 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
 
     async *exportKv(request) {
       if (request.expectedEpoch !== 0n && request.expectedEpoch !== runtime.eventLog.epoch) {
-        throw new MigrationLeaseError(request.migrationId, "unknown", `expected this worker at epoch ${request.expectedEpoch}, but it is at ${runtime.eventLog.epoch}: it restarted, and the blocks it offered are gone`);
+        throw new MigrationLeaseError(request.migrationId, "stale-epoch", `expected this worker at epoch ${request.expectedEpoch}, but it is at ${runtime.eventLog.epoch}: it restarted, and the blocks it offered are gone`);
       }
       // An export for a migration is served only while its offer stands, and only for the blocks it named.
       if (request.migrationId !== "") {

@@ -67,6 +67,7 @@ test("worker metrics - /metrics serves the vLLM series and the K/V split, matchi
     assert.ok((sample(series, "sigmaserve_attention_read_bytes_total", { ...model, component: "k", tier: "device" }) ?? 0) > 0);
     assert.equal(sample(series, "sigmaserve_selective_v_rows_total", { ...model, outcome: "skipped" }), 0, "full attention skips no V row");
     assert.equal(sample(series, "sigmaserve_kv_events_published_total", model), runtime.eventLog.lastTakenSeq);
+    assert.equal(sample(series, "sigmaserve_kv_tenant_cap_evictions_total", model), 0, "the tenant cap is off by default");
     assert.equal(sample(series, "vllm:cache_config_info", { ...model, block_size: "16" }), 1);
 
     assert.equal((await fetch(`http://${runtime.metricsAddress}/other`)).status, 404);

@@ -36,6 +36,8 @@ export interface WorkerMetricsSources {
   kvUsage: () => readonly { component: KvComponent; tier: KvTier; usedBlocks: number; cachedFreeBlocks: number; totalBlocks: number }[];
   /** KV events this worker has published (the event log's last sequence number). */
   kvEventsPublished: () => number;
+  /** Cached blocks that gave up room because their tenant was at its cap (--tenant-max-cached-fraction); default: none. */
+  kvTenantCapEvictions?: () => number;
 }
 
 /** vLLM's finished_reason values: a cancelled request is an abort. */
@@ -202,6 +204,18 @@ export class WorkerMetrics implements KvTransferMeter {
         const total = sources.kvEventsPublished();
         this.inc(model, Math.max(0, total - eventsSeen));
         eventsSeen = Math.max(eventsSeen, total);
+      },
+    });
+    let capEvictionsSeen = 0;
+    new Counter({
+      name: "sigmaserve_kv_tenant_cap_evictions_total",
+      help: "Cached KV blocks demoted or dropped because their tenant (cache salt) held its cap of cached blocks (--tenant-max-cached-fraction), instead of the least recently used block.",
+      labelNames: modelLabel,
+      registers,
+      collect() {
+        const total = sources.kvTenantCapEvictions?.() ?? 0;
+        this.inc(model, Math.max(0, total - capEvictionsSeen));
+        capEvictionsSeen = Math.max(capEvictionsSeen, total);
       },
     });
   }

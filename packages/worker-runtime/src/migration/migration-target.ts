@@ -14,7 +14,7 @@
 import { create } from "@bufbuild/protobuf";
 import { kvComponentFromProto, type CoordBus } from "@sigmaserve/coord";
 import { KvTransferError, formatBlockHash, type BlockHash, type KvCacheManager, type KvComponent, type KvHashSpec } from "@sigmaserve/kvcache";
-import { coordv1, createGrpcClient, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
+import { coordv1, createGrpcClient, kvv1, messageSizeOptions, workerv1, type ChannelSecurity } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { Ewma } from "../measure/ewma.js";
 import type { KvTransferMeter } from "../metrics/kv-transfer-meter.js";
@@ -42,6 +42,8 @@ export interface MigrationTargetDeps {
   onFrameReceived?: (payload: Uint8Array, migrationId: string) => void;
   /** Where bytes received and pulls ended are counted (the worker's metrics). */
   meter?: KvTransferMeter;
+  /** How the pull dials the source: mutual TLS with this worker's certificate (--tls-*); plaintext without. */
+  peerSecurity?: ChannelSecurity | undefined;
 }
 
 /** Counters of the migrations this worker pulled (exported as metrics by the worker). */
@@ -124,7 +126,9 @@ export class MigrationTarget {
     const parents = new Map<BlockHash, BlockHash | null>(offer.blocks.map((b) => [b.blockHash, b.parentBlockHash ?? null]));
     const session = deps.kv.beginImport({ parents, expected: new Set(wanted) });
     const client = createGrpcClient(workerv1.WorkerService, offer.sourceGrpcAddress, {
+      ...(deps.peerSecurity === undefined ? {} : { credentials: deps.peerSecurity.credentials }),
       channelOptions: {
+        ...deps.peerSecurity?.channelOptions,
         ...(deps.maxMessageBytes === undefined ? {} : messageSizeOptions(deps.maxMessageBytes)),
         // HTTP/2's default 64 KiB receive window makes the source wait for a WINDOW_UPDATE every 64 KiB
         // of a multi-MiB frame; a window of a few frames keeps the stream moving.

@@ -163,7 +163,7 @@ test("migration - ExportKv for a migration: unknown id, block not offered, expir
   };
   const refusedWith = (code: status, message: RegExp) => (err: unknown) => err instanceof GrpcStatusError && err.code === code && message.test(err.message);
   await assert.rejects(exportKv({ migrationId: "no-such" }), refusedWith(status.NOT_FOUND, /migration_id: "no-such" names no offer of this worker/));
-  await assert.rejects(exportKv({ expectedEpoch: source.runtime.eventLog.epoch + 1n }), refusedWith(status.NOT_FOUND, /it restarted, and the blocks it offered are gone/));
+  await assert.rejects(exportKv({ expectedEpoch: source.runtime.eventLog.epoch + 1n }), refusedWith(status.FAILED_PRECONDITION, /it restarted, and the blocks it offered are gone/));
   // A standing offer, made by hand through the lease table (the target side is not needed here).
   const lease = source.runtime.kv.leaseBlocks(chain.slice(0, 3), { chain: true });
   source.runtime.migration!.leases.open("m-f", "dst-f", lease, () => {});

@@ -21,7 +21,7 @@ export interface EchoServerHandle {
   stop(): Promise<void>;
 }
 
-export async function startEchoServer(options: { serverOptions?: ServerOptions; bind?: BindOptions } = {}): Promise<EchoServerHandle> {
+export async function startEchoServer(options: { serverOptions?: ServerOptions; bind?: BindOptions; credentials?: ServerCredentials } = {}): Promise<EchoServerHandle> {
   const server = new Server(options.serverOptions);
   let resolveExpandEnded!: (value: { written: number; aborted: boolean }) => void;
   const expandEnded = new Promise<{ written: number; aborted: boolean }>((resolve) => (resolveExpandEnded = resolve));
@@ -69,7 +69,7 @@ export async function startEchoServer(options: { serverOptions?: ServerOptions; 
   );
   server.addService(grpcServiceDefinition(EchoService), impl);
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
+    server.bindAsync("127.0.0.1:0", options.credentials ?? ServerCredentials.createInsecure(), (err, boundPort) => (err ? reject(err) : resolve(boundPort))),
   );
   return {
     server,

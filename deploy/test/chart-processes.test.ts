@@ -41,7 +41,7 @@ const envFlags = (env: { name: string }[], app: string): string[] =>
 test("processes - every flag and SIGMASERVE_* variable the chart renders is one the router, the worker and sigmaserve drain accept", async () => {
   assert.ok(ROUTER_FLAGS.has("nats") && ROUTER_FLAGS.size > 15, "router flags read");
   assert.ok(WORKER_FLAGS.has("drain-migrate") && WORKER_FLAGS.size > 15, "worker flags read");
-  assert.deepEqual([...DRAIN_FLAGS].sort(), ["address", "grace-ms", "help", "migrate", "version", "wait-s"]);
+  assert.deepEqual([...DRAIN_FLAGS].sort(), ["address", "grace-ms", "help", "migrate", "tls-ca", "tls-cert", "tls-key", "tls-server-name", "version", "wait-s"]);
   const sets: [string[], string[]][] = [...VALUES_FILES.map((f): [string[], string[]] => [[f], []]), [[], ["router.workerDiscovery=endpointSlices"]]];
   for (const [files, set] of sets) {
     const objects = await render(files, set);
@@ -74,7 +74,16 @@ test("processes - the wait-for-nats init container retries until NATS accepts a 
   const port = (probe.address() as { port: number }).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   const nats = createTcpServer((socket) => socket.end());
-  const opened = new Promise<void>((resolve) => setTimeout(() => nats.listen(port, "127.0.0.1", resolve), 1000));
+  // NOTE: another test may hold the free port for a moment (its own free-port probe): listening is retried
+  // until it is ours again, rather than failing on a port this test never owned.
+  const opened = new Promise<void>((resolve) => {
+    const listen = (): void => void nats.listen(port, "127.0.0.1", resolve);
+    nats.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code !== "EADDRINUSE") throw err;
+      setTimeout(listen, 100);
+    });
+    setTimeout(listen, 1000);
+  });
   try {
     const result = await runContainer(init.command, { NATS_HOST: "127.0.0.1", NATS_PORT: String(port) }, 20_000);
     await opened;

@@ -68,7 +68,7 @@ describe("http completions - against a fake worker over gRPC", () => {
       { maxTokens: sent.sampling?.maxTokens, temperature: sent.sampling?.temperature, topP: sent.sampling?.topP, topK: sent.sampling?.topK, seed: sent.sampling?.seed, stop: sent.sampling?.stop, ignoreEos: sent.sampling?.ignoreEos, logprobs: sent.sampling?.logprobs, priority: sent.priority },
       { maxTokens: 3, temperature: 0.5, topP: 0.25, topK: 7, seed: 42n, stop: ["xyz"], ignoreEos: true, logprobs: undefined, priority: -2 },
     );
-    await postJson(url, { model: "sigma-tiny", prompt: "Hi", stop: ["a", "b"], top_k: -1, stop_options: null, seed: null });
+    await postJson(url, { model: "sigma-tiny", prompt: "Hi", stop: ["a", "b"], top_k: -1, stream_options: null, seed: null });
     const second = router.worker!.calls[1]!.request;
     assert.deepEqual(second.sampling?.stop, ["a", "b"]);
     assert.equal(second.sampling?.topK, 0);

@@ -10,9 +10,10 @@
  * frequency penalties, tools) are in these schemas and refused by the
  * endpoints, the ones that would have no effect here (`user`, `metadata`,
  * `store`, ...) by `refuseInertFields` (generate-request.ts);
- * http/openai-fields.test.ts enumerates them against the SDK's types. Fields
- * that are in neither OpenAI's types nor these schemas are ignored, as vLLM
- * ignores them.
+ * http/openai-fields.test.ts enumerates them against the SDK's types. A field
+ * in neither is refused too (400 `unknown_parameter` naming it), as OpenAI
+ * refuses it: a misspelt `temprature` silently ignored would change the
+ * answer unseen (vLLM ignores such fields; this server does not).
  *
  * The sampling ranges (top_p in (0, 1], a temperature that fits float32, at
  * most 16 stop strings, max_tokens within the context) are the public
@@ -73,7 +74,7 @@ const common = {
   logit_bias: z.record(z.string(), z.number(), { error: "must be an object mapping token ids to numbers" }).nullish(),
 };
 
-export const CompletionRequestSchema = z.object(
+export const CompletionRequestSchema = z.strictObject(
   {
     ...common,
     /** One prompt: text, or token ids (used as given, no BOS added). */
@@ -133,7 +134,7 @@ export const ChatMessageSchema = z
   });
 export type ChatMessage = z.output<typeof ChatMessageSchema>;
 
-export const ChatCompletionRequestSchema = z.object(
+export const ChatCompletionRequestSchema = z.strictObject(
   {
     ...common,
     messages: z.array(ChatMessageSchema, { error: "must be an array of messages" }).min(1, { error: "must hold at least one message" }),

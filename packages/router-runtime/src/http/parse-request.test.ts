@@ -16,9 +16,17 @@ function errorOf(fn: () => unknown): { param: string | null; message: string } {
   assert.fail("expected an OpenAiError");
 }
 
-test("parse-request - nulls mean unset and unknown fields are ignored", () => {
-  const body = parseRequest(CompletionRequestSchema, { model: "m", prompt: "p", max_tokens: null, stop: null, logprobs: null, frobnicate: 1 });
+test("parse-request - nulls mean unset; an unknown field is refused naming it (a typo must not be ignored)", () => {
+  const body = parseRequest(CompletionRequestSchema, { model: "m", prompt: "p", max_tokens: null, stop: null, logprobs: null });
   assert.deepEqual(body, { model: "m", prompt: "p", max_tokens: null, stop: null, logprobs: null });
+  assert.deepEqual(errorOf(() => parseRequest(CompletionRequestSchema, { model: "m", prompt: "p", temprature: 0.5 })), {
+    param: "temprature",
+    message: "temprature: is not a parameter of this request (misspelt, or not supported by this server)",
+  });
+  assert.deepEqual(errorOf(() => parseRequest(ChatCompletionRequestSchema, { model: "m", messages: [{ role: "user", content: "a" }], max_tokenz: 3 })), {
+    param: "max_tokenz",
+    message: "max_tokenz: is not a parameter of this request (misspelt, or not supported by this server)",
+  });
 });
 
 test("parse-request - the first problem names its path, its rule and what was sent", () => {

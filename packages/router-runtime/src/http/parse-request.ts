@@ -58,6 +58,11 @@ export function parseRequest<S extends z.ZodType>(schema: S, body: unknown): z.o
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = innermost(result.error.issues[0]!);
+  if (issue.code === "unrecognized_keys") {
+    // A typo ("temprature") or a parameter this server does not have: refused, as OpenAI does, never ignored.
+    const unknown = formatPath([...issue.path, issue.keys[0]!])!;
+    throw OpenAiError.invalid(unknown, `${unknown}: is not a parameter of this request (misspelt, or not supported by this server)`, "unknown_parameter");
+  }
   const param = formatPath(issue.path);
   const value = valueAt(body, issue.path);
   if (param === null) throw OpenAiError.invalid(null, `the request body ${issue.message}, got ${describeValue(value)}`);

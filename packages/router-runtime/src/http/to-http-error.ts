@@ -43,7 +43,8 @@ export const defaultRenameField: RenameField = (field) => {
   // Keep an index into a token-id prompt: `token_ids.ids[3]` → `prompt[3]`.
   if (field.startsWith(`${TOKEN_IDS}[`)) return `prompt${field.slice(TOKEN_IDS.length)}`;
   if (field === "prompt" || field === "text" || field === "token_ids" || field === TOKEN_IDS) return "prompt";
-  if (field === "model" || field === "priority") return field;
+  // `messages` is the chat door's own name (a rendered conversation too long for the context).
+  if (field === "model" || field === "priority" || field === "messages") return field;
   return null;
 };
 

@@ -183,7 +183,7 @@ export class RequestPipeline {
     context: { model: string; predictedCachedTokens: () => number; replays: () => number; requestId: string; workerId: () => string },
     trace: Context,
   ): AsyncGenerator<DispatchEvent> {
-    const routed = normalizeGenerate(request, tenant, this.pool, this.tokenizers);
+    const routed = await normalizeGenerate(request, tenant, this.pool, this.tokenizers);
     context.model = routed.model;
     context.requestId = routed.requestId;
     context.workerId = () => this.routing.get(routed.requestId)?.workerId ?? "";

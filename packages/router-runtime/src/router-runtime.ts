@@ -157,6 +157,7 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
       if (ownsBus) await bus?.close();
       pool.close();
       tls.close();
+      await pipeline.tokenizers.close();
     },
   };
   logger.info({ grpc: runtime.grpcAddress, http: runtime.httpAddress, tls: tls.door === undefined ? "off" : tls.door.hasCa ? "mtls" : "tls", workerTls: tls.workers !== undefined, policy: config.policy, discovery: [bus === undefined ? [] : ["bus"], staticDiscovery === undefined ? [] : ["static"], endpointSlices === undefined ? [] : ["endpointslices"]].flat().join("+") }, "router listening");

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import fc from "fast-check";
 import { InvalidTokenIdError, TokenizerError } from "./errors.js";
+import { byteLevelBpeTokenizerJson } from "./byte-tokenizer-hf-files.js";
 import { HfTokenizer, loadHfTokenizer } from "./hf-tokenizer.js";
 import { splitIntoChunks, streamChunks } from "./testing/split-into-chunks.js";
 import {
@@ -166,4 +167,12 @@ test("tokenizer - hf maxTokenBytes bounds the bytes of any text per token, so a 
     }),
     { numRuns: 1_000 },
   );
+});
+
+test("tokenizer - hf tokenizer with holes in its ids (a merge's id after the specials) builds, and its bound counts only real entries", () => {
+  const specials = [{ id: 259, content: "<|begin|>" }];
+  const sparse = HfTokenizer.fromJson(byteLevelBpeTokenizerJson({ merged: ["Ġt"], merges: ["Ġ t"], specials, bos: specials[0]! }));
+  // "<|begin|>" (9 bytes) is the longest entry; the byte-level entries are 1-2 bytes, "Ġt" 3.
+  assert.equal(sparse.maxTokenBytes, 9);
+  assert.equal(sparse.vocabSize, 260);
 });

@@ -57,7 +57,8 @@ export class HfTokenizer implements Tokenizer {
     // upper bound either way, which is all the pre-tokenization size check needs.
     for (const [token, id] of lib.get_vocab(true)) {
       maxId = Math.max(maxId, id);
-      maxTokenBytes = Math.max(maxTokenBytes, Buffer.byteLength(token));
+      // NOTE: the library lists a hole in sparse ids as an undefined token.
+      if (typeof token === "string") maxTokenBytes = Math.max(maxTokenBytes, Buffer.byteLength(token));
     }
     this.maxTokenBytes = maxTokenBytes;
     // Ids need not be dense; vocabSize bounds them, and decode() rejects holes.

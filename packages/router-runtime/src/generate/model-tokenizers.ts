@@ -25,6 +25,9 @@ import { ByteTokenizer, tokenizerFromDescription, type Tokenizer } from "@sigmas
 import { InvalidRequestError, NoWorkerError } from "../errors.js";
 import { ChatTemplate, type ChatTemplateTokens } from "../http/chat-template.js";
 import type { PooledWorker, WorkerPool } from "../workers/worker-pool.js";
+import { checkPromptBytes } from "./encode-prompt.js";
+import { OFFLOAD_MIN_CHARS, TokenizeThread, type TokenizerFiles } from "./tokenize-thread.js";
+import type { ModelLimits } from "./validate-request.js";
 
 /** How long one GetTokenizer call may take, ms (a tokenizer.json is megabytes). */
 export const DEFAULT_TOKENIZER_FETCH_TIMEOUT_MS = 30_000;
@@ -33,6 +36,8 @@ export interface ModelTokenizer {
   readonly tokenizer: Tokenizer;
   /** The model's own chat template; undefined: the router's built-in one applies. */
   readonly chatTemplate: ChatTemplate | undefined;
+  /** The files it was built from and their key (model and hash), for the tokenizer thread; absent for built-in ones. */
+  readonly files?: { readonly key: string } & TokenizerFiles;
 }
 
 export interface TokenizerRegistryOptions {
@@ -50,6 +55,7 @@ export class TokenizerRegistry {
   readonly #loading = new Map<string, Promise<ModelTokenizer>>();
   readonly #watched = new WeakSet<WorkerPool>();
   readonly #fetchTimeoutMs: number;
+  readonly #thread = new TokenizeThread();
 
   constructor(options: TokenizerRegistryOptions = {}) {
     this.#fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_TOKENIZER_FETCH_TIMEOUT_MS;
@@ -63,16 +69,36 @@ export class TokenizerRegistry {
 
   /** The model's tokenizer, now. Throws NoWorkerError (503) while it is still being fetched. */
   get(model: string, pool: WorkerPool): Tokenizer {
+    return this.current(model, pool).tokenizer;
+  }
+
+  /** The model's tokenizer and template, now. Throws NoWorkerError (503) while they are still being fetched. */
+  current(model: string, pool: WorkerPool): ModelTokenizer {
     const pinned = this.#overrides.get(model);
-    if (pinned !== undefined) return pinned;
+    if (pinned !== undefined) return { tokenizer: pinned, chatTemplate: undefined };
     this.#watch(pool);
     const source = sourceOf(model, pool);
-    if (source.kind === "byte") return BYTE.tokenizer;
+    if (source.kind === "byte") return BYTE;
     const hit = this.#loaded.get(key(model, source.sha256));
-    if (hit !== undefined) return hit.tokenizer;
+    if (hit !== undefined) return hit;
     // The failure reaches whoever awaits load(); this caller is told to retry.
     this.load(model, pool).catch(() => {});
     throw new NoWorkerError(`the tokenizer of model "${model}" is being fetched from its workers; retry in a moment, or send token_ids`);
+  }
+
+  /**
+   * A prompt's token ids, its size bounded by the context first (encode-prompt.ts): a long text is encoded
+   * on the tokenizer thread (tokenize-thread.ts), so it never holds the event loop.
+   */
+  async encode(loaded: ModelTokenizer, text: string, limits: Pick<ModelLimits, "maxContextTokens">, field: string, options: { addSpecialTokens: boolean }): Promise<number[]> {
+    checkPromptBytes(text, loaded.tokenizer, limits, field);
+    if (text.length < OFFLOAD_MIN_CHARS || loaded.files === undefined) return loaded.tokenizer.encode(text, options);
+    return this.#thread.encode(loaded.files.key, loaded.files, text, options);
+  }
+
+  /** Stops the tokenizer thread. */
+  async close(): Promise<void> {
+    await this.#thread.close();
   }
 
   /** The model's tokenizer and chat template, fetched from a worker when not cached. */
@@ -114,7 +140,8 @@ export class TokenizerRegistry {
         continue;
       }
       // A file that does not build is the model's fault, not the worker's: no use asking another.
-      return buildModelTokenizer(model, worker.id, response.tokenizerJson, response.tokenizerConfigJson);
+      const built = buildModelTokenizer(model, worker.id, response.tokenizerJson, response.tokenizerConfigJson);
+      return { ...built, files: { key: key(model, sha256), tokenizerJson: response.tokenizerJson, tokenizerConfigJson: response.tokenizerConfigJson } };
     }
     throw new NoWorkerError(`cannot fetch the tokenizer of model "${model}" from any worker (${failures.join("; ")})`);
   }

@@ -17,7 +17,6 @@ import { InvalidRequestError, UnknownModelError } from "../errors.js";
 import type { WorkerPool } from "../workers/worker-pool.js";
 import type { RoutedRequest } from "./dispatcher.js";
 import type { TokenizerRegistry } from "./model-tokenizers.js";
-import { encodePrompt } from "./encode-prompt.js";
 import { randomSeed } from "./random-seed.js";
 import { contextViolations, requestViolations, type ModelLimits } from "./validate-request.js";
 
@@ -36,14 +35,14 @@ export function modelLimits(model: string, pool: WorkerPool): ModelLimits {
   return { vocabSize: summary?.vocabSize ?? 0, maxContextTokens: summary?.maxContextTokens ?? 0 };
 }
 
-export function normalizeGenerate(request: inferencev1.GenerateRequest, tenant: Tenant, pool: WorkerPool, tokenizers: TokenizerRegistry): RoutedRequest {
+export async function normalizeGenerate(request: inferencev1.GenerateRequest, tenant: Tenant, pool: WorkerPool, tokenizers: TokenizerRegistry): Promise<RoutedRequest> {
   checkModel(request.model, pool);
   const limits = modelLimits(request.model, pool);
   const violations = requestViolations(request, limits);
   if (violations.length > 0) throw new InvalidRequestError(violations);
   // requestViolations refused a request with no prompt.
   const prompt = request.prompt as Exclude<inferencev1.GenerateRequest["prompt"], { case: undefined }>;
-  const promptTokens = prompt.case === "text" ? encodePrompt(tokenizers.get(request.model, pool), prompt.value, limits, "text", { addSpecialTokens: true }) : [...prompt.value.ids];
+  const promptTokens = prompt.case === "text" ? await tokenizers.encode(tokenizers.current(request.model, pool), prompt.value, limits, "text", { addSpecialTokens: true }) : [...prompt.value.ids];
   const context = contextViolations(promptTokens.length, request.sampling?.maxTokens, limits, prompt.case === "text" ? "text" : "token_ids");
   if (context.length > 0) throw new InvalidRequestError(context);
   const sampling = create(inferencev1.SamplingParamsSchema, request.sampling ?? {});

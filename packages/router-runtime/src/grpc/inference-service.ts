@@ -12,7 +12,6 @@ import { create } from "@bufbuild/protobuf";
 import { Metadata } from "@grpc/grpc-js";
 import { inferencev1, type HandlerContext, type ServiceImpl } from "@sigmaserve/proto";
 import type { RequestPipeline } from "../request-pipeline.js";
-import { encodePrompt } from "../generate/encode-prompt.js";
 import { checkModel, modelLimits } from "../generate/normalize-request.js";
 
 /** Response header naming the router-assigned request id (the SDK sends the caller's own as the request header of the same name). */
@@ -46,9 +45,8 @@ export function inferenceServiceImpl(pipeline: RequestPipeline): ServiceImpl<typ
     async tokenize(request, context) {
       pipeline.apiKeys.authenticate(context.metadata.get("authorization")[0]?.toString());
       checkModel(request.model, pipeline.pool);
-      const tokenizer = pipeline.tokenizers.get(request.model, pipeline.pool);
       const worker = pipeline.pool.list().find((w) => w.info.model?.id === request.model);
-      const tokenIds = encodePrompt(tokenizer, request.text, modelLimits(request.model, pipeline.pool), "text", { addSpecialTokens: request.addSpecialTokens });
+      const tokenIds = await pipeline.tokenizers.encode(pipeline.tokenizers.current(request.model, pipeline.pool), request.text, modelLimits(request.model, pipeline.pool), "text", { addSpecialTokens: request.addSpecialTokens });
       return { tokenIds, maxContextTokens: worker?.info.model?.maxContextTokens ?? 0 };
     },
 

@@ -43,7 +43,7 @@ import { Template } from "@huggingface/jinja";
 import { inferencev1 } from "@sigmaserve/proto";
 import { InvalidRequestError } from "../errors.js";
 import type { TokenizerRegistry } from "../generate/model-tokenizers.js";
-import { checkPromptBytes, encodePrompt } from "../generate/encode-prompt.js";
+import { checkPromptBytes } from "../generate/encode-prompt.js";
 import { checkModel, modelLimits } from "../generate/normalize-request.js";
 import type { WorkerPool } from "../workers/worker-pool.js";
 import type { ChatMessage } from "./openai-types.js";
@@ -131,7 +131,8 @@ export async function chatPrompt(
   messages: readonly Pick<ChatMessage, "role" | "content">[],
 ): Promise<Exclude<inferencev1.GenerateRequest["prompt"], { case: undefined }>> {
   checkModel(model, pool);
-  const { tokenizer, chatTemplate } = await tokenizers.load(model, pool);
+  const loaded = await tokenizers.load(model, pool);
+  const { tokenizer, chatTemplate } = loaded;
   const limits = modelLimits(model, pool);
   if (chatTemplate === undefined) {
     const text = renderChatPrompt(messages);
@@ -141,5 +142,5 @@ export async function chatPrompt(
   const text = chatTemplate.render(messages);
   const bos = chatTemplate.tokens.bosToken;
   const addSpecialTokens = bos === undefined || bos === "" || !text.startsWith(bos);
-  return { case: "tokenIds", value: create(inferencev1.TokenIdsSchema, { ids: encodePrompt(tokenizer, text, limits, "messages", { addSpecialTokens }) }) };
+  return { case: "tokenIds", value: create(inferencev1.TokenIdsSchema, { ids: await tokenizers.encode(loaded, text, limits, "messages", { addSpecialTokens }) }) };
 }

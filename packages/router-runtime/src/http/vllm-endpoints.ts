@@ -14,7 +14,6 @@
  */
 import { createRequire } from "node:module";
 import { z } from "zod";
-import { encodePrompt } from "../generate/encode-prompt.js";
 import { checkModel, modelLimits } from "../generate/normalize-request.js";
 import { InvalidTokenIdError } from "@sigmaserve/model/tokenizer";
 import { OpenAiError } from "./openai-error.js";
@@ -74,13 +73,13 @@ export async function handleTokenize(ctx: RequestContext): Promise<void> {
     const body = parseRequest(TokenizeChatRequestSchema, raw);
     model = body.model;
     const prompt = await chatPrompt(ctx.pipeline.tokenizers, ctx.pipeline.pool, model, body.messages);
-    tokens = prompt.case === "tokenIds" ? [...prompt.value.ids] : encodePrompt((await ctx.pipeline.tokenizers.load(model, ctx.pipeline.pool)).tokenizer, prompt.value, modelLimits(model, ctx.pipeline.pool), "messages", { addSpecialTokens: true });
+    tokens = prompt.case === "tokenIds" ? [...prompt.value.ids] : await ctx.pipeline.tokenizers.encode(await ctx.pipeline.tokenizers.load(model, ctx.pipeline.pool), prompt.value, modelLimits(model, ctx.pipeline.pool), "messages", { addSpecialTokens: true });
   } else {
     const body = parseRequest(TokenizeRequestSchema, raw);
     model = body.model;
     checkModel(model, ctx.pipeline.pool);
-    const { tokenizer } = await ctx.pipeline.tokenizers.load(model, ctx.pipeline.pool);
-    tokens = encodePrompt(tokenizer, body.prompt, modelLimits(model, ctx.pipeline.pool), "prompt", { addSpecialTokens: body.add_special_tokens ?? true });
+    const loaded = await ctx.pipeline.tokenizers.load(model, ctx.pipeline.pool);
+    tokens = await ctx.pipeline.tokenizers.encode(loaded, body.prompt, modelLimits(model, ctx.pipeline.pool), "prompt", { addSpecialTokens: body.add_special_tokens ?? true });
   }
   sendJson(ctx.res, 200, { count: tokens.length, max_model_len: maxModelLen(ctx, model), tokens });
 }

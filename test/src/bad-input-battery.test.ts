@@ -329,6 +329,31 @@ describe("bad-input battery - every door refuses with the exact code, names the 
     await assertHealthy("slow clients");
   });
 
+  test("HTTP/2 - streams on one connection beyond a router's admission limits are RESOURCE_EXHAUSTED with a retry hint; the rest are served", async () => {
+    const small = await cluster.addRouter(["--api-keys", `${KEY}=battery`, "--max-in-flight", "4", "--max-queued", "4"]);
+    const narrow = createGrpcClient(inferencev1.InferenceService, small.ready["grpc"] as string);
+    try {
+      for (let i = 0; i < 200 && ((await narrow.listModels({}, { metadata: auth }).catch(() => undefined))?.models[0]?.readyWorkers ?? 0) < 1; i++) await sleep(50);
+      const request = create(inferencev1.GenerateRequestSchema, { model: MODEL, prompt: { case: "text", value: "crowd" }, sampling: { maxTokens: 32, ignoreEos: true } });
+      const results = await Promise.all(
+        Array.from({ length: 40 }, () =>
+          drainAll(narrow.generate(request, { metadata: auth })).then(
+            () => "ok",
+            (e: unknown) => (e instanceof GrpcStatusError ? `${codeName(e.code)}${e.metadata.get("retry-after-ms").length > 0 ? " +retry-after-ms" : ""}` : String(e)),
+          ),
+        ),
+      );
+      const counts = Object.fromEntries([...new Set(results)].map((r) => [r, results.filter((x) => x === r).length]));
+      assert.deepEqual(Object.keys(counts).sort(), ["RESOURCE_EXHAUSTED +retry-after-ms", "ok"], JSON.stringify(counts));
+      // With keys on, one tenant gets half the router's slots and half its queue (2 + 2): at least those 4 are served.
+      assert.ok(counts["ok"]! >= 4, JSON.stringify(counts));
+    } finally {
+      narrow.close();
+      await small.kill("SIGKILL");
+    }
+    await assertHealthy("streams beyond the admission limits");
+  });
+
   test("HTTP/2 - 300 concurrent streams on one connection are all served; the router stays up", async () => {
     const request = create(inferencev1.GenerateRequestSchema, { model: MODEL, prompt: { case: "text", value: "many" }, sampling: { maxTokens: 2, ignoreEos: true } });
     const results = await Promise.all(Array.from({ length: 300 }, () => drainAll(router.generate(request, { metadata: auth })).then(() => "ok", (e: unknown) => (e instanceof GrpcStatusError ? codeName(e.code) : String(e)))));

@@ -16,6 +16,7 @@ import { inferencev1 } from "@sigmaserve/proto";
 import { parseArgs } from "node:util";
 import type { BenchResult, Row } from "../lib/bench-result.js";
 import { startBenchCluster } from "../lib/cluster-processes.js";
+import { median } from "../lib/median.js";
 
 const MODEL = "sigma-tiny";
 const HTTP_PROMPT_BYTES = 3_900_000;
@@ -23,11 +24,6 @@ const GRPC_REQUEST_BYTES = 20_000_000;
 /** How long each window watches the victim, ms (an attack's refusal falls inside it). */
 const WINDOW_MS = 1_500;
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 const round1 = (value: number) => Math.round(value * 10) / 10;
 
 export async function run(args: string[]): Promise<BenchResult> {

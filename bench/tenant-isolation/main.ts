@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { BenchResult } from "../lib/bench-result.js";
 import { startBenchCluster } from "../lib/cluster-processes.js";
+import { median } from "../lib/median.js";
 import { mulberry32 } from "../lib/mulberry32.js";
 
 const MODEL = "sigma-tiny";
@@ -46,11 +47,6 @@ async function probe(client: SigmaserveClient, prompt: number[]): Promise<Sample
   return { ttftMs, cachedTokens };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
 
 const round2 = (value: number) => Math.round(value * 100) / 100;
 

@@ -83,6 +83,7 @@ export {
   checkNatsSecurityOptions,
   hasNatsSecurityOptions,
   NATS_SECURITY_FLAGS,
+  natsSecurityFlagsProblem,
   natsSecurityOptionsOf,
   type NatsSecurityFlagValues,
   type NatsSecurityOptions,

@@ -230,3 +230,19 @@ export function natsSecurityOptionsOf(values: NatsSecurityFlagValues): NatsSecur
   ];
   return Object.fromEntries(pairs.filter(([, v]) => v !== undefined)) as NatsSecurityOptions;
 }
+
+/**
+ * What is wrong with a process's NATS credential and TLS flags, checked without reading any file (the router's
+ * and the worker's configs turn it into their own config error); undefined when nothing is.
+ */
+export function natsSecurityFlagsProblem(values: NatsSecurityFlagValues & { nats?: string | undefined }): string | undefined {
+  const security = natsSecurityOptionsOf(values);
+  try {
+    checkNatsSecurityOptions(security);
+  } catch (err) {
+    if (err instanceof NatsSecurityConfigError) return err.message;
+    throw err;
+  }
+  if (values.nats === undefined && hasNatsSecurityOptions(security)) return "--nats-*: NATS credential and TLS flags need --nats URL";
+  return undefined;
+}

@@ -3,7 +3,7 @@
  * flags, then SIGMASERVE_ROUTER_* environment variables; validated once and
  * frozen. Workers come from NATS (--nats URL) or a static list (--workers).
  */
-import { checkNatsSecurityOptions, hasNatsSecurityOptions, natsSecurityOptionsOf, NatsSecurityConfigError } from "@sigmaserve/coord";
+import { natsSecurityFlagsProblem } from "@sigmaserve/coord";
 import { DEFAULT_ROUTING_POLICY, ROUTING_POLICIES } from "@sigmaserve/kv-index";
 import { captureMessageContentFromEnv, CAPTURE_MESSAGE_CONTENT_ENV } from "@sigmaserve/telemetry";
 import { hostname } from "node:os";
@@ -29,6 +29,11 @@ export const RouterConfigSchema = z
   grpcPort: int(0).max(65_535).default(0),
   /** OpenAI HTTP port; 0 = the OS picks. */
   httpPort: int(0).max(65_535).default(0),
+  /**
+   * Plaintext port that serves only grpc.health.v1 (the main port's statuses), for probes that cannot speak
+   * TLS or present a client certificate (Kubernetes' gRPC probes); 0 = the OS picks; unset = none.
+   */
+  healthPort: int(0).max(65_535).optional(),
   nats: z.string().min(1).optional(),
   /** NATS credentials and TLS from files (coord's NatsSecurityOptions): at most one credential kind; checked at load, read at connect. */
   natsCreds: z.string().optional(),
@@ -192,6 +197,7 @@ const FLAGS = {
   host: "host",
   "grpc-port": "grpcPort",
   "http-port": "httpPort",
+  "health-port": "healthPort",
   nats: "nats",
   "nats-creds": "natsCreds",
   "nats-nkey-seed-file": "natsNkeySeedFile",
@@ -260,6 +266,7 @@ const FLAG_HELP: Record<keyof typeof FLAGS, readonly [placeholder: string, descr
   host: ["HOST", "the address gRPC and HTTP listen on"],
   "grpc-port": ["N", "gRPC port; 0: the OS picks (logged at start)"],
   "http-port": ["N", "OpenAI-compatible HTTP port (also /metrics, /status); 0: the OS picks"],
+  "health-port": ["N", "plaintext port serving only gRPC health (for probes when --tls-cert is on); 0: the OS picks; unset: none"],
   nats: ["URL", "find workers in the NATS registry (one of --nats, --workers, --k8s-worker-service is needed)"],
   "nats-creds": ["FILE", "NATS .creds file (user JWT + nkey seed); one credential kind at most"],
   "nats-nkey-seed-file": ["FILE", "file with a NATS user nkey seed (SU...)"],
@@ -369,12 +376,6 @@ export function loadRouterConfig(argv: string[], env: NodeJS.ProcessEnv): Router
 
 /** Fails closed on an incomplete set of NATS credential or TLS flags (a cert without its key, two kinds), naming the flag. */
 function checkNatsSecurityFlags(config: z.output<typeof RouterConfigSchema>): void {
-  const security = natsSecurityOptionsOf(config);
-  try {
-    checkNatsSecurityOptions(security);
-  } catch (err) {
-    if (err instanceof NatsSecurityConfigError) throw new RouterConfigError(err.message, { cause: err });
-    throw err;
-  }
-  if (config.nats === undefined && hasNatsSecurityOptions(security)) throw new RouterConfigError("--nats-*: NATS credential and TLS flags need --nats URL");
+  const problem = natsSecurityFlagsProblem(config);
+  if (problem !== undefined) throw new RouterConfigError(problem);
 }

@@ -5,7 +5,7 @@
  */
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
-import { checkNatsSecurityOptions, hasNatsSecurityOptions, natsSecurityOptionsOf, NatsSecurityConfigError } from "@sigmaserve/coord";
+import { natsSecurityFlagsProblem } from "@sigmaserve/coord";
 import { z } from "zod";
 import { DEFAULT_TLS_REFRESH_INTERVAL_MS } from "@sigmaserve/proto";
 import { WorkerConfigError } from "../errors.js";
@@ -48,6 +48,11 @@ export const WorkerConfigSchema = z
     host: z.string().min(1).default("127.0.0.1"),
     /** 0 = the OS picks a free port (printed at start). */
     port: int(0).max(65_535).default(0),
+    /**
+     * Plaintext port that serves only grpc.health.v1 (the main port's statuses), for probes that cannot speak
+     * mutual TLS (Kubernetes' gRPC probes); 0 = the OS picks; unset = none.
+     */
+    healthPort: int(0).max(65_535).optional(),
     preset: z.string().min(1).optional(),
     model: z.string().min(1).optional(),
     /** The model id clients use (and the worker registers); default: the preset name or the model directory's name. */
@@ -125,6 +130,7 @@ const FLAGS = {
   "worker-id": "workerId",
   host: "host",
   port: "port",
+  "health-port": "healthPort",
   preset: "preset",
   model: "model",
   "served-model-name": "servedModelName",
@@ -175,6 +181,7 @@ const FLAG_HELP: Record<keyof typeof FLAGS, readonly [placeholder: string, descr
   "worker-id": ["ID", "this worker's id in the registry"],
   host: ["HOST", "the address gRPC listens on"],
   port: ["N", "gRPC port; 0: the OS picks one (logged at start)"],
+  "health-port": ["N", "plaintext port serving only gRPC health (for probes when --tls-cert is on); 0: the OS picks; unset: none"],
   preset: ["NAME", "serve a demo model: sigma-tiny | sigma-tiny-gqa | sigma-1.5b | std-1.5b (sigma-tiny without --model)"],
   model: ["DIR", "serve a model directory (config.json, model.safetensors, tokenizer) instead of a preset"],
   "served-model-name": ["NAME", "the model id clients use and the worker registers; default: the preset name or the model directory's name"],
@@ -270,12 +277,6 @@ export function loadWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): Worker
 
 /** Fails closed on an incomplete set of NATS credential or TLS flags (a cert without its key, two kinds), naming the flag. */
 function checkNatsSecurityFlags(config: z.output<typeof WorkerConfigSchema>): void {
-  const security = natsSecurityOptionsOf(config);
-  try {
-    checkNatsSecurityOptions(security);
-  } catch (err) {
-    if (err instanceof NatsSecurityConfigError) throw new WorkerConfigError(err.message, { cause: err });
-    throw err;
-  }
-  if (config.nats === undefined && hasNatsSecurityOptions(security)) throw new WorkerConfigError("--nats-*: NATS credential and TLS flags need --nats URL");
+  const problem = natsSecurityFlagsProblem(config);
+  if (problem !== undefined) throw new WorkerConfigError(problem);
 }

@@ -130,6 +130,9 @@ const GRPC_CASES: GrpcCase[] = [
   { name: "client_request_id of 200 characters", request: { model: MODEL, prompt: { case: "text", value: "Hi" }, clientRequestId: "r".repeat(200) }, expect: { code: status.INVALID_ARGUMENT, field: "client_request_id" } },
   { name: "no API key", request: { model: MODEL, prompt: { case: "text", value: "Hi" } }, metadata: {}, expect: { code: status.UNAUTHENTICATED } },
   { name: "a Basic authorization", request: { model: MODEL, prompt: { case: "text", value: "Hi" } }, metadata: { authorization: "Basic Zm9vOmJhcg==" }, expect: { code: status.UNAUTHENTICATED } },
+  { name: "a 64 KiB key: just an unknown key", request: { model: MODEL, prompt: { case: "text", value: "Hi" } }, metadata: { authorization: `Bearer ${"k".repeat(64 * 1024)}` }, expect: { code: status.UNAUTHENTICATED } },
+  // Past HTTP/2's header limits the stream is reset before the router sees it (grpc-js reports the reset as INTERNAL).
+  { name: "a 1 MiB authorization header", request: { model: MODEL, prompt: { case: "text", value: "Hi" } }, metadata: { authorization: `Bearer ${"k".repeat(1024 * 1024)}` }, expect: { code: status.INTERNAL, details: /RST_STREAM/ } },
 ];
 
 /** Every status code a grpc-js call can end with, by name, for messages. */

@@ -26,7 +26,7 @@ function flags(args: string[]): Map<string, string | true> {
 
 const AUTOSCALER_FLAGS = ["--autoscale", "--autoscale-provider", "--autoscale-interval-s", "--autoscale-warmup-s", "--autoscale-down-window-s", "--autoscale-ttft-slo-ms", "--autoscale-drain-timeout-s", "--router-id", "--k8s-namespace", "--k8s-worker-deployment", "--k8s-worker-service"];
 
-test("router - serves gRPC and HTTP on 0.0.0.0 with the values' policy and limits, NATS from the env, probes on gRPC health", async () => {
+test("router - serves gRPC and HTTP on 0.0.0.0 with the values' policy and limits, NATS from the env, probes on the plaintext health port", async () => {
   const { container, objects } = await router();
   assert.deepEqual(container.command, ["node", "apps/router/dist/main.js"]);
   assert.deepEqual(
@@ -35,14 +35,17 @@ test("router - serves gRPC and HTTP on 0.0.0.0 with the values' policy and limit
       ["--host", "0.0.0.0"],
       ["--grpc-port", "50051"],
       ["--http-port", "8000"],
+      ["--health-port", "50052"],
       ["--policy", "kv_aware"],
       ["--max-in-flight", "256"],
       ["--max-queued", "1024"],
     ],
   );
   // The "liveness" health service: SERVING from start to stop, whether or not a worker is routable.
-  assert.deepEqual(container.readinessProbe.grpc, { port: 50051, service: "liveness" });
-  assert.deepEqual(container.livenessProbe.grpc, { port: 50051, service: "liveness" });
+  // On the health-only port (the gRPC port may require TLS, which gRPC probes cannot speak; one health state for both).
+  assert.deepEqual(container.readinessProbe.grpc, { port: 50052, service: "liveness" });
+  assert.deepEqual(container.livenessProbe.grpc, { port: 50052, service: "liveness" });
+  assert.deepEqual(container.ports.find((p: { name: string }) => p.name === "health"), { name: "health", containerPort: 50052, protocol: "TCP" });
   assert.equal(container.env.find((e: { name: string }) => e.name === "SIGMASERVE_ROUTER_NATS").value, "nats://$(NATS_TOKEN)@demo-sigmaserve-nats.serving.svc:4222");
   assert.equal(container.env.some((e: { name: string }) => e.name === "SIGMASERVE_ROUTER_API_KEYS"), false, "no keys: no variable");
   const service = find(objects, "Service", NAMES.router);

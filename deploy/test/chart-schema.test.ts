@@ -42,6 +42,28 @@ const REFUSED: [file: string, message: string][] = [
   ["startup-budget-too-short.yaml", "worker.startupProbe allows 300 s (failureThreshold 30 x periodSeconds 10): a worker loading a model needs at least 600 s before the kubelet restarts it"],
   ["min-above-max.yaml", "autoscaling.minReplicas (5) is greater than autoscaling.maxReplicas (2)"],
   ["preset-and-path.yaml", "worker.model: set preset or path, not both"],
+  [
+    "tls-without-secret.yaml",
+    "tls.enabled needs tls.existingSecret: a Secret with tls.crt, tls.key and ca.crt (a kubernetes.io/tls Secret with ca.crt, as cert-manager writes it) for the router's and the workers' mutual TLS",
+  ],
+  ["client-tls-without-secret.yaml", "router.clientTls.enabled needs router.clientTls.existingSecret: a kubernetes.io/tls Secret (tls.crt, tls.key) with the router's certificate"],
+  [
+    "client-ca-without-tls.yaml",
+    "router.clientTls.clientCaSecret is set but router.clientTls.enabled is false: client certificates are checked only over TLS; set router.clientTls.enabled=true and router.clientTls.existingSecret",
+  ],
+  [
+    "client-ca-with-test-pod.yaml",
+    "router.clientTls.clientCaSecret makes the router require client certificates, and the helm test pod has none: set tests.enabled=false (or leave clientCaSecret empty)",
+  ],
+  ["nats-auth-without-secret.yaml", "nats.external.auth.type is userPassword but nats.external.auth.existingSecret is empty: name the Secret that holds the keys user and password"],
+  [
+    "nats-tls-without-secret.yaml",
+    "nats.external.tls.enabled needs nats.external.tls.existingSecret: a Secret with ca.crt (the CA of the NATS server's certificate), and tls.crt and tls.key with nats.external.tls.clientCert",
+  ],
+  [
+    "nats-tls-with-internal.yaml",
+    "nats.external.auth and nats.external.tls are for an external NATS, but nats.internal.enabled is true: the chart's NATS takes nats.internal.auth (set nats.internal.enabled=false to use nats.external)",
+  ],
 ];
 
 const badValues = (file: string): string => join(DEPLOY_DIR, "test", "bad-values", file);
@@ -82,7 +104,7 @@ test("schema - the grace rule's boundary: one second more than drain timeout + p
 
 test("schema - every key of values.yaml is in the schema, and the schema refuses keys it does not list at every level", async () => {
   // --strict lint of the defaults passes (chart-render.test.ts); here: an unknown key under each top-level section is refused.
-  for (const section of ["image", "global", "otel", "router", "worker", "autoscaling", "nats", "networkPolicy", "metrics", "tests", "serviceAccount", "podSecurityContext", "securityContext"]) {
+  for (const section of ["image", "global", "otel", "tls", "router", "worker", "autoscaling", "nats", "networkPolicy", "metrics", "tests", "serviceAccount", "podSecurityContext", "securityContext"]) {
     const result = await helm(["template", "demo", CHART_DIR, "--set", `${section}.typo=1`]);
     assert.notEqual(result.code, 0, section);
     assert.ok(result.stderr.includes(`- at '/${section}': additional properties 'typo' not allowed`), `${section}: ${result.stderr}`);

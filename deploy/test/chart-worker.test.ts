@@ -27,6 +27,7 @@ test("worker - the process runs the demo preset on 0.0.0.0, named after its pod,
   assert.equal(flagValue(args, "--preset"), "sigma-tiny");
   assert.equal(flagValue(args, "--host"), "0.0.0.0");
   assert.equal(flagValue(args, "--port"), "50061");
+  assert.equal(flagValue(args, "--health-port"), "50062");
   assert.equal(flagValue(args, "--worker-id"), "$(POD_NAME)");
   assert.equal(flagValue(args, "--advertise"), "$(POD_IP):50061");
   assert.equal(flagValue(args, "--metrics-port"), "9400");
@@ -56,13 +57,13 @@ test("worker - preStop drains with migration and waits, inside a grace period lo
   }
 });
 
-test("worker - the startup probe allows at least 600 s; readiness on gRPC health, liveness on /metrics (a draining worker is NOT_SERVING but alive)", async () => {
+test("worker - the startup probe allows at least 600 s; readiness on gRPC health (the plaintext health port), liveness on /metrics (a draining worker is NOT_SERVING but alive)", async () => {
   for (const files of [[], ["values-gpu.yaml"]]) {
     const { container } = await workerPod(files);
     const startup = container.startupProbe;
-    assert.deepEqual(startup.grpc, { port: 50061 });
+    assert.deepEqual(startup.grpc, { port: 50062 });
     assert.ok(startup.failureThreshold * startup.periodSeconds >= 600, `${files}: startup budget ${startup.failureThreshold * startup.periodSeconds} s`);
-    assert.deepEqual(container.readinessProbe.grpc, { port: 50061 });
+    assert.deepEqual(container.readinessProbe.grpc, { port: 50062 });
     assert.deepEqual(container.livenessProbe.httpGet, { path: "/metrics", port: "metrics" });
     assert.equal(container.livenessProbe.grpc, undefined);
   }

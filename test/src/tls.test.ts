@@ -6,13 +6,14 @@
  * cluster's CA is refused at the handshake (the regression: anyone who
  * reached a worker port could read another tenant's blocks with ExportKv);
  * and a drain with migration moves KV from worker to worker over mTLS.
+ * The plaintext health-only ports (--health-port) answer probes meanwhile.
  * Last, a router's HTTPS certificate is rotated on disk and taken without a
  * restart.
  */
 import { createClient, type SigmaserveClient } from "@sigmaserve/client";
 import { createGrpcClient, GrpcStatusError, PemFileCertificateProvider, pemChannelSecurity, workerv1, type ClientOptions } from "@sigmaserve/proto";
 import { createTestPki, type TestCertFiles, type TestPki } from "@sigmaserve/testkit";
-import { credentials, status } from "@grpc/grpc-js";
+import { credentials, makeGenericClientConstructor, status, type Client, type ServiceError } from "@grpc/grpc-js";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
@@ -92,8 +93,8 @@ describe("tls", () => {
     pki = await createTestPki();
     cluster = await startCluster({
       workers: 2,
-      workerFlags: ["--block-size", String(BLOCK), ...tlsFlags("", pki.server, pki.ca.cert)],
-      routerFlags: [...tlsFlags("", pki.server, pki.ca.cert, "tls-client-ca"), ...tlsFlags("worker-", pki.client, pki.ca.cert)],
+      workerFlags: ["--block-size", String(BLOCK), "--health-port", "0", ...tlsFlags("", pki.server, pki.ca.cert)],
+      routerFlags: ["--health-port", "0", ...tlsFlags("", pki.server, pki.ca.cert, "tls-client-ca"), ...tlsFlags("worker-", pki.client, pki.ca.cert)],
     });
     client = createClient({ address: cluster.grpcAddress, tls: { ca: readFileSync(pki.ca.cert), cert: readFileSync(pki.client.cert), key: readFileSync(pki.client.key) } });
     await waitForWorkers(2);
@@ -139,6 +140,48 @@ describe("tls", () => {
     assert.equal(await getInfoAs(0, pki.stranger), status.UNAVAILABLE, "a certificate from a stranger CA");
     assert.equal(await getInfoAs(0, pki.client), "ok", "a certificate from the cluster's CA");
     assert.equal(await getInfo(0, { credentials: credentials.createSsl(readFileSync(pki.ca.cert)) }), status.UNAVAILABLE, "grpc-js's own TLS, no certificate");
+  });
+
+  test("tls - the plaintext health-only ports answer gRPC health (a Kubernetes probe's call) with the main ports' status, and serve nothing else", async () => {
+    // grpc.health.v1.Health/Check by hand (HealthCheckRequest{service = 1}, HealthCheckResponse{status = 1}), as a probe sends it.
+    const Health = makeGenericClientConstructor(
+      {
+        check: {
+          path: "/grpc.health.v1.Health/Check",
+          requestStream: false,
+          responseStream: false,
+          requestSerialize: (service: string) => Buffer.concat([Buffer.from([0x0a, Buffer.byteLength(service)]), Buffer.from(service)]),
+          requestDeserialize: (b: Buffer) => b.toString(),
+          responseSerialize: (s: number) => Buffer.from([0x08, s]),
+          responseDeserialize: (b: Buffer) => (b.length === 0 ? 0 : b[1]!),
+        },
+      },
+      "Health",
+    );
+    const check = (address: string, service: string): Promise<string | number> => {
+      const health = new Health(address, credentials.createInsecure()) as unknown as Client & { check(s: string, o: object, cb: (err: ServiceError | null, status?: number) => void): void };
+      return new Promise<string | number>((resolve) =>
+        health.check(service, { deadline: Date.now() + 5_000 }, (err, code) => {
+          health.close();
+          resolve(err ? err.code : (["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"][code!] ?? code!));
+        }),
+      );
+    };
+    const routerHealth = cluster.router.ready["health"] as string;
+    const workerHealth = cluster.workers[0]!.ready["health"] as string;
+    assert.equal(await check(routerHealth, "liveness"), "SERVING");
+    assert.equal(await check(routerHealth, ""), "SERVING", "ready: the router has routable workers");
+    assert.equal(await check(workerHealth, ""), "SERVING");
+    assert.equal(await check(workerHealth, "sigmaserve.worker.v1.WorkerService"), "SERVING");
+    // The main ports, in plaintext, are refused at the handshake; the health ports serve nothing but health.
+    assert.equal(await check(cluster.workerAddress(0), ""), status.UNAVAILABLE);
+    assert.equal(await check(cluster.grpcAddress, "liveness"), status.UNAVAILABLE);
+    const worker = createGrpcClient(workerv1.WorkerService, workerHealth);
+    try {
+      await assert.rejects(worker.getInfo({}, { timeoutMs: 5_000 }), (err: unknown) => err instanceof GrpcStatusError && err.code === status.UNIMPLEMENTED);
+    } finally {
+      worker.close();
+    }
   });
 
   test("tls - a drain with migration moves the drained worker's hot prefix to its peer over mutual TLS: the prefix is a cache hit there", async () => {

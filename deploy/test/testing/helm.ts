@@ -18,7 +18,8 @@ export const NAMESPACE = "serving";
 
 /**
  * The values files the tests render, relative to the chart: the install modes (the CPU demo, GPU workers, an
- * external NATS, KEDA on the queue and on K usage, the router's autoscaler, router HPA, everything optional off).
+ * external NATS, KEDA on the queue and on K usage, the router's autoscaler, router HPA, everything optional off,
+ * TLS on every hop with the chart's NATS, and with an external NATS with credentials and TLS).
  */
 export const VALUES_FILES = [
   "ci/default-values.yaml",
@@ -29,6 +30,8 @@ export const VALUES_FILES = [
   "ci/router-autoscaler-values.yaml",
   "ci/router-hpa-values.yaml",
   "ci/minimal-values.yaml",
+  "ci/tls-values.yaml",
+  "ci/tls-external-nats-values.yaml",
 ] as const;
 
 /** A rendered Kubernetes object, loosely typed: tests read paths they assert on. */

@@ -8,7 +8,7 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import { connectNatsCoordBus, natsSecurityOptionsOf, type CoordBus } from "@sigmaserve/coord";
 import { KvIndex, createWorkerSelector, type RoutingPolicy } from "@sigmaserve/kv-index";
-import { addHealthService, addReflectionService, bindService, grpcServiceDefinition, inferencev1, messageSizeOptions, pemServerCredentials } from "@sigmaserve/proto";
+import { addHealthService, addReflectionService, bindService, grpcServiceDefinition, inferencev1, messageSizeOptions, pemServerCredentials, startHealthServer, type HealthServer } from "@sigmaserve/proto";
 import type { Logger } from "pino";
 import { startTenancy } from "./auth/start-tenancy.js";
 import { RouterConfigError } from "./errors.js";
@@ -35,6 +35,8 @@ export interface RouterRuntime {
   readonly autoscaler: Autoscaler | undefined;
   readonly grpcAddress: string;
   readonly httpAddress: string;
+  /** host:port of the plaintext health-only server (--health-port); undefined without it. */
+  readonly healthAddress: string | undefined;
   /** Reads --api-keys-file again (what SIGHUP does); false when it failed (the old keys stay) or there is none. */
   reloadApiKeys(): Promise<boolean>;
   stop(): Promise<void>;
@@ -102,6 +104,8 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
   const grpcPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${config.host}:${config.grpcPort}`, tls.door === undefined ? ServerCredentials.createInsecure() : pemServerCredentials(tls.door), (err, port) => (err ? reject(err) : resolve(port))),
   );
+  // The same health service, plaintext and alone, for probes that cannot speak the door's TLS.
+  const healthServer: HealthServer | undefined = config.healthPort === undefined ? undefined : await startHealthServer(health, { host: config.host, port: config.healthPort });
   const http: OpenAiServer = await startOpenAiServer(pipeline, { host: config.host, port: config.httpPort, logger, ...(tls.door === undefined ? {} : { tls: tls.door }) });
   let autoscaler: Autoscaler | undefined;
   if (config.autoscale !== undefined) {
@@ -141,6 +145,7 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
     autoscaler,
     grpcAddress: `${config.host}:${grpcPort}`,
     httpAddress: http.address,
+    healthAddress: healthServer?.address,
     reloadApiKeys: () => tenancy.reloadApiKeys(),
     stop: async () => {
       tenancy.stop();
@@ -151,6 +156,8 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
       await autoscaler?.stop();
       await http.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      // Last of the listeners: probes read NOT_SERVING, not a refused connection, while streams finish.
+      healthServer?.close();
       staticDiscovery?.stop();
       await endpointSlices?.stop();
       await busDiscovery?.stop();
@@ -160,6 +167,6 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
       await pipeline.tokenizers.close();
     },
   };
-  logger.info({ grpc: runtime.grpcAddress, http: runtime.httpAddress, tls: tls.door === undefined ? "off" : tls.door.hasCa ? "mtls" : "tls", workerTls: tls.workers !== undefined, policy: config.policy, discovery: [bus === undefined ? [] : ["bus"], staticDiscovery === undefined ? [] : ["static"], endpointSlices === undefined ? [] : ["endpointslices"]].flat().join("+") }, "router listening");
+  logger.info({ grpc: runtime.grpcAddress, http: runtime.httpAddress, health: runtime.healthAddress, tls: tls.door === undefined ? "off" : tls.door.hasCa ? "mtls" : "tls", workerTls: tls.workers !== undefined, policy: config.policy, discovery: [bus === undefined ? [] : ["bus"], staticDiscovery === undefined ? [] : ["static"], endpointSlices === undefined ? [] : ["endpointslices"]].flat().join("+") }, "router listening");
   return runtime;
 }

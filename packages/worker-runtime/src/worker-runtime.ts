@@ -10,7 +10,7 @@ import { KvCacheManager, describeHashSpec, KvEventLog, randomKvEpoch, type PoolB
 import { eosTokenIds } from "@sigmaserve/model/config";
 import { OrtDenseModel } from "@sigmaserve/model/runtime";
 import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/weights";
-import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, kvv1, messageSizeOptions, workerv1 } from "@sigmaserve/proto";
+import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, kvv1, messageSizeOptions, startHealthServer, workerv1, type HealthServer } from "@sigmaserve/proto";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { connectNatsCoordBus, kvComponentToProto, natsSecurityOptionsOf, kvTierToProto, type CoordBus } from "@sigmaserve/coord";
@@ -55,6 +55,8 @@ export interface WorkerRuntime {
   readonly metrics: WorkerMetrics;
   /** host:port of the /metrics server; undefined without --metrics-port. */
   readonly metricsAddress: string | undefined;
+  /** host:port of the plaintext health-only server (--health-port); undefined without it. */
+  readonly healthAddress: string | undefined;
   workerInfo(): coordv1.WorkerInfo;
   workerLoad(): coordv1.WorkerLoad;
   /**
@@ -151,6 +153,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     kvTenantCapEvictions: () => kv.tenantCapEvictions,
   });
   let metricsServer: MetricsServer | undefined;
+  let healthServer: HealthServer | undefined;
   const runtime: WorkerRuntime = {
     config,
     model,
@@ -165,6 +168,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     address: "",
     metrics,
     metricsAddress: undefined,
+    healthAddress: undefined,
     workerInfo: () =>
       create(coordv1.WorkerInfoSchema, {
         workerId: config.workerId,
@@ -249,6 +253,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       await membership?.stop();
       if (ownsBus) await bus?.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      healthServer?.close();
       await metricsServer?.close();
       tls?.close();
       await dense.release();
@@ -257,6 +262,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
       clearInterval(publishTimer);
       server.forceShutdown();
       health.setAll("NOT_SERVING");
+      healthServer?.close();
       scheduler.cancelAll();
       runtime.migration?.leases.close();
       await membership?.stop();
@@ -275,6 +281,11 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     server.bindAsync(`${config.host}:${config.port}`, tls?.server ?? ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
   );
   (runtime as { address: string }).address = config.advertise ?? `${config.host}:${port}`;
+  if (config.healthPort !== undefined) {
+    // The same health service, plaintext and alone, for probes that cannot speak mutual TLS (NOT_SERVING until ready).
+    healthServer = await startHealthServer(health, { host: config.host, port: config.healthPort });
+    (runtime as { healthAddress: string }).healthAddress = healthServer.address;
+  }
   if (config.metricsPort !== undefined) {
     metricsServer = await startMetricsServer(metrics.registry, { host: config.metricsHost ?? config.host, port: config.metricsPort });
     (runtime as { metricsAddress: string }).metricsAddress = metricsServer.address;
@@ -313,6 +324,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     }
   }
   const membership: BusMembership | undefined = bus === undefined ? undefined : await joinBus(runtime, bus, logger);
-  logger.info({ address: runtime.address, metricsAddress: runtime.metricsAddress, tls: tls === undefined ? "off" : "mtls", model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
+  logger.info({ address: runtime.address, metricsAddress: runtime.metricsAddress, health: runtime.healthAddress, tls: tls === undefined ? "off" : "mtls", model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
   return runtime;
 }

@@ -17,15 +17,26 @@ export interface HealthReporter {
   setAll(servingStatus: ServingStatus): void;
 }
 
+/** The health service of a process: its statuses, and the same service registered on another server. */
+export interface HealthService extends HealthReporter {
+  /**
+   * Registers this same grpc.health.v1.Health (one status map, one set of Watch streams) on another
+   * server, e.g. the plaintext health-only port (health-server.ts): both servers answer alike.
+   */
+  serveOn(server: Server): void;
+}
+
 /**
  * Registers grpc.health.v1.Health on `server`. Every service starts NOT_SERVING,
  * so that probes fail until the process calls `setAll("SERVING")` when it is ready.
  */
-export function addHealthService(server: Server, services: readonly DescService[]): HealthReporter {
+export function addHealthService(server: Server, services: readonly DescService[]): HealthService {
   const names = ["", ...services.map((service) => service.typeName)];
   const health = new HealthImplementation(Object.fromEntries(names.map((name) => [name, "NOT_SERVING" as const])));
-  health.addToServer(server as Parameters<HealthImplementation["addToServer"]>[0]);
+  const serveOn = (target: Server): void => health.addToServer(target as Parameters<HealthImplementation["addToServer"]>[0]);
+  serveOn(server);
   return {
+    serveOn,
     setStatus: (serviceName, servingStatus) => health.setStatus(serviceName, servingStatus),
     setAll: (servingStatus) => {
       for (const name of names) health.setStatus(name, servingStatus);

@@ -4,7 +4,8 @@ export { bindService, DEFAULT_WRITE_STALL_TIMEOUT_MS, defaultToStatus, type Bind
 export { createGrpcClient, isCancelled, type CallOptions, type ClientMethod, type ClientOptions, type ServiceClient } from "./create-client.js";
 export { GrpcStatusError, isGrpcStatusError, type GrpcStatusCode } from "./grpc-status-error.js";
 export { type HandlerContext } from "./handler-context.js";
-export { addHealthService, type HealthReporter, type ServingStatus } from "./health.js";
+export { addHealthService, type HealthReporter, type HealthService, type ServingStatus } from "./health.js";
+export { startHealthServer, type HealthServer } from "./health-server.js";
 export { GRPC_DEFAULT_MAX_MESSAGE_BYTES, messageSizeOptions } from "./message-size.js";
 export { addReflectionService, fileDescriptorProtos } from "./reflection.js";
 export { EncodedMessage, grpcMethodDefinition, grpcServiceDefinition, methodPath } from "./service-definition.js";

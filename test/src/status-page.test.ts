@@ -17,6 +17,12 @@ let cluster: Cluster;
 
 before(async () => {
   cluster = await startCluster({ workers: 2 });
+  // A worker's pools show in /v1/cluster from its first load report (a heartbeat after it registers).
+  for (let i = 0; i < 200; i++) {
+    const view = (await (await fetch(`http://${cluster.httpAddress}/v1/cluster`)).json()) as { workers: { kv_usage: { k?: { device?: unknown } } }[] };
+    if (view.workers.length === 2 && view.workers.every((w) => w.kv_usage.k?.device !== undefined)) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   for (let i = 0; i < 3; i++) {
     const response = await fetch(`http://${cluster.httpAddress}/v1/completions`, {
       method: "POST",

@@ -9,6 +9,7 @@
  * real gRPC); the real processes are SIGSTOPped in the chaos suite.
  */
 import { create } from "@bufbuild/protobuf";
+import { status } from "@grpc/grpc-js";
 import { KvIndex, createWorkerSelector } from "@sigmaserve/kv-index";
 import { inferencev1 } from "@sigmaserve/proto";
 import assert from "node:assert/strict";
@@ -105,4 +106,32 @@ test("dispatcher stall - a worker that leaves the pool has its streams failed ov
     assert.deepEqual(failovers, ["replay w-a"]);
     assert.equal((await stalling.calls[0]!.ended).aborted, true);
   });
+});
+
+test("dispatcher stall - workers that cannot be reached (killed, still registered) cost no replay and take nothing new until they report again", async () => {
+  const failing = await FakeWorker.start({ workerId: "w-a", behaviour: { reply: REPLY, fail: { code: status.UNAVAILABLE, details: "worker killed", afterTokens: 8 } } });
+  const dead = await Promise.all(["w-b", "w-c"].map((workerId) => FakeWorker.start({ workerId, behaviour: { reply: REPLY } })));
+  const healthy = await FakeWorker.start({ workerId: "w-d", behaviour: { reply: REPLY } });
+  const pool = new WorkerPool({ maxMessageMib: 16 });
+  for (const w of [failing, ...dead, healthy]) pool.upsert(w.workerInfo());
+  // Killed: their ports refuse connections, their registry entries stay.
+  await Promise.all(dead.map((w) => w.stop()));
+  const failovers: string[] = [];
+  // One replay allowed: w-a fails mid-stream (the replay), then the dead w-b and w-c are tried before w-d.
+  const dispatcher = new Dispatcher({ pool, index: new KvIndex(), selector: createWorkerSelector("round_robin"), logger: pino({ level: "silent" }), maxReplays: 1, onFailover: (_request, kind, from) => failovers.push(`${kind} ${from}`) });
+  try {
+    const { text, finish } = await collect(dispatcher.generate(request("r3"), new AbortController().signal));
+    assert.equal(text, REPLY);
+    assert.equal(finish?.finishReason, inferencev1.FinishReason.STOP);
+    assert.equal(failovers[0], "replay w-a");
+    assert.deepEqual(failovers.slice(1).sort(), ["replay w-b", "replay w-c"]);
+    assert.equal(healthy.calls[0]!.request.generatedTokenIds.length, 8);
+    assert.deepEqual(
+      pool.list().filter((w) => w.stalled).map((w) => w.id),
+      ["w-b", "w-c"],
+    );
+  } finally {
+    pool.close();
+    await Promise.all([failing.stop(), healthy.stop()]);
+  }
 });

@@ -193,6 +193,8 @@ export class Dispatcher {
       let finished = false;
       /** The prefill stage ended at its one token, as asked: the decode worker continues. */
       let prefilled = false;
+      /** Whether this attempt's worker sent anything: one that failed before is one the router could not reach. */
+      let heard = false;
       const dispatchedAtPerfMs = performance.now();
       const call = startWorkerCallSpan(trace, worker, stage);
       let callError: unknown;
@@ -218,6 +220,7 @@ export class Dispatcher {
           { signal: attempt.signal, metadata: call.metadata },
         );
         for await (const message of stall.watch(stream)) {
+          heard = true;
           if (message.event.case === "chunk") {
             const chunk = message.event.value;
             sentTokens.push(...chunk.tokenIds);
@@ -276,7 +279,13 @@ export class Dispatcher {
           this.options.logger.info({ requestId: request.requestId, from: worker.id, to: handoverTo, sentTokens: sentTokens.length, ...traceLogFields(trace) }, "worker handed the request over with its KV; continuing there");
           continue;
         }
-        if (sentTokens.length > 0 && ++replays > maxReplays) {
+        // A worker that could not be reached (UNAVAILABLE before it sent anything: a killed process whose
+        // registry entry has not expired yet) takes nothing new until its next load report, and the attempt does
+        // not count as a replay: otherwise a few dead workers still registered used up --max-replays while a
+        // live one idled (the chaos suite's SIGKILL runs: 13 of 100 gave up so). Each worker is tried once anyway.
+        const unreachable = !heard && failure instanceof GrpcStatusError && failure.code === status.UNAVAILABLE;
+        if (unreachable) worker.stalled = true;
+        if (sentTokens.length > 0 && !unreachable && ++replays > maxReplays) {
           const message = `gave up after ${maxReplays} replays: ${(failure as Error).message}`;
           yield { kind: "finish", finish: this.errorFinish(request, sentTokens.length, message), failure: streamFailure(message, failure) };
           return;

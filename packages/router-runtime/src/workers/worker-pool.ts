@@ -23,8 +23,9 @@ export interface PooledWorker {
   /** Until when (ms since the epoch) the worker is skipped after a failure. */
   quarantinedUntilMs: number;
   /**
-   * Set when one of its streams stalled (dispatcher.ts): the worker takes nothing new until its next load
-   * report shows it alive again (a stalled process sends none). Cleared by updateLoad.
+   * Set when one of its streams stalled or it could not be reached (dispatcher.ts): the worker takes nothing
+   * new until its next load report shows it alive again (a stalled or dead process sends none). Cleared by
+   * updateLoad.
    */
   stalled: boolean;
   /** The attempts running on the worker, aborted when it leaves the pool (its heartbeats stopped). */

@@ -4,6 +4,7 @@ export { parseExposition, sample, type Exposition } from "./metrics/parse-exposi
 export { INTER_TOKEN_LATENCY_BUCKETS_S, REQUEST_LATENCY_BUCKETS_S, TTFT_BUCKETS_S, tokenCountBuckets } from "./metrics/vllm-buckets.js";
 // The registry and metric types, re-exported so every process builds its metrics on one prom-client.
 export { Counter, Gauge, Histogram, Registry } from "prom-client";
+export { processRegistry } from "./metrics/process-registry.js";
 export { startTracing, tracesUrlFrom, type Tracing, type TracingOptions } from "./tracing/start-tracing.js";
 export { extractTraceContext, injectTraceContext, traceHeaders, type HeaderCarrier } from "./tracing/trace-context.js";
 export { traceLogFields } from "./tracing/log-correlation.js";

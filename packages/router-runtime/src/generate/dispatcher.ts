@@ -18,7 +18,7 @@
  * same replay, as a cache hit; a handover is not a failure and is not counted
  * as a replay.
  */
-import { status } from "@grpc/grpc-js";
+import { connectivityState, status } from "@grpc/grpc-js";
 import { DEFAULT_SPECULATION_TTL_MS, type KvIndex, type WorkerSelector } from "@sigmaserve/kv-index";
 import { create } from "@bufbuild/protobuf";
 import type { CoordBus } from "@sigmaserve/coord";
@@ -111,6 +111,11 @@ export interface DispatcherOptions {
 function streamFailure(message: string, cause: unknown): StreamFailedError {
   const internal = cause instanceof GrpcStatusError && INTERNAL_FAULTS.has(cause.code);
   return new StreamFailedError(message, internal ? "internal" : "unavailable", { cause });
+}
+
+/** Whether the router's channel to `worker` is failing to connect (TRANSIENT_FAILURE), rather than the worker having answered. */
+function cannotConnect(worker: PooledWorker): boolean {
+  return worker.client.grpcClient.getChannel().getConnectivityState(false) === connectivityState.TRANSIENT_FAILURE;
 }
 
 function blocksFor(tokens: number, blockSize: number): number {
@@ -279,11 +284,11 @@ export class Dispatcher {
           this.options.logger.info({ requestId: request.requestId, from: worker.id, to: handoverTo, sentTokens: sentTokens.length, ...traceLogFields(trace) }, "worker handed the request over with its KV; continuing there");
           continue;
         }
-        // A worker that could not be reached (UNAVAILABLE before it sent anything: a killed process whose
-        // registry entry has not expired yet) takes nothing new until its next load report, and the attempt does
+        // A worker that could not be reached (UNAVAILABLE before it sent anything, its channel failing to
+        // connect: a killed process whose registry entry has not expired yet; not a worker that answered) takes nothing new until its next load report, and the attempt does
         // not count as a replay: otherwise a few dead workers still registered used up --max-replays while a
         // live one idled (the chaos suite's SIGKILL runs: 13 of 100 gave up so). Each worker is tried once anyway.
-        const unreachable = !heard && failure instanceof GrpcStatusError && failure.code === status.UNAVAILABLE;
+        const unreachable = !heard && failure instanceof GrpcStatusError && failure.code === status.UNAVAILABLE && cannotConnect(worker);
         if (unreachable) worker.stalled = true;
         if (sentTokens.length > 0 && !unreachable && ++replays > maxReplays) {
           const message = `gave up after ${maxReplays} replays: ${(failure as Error).message}`;

@@ -11,7 +11,7 @@
  */
 import { coordv1, inferencev1 } from "@sigmaserve/proto";
 import { status as grpcStatus } from "@grpc/grpc-js";
-import { Counter, Gauge, Histogram, INTER_TOKEN_LATENCY_BUCKETS_S, REQUEST_LATENCY_BUCKETS_S, Registry, TTFT_BUCKETS_S } from "@sigmaserve/telemetry";
+import { Counter, Gauge, Histogram, INTER_TOKEN_LATENCY_BUCKETS_S, processRegistry, REQUEST_LATENCY_BUCKETS_S, TTFT_BUCKETS_S } from "@sigmaserve/telemetry";
 import type { DispatchEvent, RouteDecision, RoutedRequest } from "../generate/dispatcher.js";
 import { toGrpcStatus } from "../grpc/to-grpc-status.js";
 import type { TenantLimit } from "../errors.js";
@@ -25,7 +25,8 @@ export interface RouterMetricsSources {
 export type FailoverKind = "retry" | "replay" | "handover";
 
 export class RouterMetrics {
-  readonly registry = new Registry();
+  /** This process's series and prom-client's default process series (memory, CPU, heap, event loop). */
+  readonly registry = processRegistry();
   /** Admission rejections since start, as a plain number (the autoscaler reads its increase per interval). */
   rejectedTotal = 0;
   private readonly requests: Counter;

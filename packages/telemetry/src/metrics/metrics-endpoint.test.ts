@@ -43,3 +43,13 @@ test("vLLM buckets - the boundaries vLLM ships, and its 1-2-5 token series up to
   assert.deepEqual(tokenCountBuckets(2048), [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 2048]);
   assert.deepEqual(tokenCountBuckets(1000), [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]);
 });
+
+test("metrics - a process registry carries the default process series (memory, CPU, heap) next to its own", async () => {
+  const { processRegistry } = await import("./process-registry.js");
+  const registry = processRegistry();
+  new Counter({ name: "sigmaserve_test_total", help: "a series of the process's own", registers: [registry] }).inc();
+  const text = await registry.metrics();
+  for (const series of ["process_resident_memory_bytes", "process_cpu_seconds_total", "nodejs_heap_size_used_bytes", "nodejs_eventloop_lag_seconds", "sigmaserve_test_total"]) {
+    assert.match(text, new RegExp(`^${series} [0-9.e+-]+$`, "m"), series);
+  }
+});

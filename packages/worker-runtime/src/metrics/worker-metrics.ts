@@ -20,7 +20,7 @@
  * which wraps a request's sink.
  */
 import type { KvComponent, KvTier } from "@sigmaserve/kvcache";
-import { Counter, Gauge, Histogram, INTER_TOKEN_LATENCY_BUCKETS_S, REQUEST_LATENCY_BUCKETS_S, Registry, TTFT_BUCKETS_S, tokenCountBuckets } from "@sigmaserve/telemetry";
+import { Counter, Gauge, Histogram, INTER_TOKEN_LATENCY_BUCKETS_S, processRegistry, REQUEST_LATENCY_BUCKETS_S, TTFT_BUCKETS_S, tokenCountBuckets } from "@sigmaserve/telemetry";
 import type { FinishReason, RequestFinish, RequestSink, TokenChunk } from "../scheduler/engine-request.js";
 import type { KvTransferMeter } from "./kv-transfer-meter.js";
 
@@ -44,7 +44,8 @@ export interface WorkerMetricsSources {
 const FINISHED_REASON: Record<Exclude<FinishReason, "handover">, string> = { stop: "stop", length: "length", cancelled: "abort", error: "error" };
 
 export class WorkerMetrics implements KvTransferMeter {
-  readonly registry = new Registry();
+  /** This process's series and prom-client's default process series (memory, CPU, heap, event loop). */
+  readonly registry = processRegistry();
   private readonly ttft: Histogram;
   private readonly itl: Histogram;
   private readonly e2e: Histogram;

@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <name> [args]`: runs bench/<name>/main.ts, which returns
- * a result; this writes it to bench/results/<name>.json and prints it.
+ * a result; this writes it to bench/results/<name>.json (or to
+ * $BENCH_RESULTS_DIR/<name>.json when that is set) and prints it.
  */
 import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -16,6 +17,6 @@ if (name === undefined || !available.includes(name)) {
 }
 const module = (await import(join(here, name, "main.ts"))) as { run(args: string[]): Promise<BenchResult> };
 const result = await module.run(args);
-const path = await writeResult(here, result);
+const path = await writeResult(here, result, process.env["BENCH_RESULTS_DIR"] || undefined);
 printResult(result);
 process.stdout.write(`\nwrote ${path}\n`);

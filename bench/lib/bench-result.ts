@@ -14,6 +14,8 @@ export interface BenchResult {
   config: Record<string, unknown>;
   rows: Row[];
   ratios: Record<string, number>;
+  /** Anything more a bench reports (the soak's samples and checks), written as `details` when present. */
+  details?: Record<string, unknown>;
 }
 
 export function machine() {
@@ -21,11 +23,11 @@ export function machine() {
   return { cpu: cpu[0]?.model ?? "unknown", cores: cpu.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform}/${process.arch}` };
 }
 
-export async function writeResult(benchDir: string, result: BenchResult): Promise<string> {
-  const dir = join(benchDir, "results");
+/** Writes `<dir>/<name>.json`; `dir` defaults to bench/results (run.ts passes BENCH_RESULTS_DIR when set, e.g. a test's temp dir). */
+export async function writeResult(benchDir: string, result: BenchResult, dir: string = join(benchDir, "results")): Promise<string> {
   await mkdir(dir, { recursive: true });
   const path = join(dir, `${result.name}.json`);
-  const json = JSON.stringify({ name: result.name, machine: machine(), measuredAt: new Date().toISOString(), config: result.config, rows: result.rows, ratios: result.ratios }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
+  const json = JSON.stringify({ name: result.name, machine: machine(), measuredAt: new Date().toISOString(), config: result.config, rows: result.rows, ratios: result.ratios, ...(result.details === undefined ? {} : { details: result.details }) }, (_, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2);
   await writeFile(path, `${json}\n`);
   return path;
 }

@@ -4,8 +4,10 @@
  *   workers[]:  id, address, model, epoch, state (from the last heartbeat;
  *               "unknown" before the first one), running / waiting requests,
  *               KV usage per component (k, v) and tier (device, host), the
- *               router's own in-flight requests and blocks on it, and whether
- *               it is quarantined after a failure; `selective_v` and
+ *               router's own in-flight requests and blocks on it, whether
+ *               it is quarantined after a failure, and whether it is `stalled`
+ *               (one of its streams went silent; it takes nothing new until
+ *               its next load report); `selective_v` and
  *               `kv_pressure` {k, v}: the K and V pressure the kv_aware cost
  *               weighs (see kv-index's kv-pressure.ts).
  *   router:     requests in flight through the workers, admission
@@ -52,6 +54,8 @@ export interface WorkerStatus {
   router_in_flight: number;
   router_in_flight_blocks: number;
   quarantined: boolean;
+  /** A stream of it went silent for the stall timeout; not routed to until its next load report. */
+  stalled: boolean;
   load_measured_at_unix_ms: number | null;
 }
 
@@ -100,6 +104,7 @@ function workerStatus(worker: PooledWorker, nowMs: number): WorkerStatus {
     router_in_flight: worker.inFlight,
     router_in_flight_blocks: worker.inFlightBlocks,
     quarantined: worker.quarantinedUntilMs > nowMs,
+    stalled: worker.stalled,
     load_measured_at_unix_ms: load === undefined || load.measuredAtUnixMs === 0n ? null : Number(load.measuredAtUnixMs),
   };
 }

@@ -55,6 +55,7 @@ describe("http server - models, probes, cluster status and routing", () => {
         router_in_flight: 0,
         router_in_flight_blocks: 0,
         quarantined: false,
+        stalled: false,
         load_measured_at_unix_ms: 1_700_000_001_000,
       },
     ]);

@@ -23,7 +23,7 @@ h1 { font-size: 20px; margin: 0 0 4px; } h2 { font-size: 15px; margin: 24px 0 8p
 .workers { display: grid; grid-template-columns: repeat(auto-fill, minmax(340px, 1fr)); gap: 12px; }
 .worker { background: var(--panel); border-radius: 8px; padding: 12px 14px; }
 .worker .head { display: flex; justify-content: space-between; align-items: baseline; } .worker .id { font-weight: 600; font-size: 15px; }
-.state { font-size: 12px; padding: 1px 8px; border-radius: 10px; background: var(--free); } .state.ready { color: var(--ok); } .state.draining, .state.starting { color: var(--warn); } .state.drained, .state.quarantined, .state.unknown { color: var(--bad); }
+.state { font-size: 12px; padding: 1px 8px; border-radius: 10px; background: var(--free); } .state.ready { color: var(--ok); } .state.draining, .state.starting { color: var(--warn); } .state.drained, .state.quarantined, .state.stalled, .state.unknown { color: var(--bad); }
 .meta { color: var(--muted); font-size: 12px; margin: 2px 0 8px; }
 .kv { display: grid; grid-template-columns: 84px 1fr 150px; align-items: center; gap: 6px; font-size: 12px; margin: 3px 0; }
 .kv-bar { height: 12px; background: var(--free); border-radius: 3px; overflow: hidden; display: flex; }
@@ -60,7 +60,7 @@ function kvRow(worker, component, tier) {
   return el("div", { class: "kv" }, el("span", {}, component.toUpperCase() + " " + tier), bar, el("span", { class: "numbers" }, used + " + " + cached + " / " + total));
 }
 function workerCard(worker) {
-  const state = worker.quarantined ? "quarantined" : worker.state;
+  const state = worker.quarantined ? "quarantined" : worker.stalled ? "stalled" : worker.state;
   const rows = [];
   for (const tier of ["device", "host"]) for (const component of ["k", "v"]) { const row = kvRow(worker, component, tier); if (row) rows.push(row); }
   return el("div", { class: "worker", "data-worker": worker.id },
@@ -79,7 +79,7 @@ function decisionRow(decision) {
     el("td", { class: "chosen" }, decision.worker_id), el("td", {}, decision.policy), el("td", { class: "num" }, decision.matched_blocks), candidates);
 }
 function render(cluster) {
-  const ready = cluster.workers.filter((w) => w.state === "ready" && !w.quarantined).length;
+  const ready = cluster.workers.filter((w) => w.state === "ready" && !w.quarantined && !w.stalled).length;
   $("cards").replaceChildren(
     ...[["workers ready", ready + " / " + cluster.workers.length], ["requests / s (last " + cluster.recent.window_s + " s)", cluster.recent.requests_per_s.toFixed(2)],
       ["TTFT p50", ms(cluster.recent.ttft_ms_p50)], ["TTFT p99", ms(cluster.recent.ttft_ms_p99)],

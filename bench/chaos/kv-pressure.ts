@@ -112,11 +112,8 @@ export const kvPressure: Scenario = {
       const loads = await Promise.all(cluster.workers.map((w) => workerIdleness(w.grpcAddress)));
       const preemptions = loads.reduce((sum, l) => sum + l.preemptions, 0);
       return {
-        runs: tally.runs,
-        passed: tally.passed,
-        failed: tally.failed,
+        ...tally.counts(),
         skipped,
-        failures: tally.failures,
         figures: {
           kv_device_mib: Number(KV_DEVICE_MIB),
           burst_per_protocol: BURST,

@@ -163,11 +163,8 @@ export const kvTransferFaults: Scenario = {
       await nats.dispose();
     }
     return {
-      runs: tally.runs,
-      passed: tally.passed,
-      failed: tally.failed,
+      ...tally.counts(),
       skipped,
-      failures: tally.failures,
       figures: { faults_injected: injected, faults_detected: detected, corrupt_blocks_refused: refusedBlocks },
       inProcess: "two worker runtimes in the bench process (real nats-server, real gRPC between them); faults via their test hooks",
     };

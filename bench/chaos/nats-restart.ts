@@ -124,11 +124,8 @@ export const natsRestart: Scenario = {
     }
     const recovery = medianAndMax(recoveryMs);
     return {
-      runs: tally.runs,
-      passed: tally.passed,
-      failed: tally.failed,
+      ...tally.counts(),
       skipped,
-      failures: tally.failures,
       figures: { requests, requests_per_s: 1_000 / REQUEST_INTERVAL_MS, outage_ms: OUTAGE_MS, registry_recovery_ms_median: recovery.median, registry_recovery_ms_max: recovery.max },
       inProcess: "",
     };

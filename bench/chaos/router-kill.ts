@@ -116,11 +116,8 @@ export const routerKill: Scenario = {
     const errorMs = medianAndMax(errorAfterKillMs);
     const retried = medianAndMax(retriedCallMs);
     return {
-      runs: tally.runs,
-      passed: tally.passed,
-      failed: tally.failed,
+      ...tally.counts(),
       skipped,
-      failures: tally.failures,
       figures: {
         sdk_error_on_router_kill: [...errors].map(([kind, n]) => `${kind} x${n}`).join(", "),
         sdk_error_message: exampleMessage,

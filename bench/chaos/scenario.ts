@@ -62,6 +62,11 @@ export class RunTally {
     return false;
   }
 
+  /** The tally's part of a ScenarioResult. */
+  counts(): Pick<ScenarioResult, "runs" | "passed" | "failed" | "failures"> {
+    return { runs: this.runs, passed: this.passed, failed: this.failed, failures: this.failures };
+  }
+
   /** An oracle over the whole scenario (e.g. the workers end idle): a failure counts in `failed`, not in `runs`. */
   endCheck(name: string, problem: string): void {
     if (problem === "") return;

@@ -136,11 +136,8 @@ export const sigkillMidStream: Scenario = {
     const kill = medianAndMax(killAtTokens);
     const start = medianAndMax(replacementStartMs);
     return {
-      runs: tally.runs,
-      passed: tally.passed,
-      failed: tally.failed,
+      ...tally.counts(),
       skipped,
-      failures: tally.failures,
       figures: { missed_kills: missed, extra_replays: extraReplays, wait_for_dead_dropped_ms: Math.round(droppedAfterMs ?? Number.NaN), kill_at_tokens_median: kill.median, kill_at_tokens_max: kill.max, replacement_start_ms_median: start.median, max_tokens: MAX_TOKENS },
       inProcess: "",
     };

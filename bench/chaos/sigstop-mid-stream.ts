@@ -130,11 +130,8 @@ export const sigstopMidStream: Scenario = {
     const detection = medianAndMax(detectionMs);
     const recovery = medianAndMax(recoveryMs);
     return {
-      runs: tally.runs,
-      passed: tally.passed,
-      failed: tally.failed,
+      ...tally.counts(),
       skipped,
-      failures: tally.failures,
       figures: {
         missed_stops: missed,
         stall_timeout_ms: STALL_TIMEOUT_MS,

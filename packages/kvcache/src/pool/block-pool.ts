@@ -459,17 +459,19 @@ export class BlockPool {
    * tenant at or over its cap when there is one, else the LRU one.
    */
   private victim(eligible: (block: Block) => boolean): Block | undefined {
+    // NOTE: while no tenant is at its cap (always, with the cap off) the first eligible block is the answer, as
+    // the plain LRU always had it: the per-tenant counts settle that without walking the whole LRU.
+    const anyAtCap = this.maxCachedBlocksPerTenant !== Infinity && [...this.cachedPerTenant.values()].some((n) => n >= this.maxCachedBlocksPerTenant);
     let lru: Block | undefined;
     for (const id of this.cachedFree) {
       const block = this.blocks[id]!;
       if (!eligible(block)) continue;
+      if (!anyAtCap) return block;
       if (this.cachedBlocksOf(block.tenant!) >= this.maxCachedBlocksPerTenant) {
         if (lru !== undefined) this.tenantCapEvictions++;
         return block;
       }
       lru ??= block;
-      // NOTE: with the cap off no tenant is ever at it: stop at the first, as the plain LRU always did.
-      if (this.maxCachedBlocksPerTenant === Infinity) return lru;
     }
     return lru;
   }

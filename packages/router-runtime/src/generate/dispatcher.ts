@@ -320,25 +320,38 @@ export class Dispatcher {
    */
   private stallWatch(worker: PooledWorker, attempt: AbortController): { watch<T>(stream: AsyncIterable<T>): AsyncGenerator<T>; stop(): void } {
     const stallMs = this.options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    // NOTE: one timer per attempt, not one per message: a message only moves `waitingSinceMs`; the timer, when
+    // it fires early, sleeps for the rest of the window. NaN: not waiting on the worker (before its first
+    // message, or while a message is handed on).
+    let waitingSinceMs = Number.NaN;
     let timer: NodeJS.Timeout | undefined;
-    const stop = (): void => clearTimeout(timer);
-    const arm = (): void => {
-      timer = setTimeout(() => {
-        worker.stalled = true;
-        this.options.logger.warn({ workerId: worker.id, stallMs }, "a worker's stream stalled; failing it over and skipping the worker until it reports its load again");
-        attempt.abort(new WorkerLostError(worker.id, "stalled", `worker ${worker.id} sent nothing for ${stallMs} ms`));
-      }, stallMs);
+    const check = (): void => {
+      timer = undefined;
+      if (Number.isNaN(waitingSinceMs)) return;
+      const leftMs = waitingSinceMs + stallMs - performance.now();
+      if (leftMs > 0) return schedule(leftMs);
+      worker.stalled = true;
+      this.options.logger.warn({ workerId: worker.id, stallMs }, "a worker's stream stalled; failing it over and skipping the worker until it reports its load again");
+      attempt.abort(new WorkerLostError(worker.id, "stalled", `worker ${worker.id} sent nothing for ${stallMs} ms`));
+    };
+    const schedule = (ms: number): void => {
+      timer = setTimeout(check, ms);
       timer.unref();
     };
     return {
       async *watch(stream) {
         for await (const message of stream) {
-          stop();
+          waitingSinceMs = Number.NaN;
           yield message;
-          arm();
+          waitingSinceMs = performance.now();
+          if (timer === undefined) schedule(stallMs);
         }
       },
-      stop,
+      stop: () => {
+        waitingSinceMs = Number.NaN;
+        clearTimeout(timer);
+        timer = undefined;
+      },
     };
   }
 

@@ -5,4 +5,4 @@
  */
 export * from "./attention/index.js";
 export * from "./sampler/index.js";
-export { ModelRunner, type ModelRunnerOptions, type StepPromptLogprobs, type StepResult, type StepSequence } from "./runner/model-runner.js";
+export { ModelRunner, type ModelRunnerOptions, type StepPromptLogprobs, type StepResult, type StepSequence, type StepTimings } from "./runner/model-runner.js";

@@ -147,6 +147,7 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     blockSizeTokens: config.blockSize,
     scheduler: () => scheduler.stats(),
     attentionReadBytes: () => scheduler.attentionReadBytes,
+    stepPhaseMs: () => scheduler.stepPhaseMs,
     vRowBytes: model.config.head_dim * 4,
     kvUsage: () => kv.usage(),
     kvEventsPublished: () => eventLog.lastTakenSeq,

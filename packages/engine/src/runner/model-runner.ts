@@ -72,6 +72,18 @@ export interface StepResult {
    * positions' V rows once. Against `reads`, what selective V skipped.
    */
   fullAttentionVBytes: number;
+  /** Where the step's wall time went, in milliseconds (the rest of a step is the caller's: scheduling, sampling). */
+  timings: StepTimings;
+}
+
+/** Milliseconds of one step by phase. */
+export interface StepTimings {
+  /** The ORT dense stages (embedding, projections, MLPs, logits). */
+  denseMs: number;
+  /** The attention kernel, all layers. */
+  attentionMs: number;
+  /** Writing K and V rows into the cache (`writeTokenKv`), all layers. */
+  kvWriteMs: number;
 }
 
 export interface ModelRunnerOptions {
@@ -144,7 +156,16 @@ export class ModelRunner {
     const reads: AttentionReadStats = { vBytesDevice: 0, vBytesHost: 0, kBytes: 0 };
     const out = new Float32Array(numRows * nQ * d);
 
+    const timings: StepTimings = { denseMs: 0, attentionMs: 0, kvWriteMs: 0 };
+    let mark = performance.now();
+    // Adds the time since the last mark to `phase` and moves the mark.
+    const lap = (phase: keyof StepTimings) => {
+      const now = performance.now();
+      timings[phase] += now - mark;
+      mark = now;
+    };
     let stage = await dense.embedAndProject(tokenIds, positions);
+    lap("denseMs");
     for (let layer = 0; layer < config.num_hidden_layers; layer++) {
       for (let r = 0; r < numRows; r++) {
         const sequence = sequences[rowSeq[r]!]!;
@@ -152,6 +173,7 @@ export class ModelRunner {
       }
       // Residency can change only between steps, but read it after the writes of the first layer to be safe.
       if (layer === 0) sequences.forEach((sequence, s) => this.view.fillBlockSlots(sequence.requestId, blockSlots, seqBlockStart[s]!));
+      lap("kvWriteMs");
       const stats = kernel.attend(this.shape, this.arenas, {
         layer,
         q: stage.q,
@@ -167,11 +189,14 @@ export class ModelRunner {
       reads.vBytesDevice += stats.vBytesDevice;
       reads.vBytesHost += stats.vBytesHost;
       reads.kBytes += stats.kBytes;
+      lap("attentionMs");
       if (layer + 1 < config.num_hidden_layers) {
         stage = await dense.finishAndProject(layer + 1, stage.hidden, out, positions);
+        lap("denseMs");
       } else {
         const allRows = promptRows.length === 0 ? logitRows : [...logitRows, ...promptRows.map((p) => p.row)];
         const logits = allRows.length === 0 ? new Float32Array(0) : await dense.finishAndLogits(stage.hidden, out, allRows);
+        lap("denseMs");
         const vocab = config.vocab_size;
         const byOwner = new Map<string, Float32Array>();
         logitOwners.forEach((owner, i) => byOwner.set(owner, logits.subarray(i * vocab, (i + 1) * vocab)));
@@ -184,7 +209,7 @@ export class ModelRunner {
         });
         let positionsRead = 0;
         for (let r = 0; r < numRows; r++) positionsRead += rowPos[r]! + 1;
-        return { logits: byOwner, promptLogprobs, numRows, reads, fullAttentionVBytes: config.num_hidden_layers * positionsRead * nV * d * 4 };
+        return { logits: byOwner, promptLogprobs, numRows, reads, timings, fullAttentionVBytes: config.num_hidden_layers * positionsRead * nV * d * 4 };
       }
     }
     throw new Error("unreachable: a model has at least one layer");

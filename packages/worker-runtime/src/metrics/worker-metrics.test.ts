@@ -69,6 +69,13 @@ test("worker metrics - /metrics serves the vLLM series and the K/V split, matchi
     assert.equal(sample(series, "sigmaserve_kv_events_published_total", model), runtime.eventLog.lastTakenSeq);
     assert.equal(sample(series, "sigmaserve_kv_tenant_cap_evictions_total", model), 0, "the tenant cap is off by default");
     assert.equal(sample(series, "vllm:cache_config_info", { ...model, block_size: "16" }), 1);
+    // The step loop's phases are the scheduler's own wall-time sums (no request runs now, so they hold still).
+    const phases = runtime.scheduler.stepPhaseMs;
+    for (const [phase, label] of [["schedule", "schedule"], ["dense", "dense"], ["attention", "attention"], ["kvWrite", "kv_write"], ["sample", "sample"], ["io", "io"]] as const) {
+      const seconds = sample(series, "sigmaserve_engine_step_phase_seconds_total", { ...model, phase: label });
+      assert.ok(seconds !== undefined && Math.abs(seconds - phases[phase] / 1000) < 1e-9, `phase ${label}: ${seconds} s against ${phases[phase]} ms`);
+    }
+    assert.ok(phases.dense > 0 && phases.attention > 0 && phases.kvWrite > 0, "the engine reports its dense, attention and KV-write time");
 
     assert.equal((await fetch(`http://${runtime.metricsAddress}/other`)).status, 404);
     assert.equal((await fetch(`http://${runtime.metricsAddress}/metrics`, { method: "POST" })).status, 405);

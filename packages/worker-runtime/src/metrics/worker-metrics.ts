@@ -34,6 +34,8 @@ export interface WorkerMetricsSources {
   /** Bytes of one V row of one head (head_dim × 4): turns V bytes into rows. */
   vRowBytes: number;
   kvUsage: () => readonly { component: KvComponent; tier: KvTier; usedBlocks: number; cachedFreeBlocks: number; totalBlocks: number }[];
+  /** Wall milliseconds of the step loop by phase since start (Scheduler.stepPhaseMs); default: not reported. */
+  stepPhaseMs?: () => Readonly<Record<string, number>>;
   /** KV events this worker has published (the event log's last sequence number). */
   kvEventsPublished: () => number;
   /** Cached blocks that gave up room because their tenant was at its cap (--tenant-max-cached-fraction); default: none. */
@@ -42,6 +44,9 @@ export interface WorkerMetricsSources {
 
 /** vLLM's finished_reason values: a cancelled request is an abort. */
 const FINISHED_REASON: Record<Exclude<FinishReason, "handover">, string> = { stop: "stop", length: "length", cancelled: "abort", error: "error" };
+
+/** Metric label of each step phase (Prometheus labels are snake_case). */
+const PHASE_LABEL: Readonly<Record<string, string>> = { kvWrite: "kv_write" };
 
 export class WorkerMetrics implements KvTransferMeter {
   /** This process's series and prom-client's default process series (memory, CPU, heap, event loop). */
@@ -173,6 +178,20 @@ export class WorkerMetrics implements KvTransferMeter {
         add("k", "k", "device");
         add("vDevice", "v", "device");
         add("vHost", "v", "host");
+      },
+    });
+    const phaseSeen = new Map<string, number>();
+    new Counter({
+      name: "sigmaserve_engine_step_phase_seconds_total",
+      help: "Wall seconds of the engine's step loop by phase: schedule, dense (ORT stages), attention, kv_write, sample (sampling and handing chunks to streams), io (the event-loop turn between steps).",
+      labelNames: ["model_name", "phase"],
+      registers,
+      collect() {
+        for (const [phase, ms] of Object.entries(sources.stepPhaseMs?.() ?? {})) {
+          const seen = phaseSeen.get(phase) ?? 0;
+          this.inc({ ...model, phase: PHASE_LABEL[phase] ?? phase }, Math.max(0, ms - seen) / 1000);
+          phaseSeen.set(phase, Math.max(seen, ms));
+        }
       },
     });
     const rowsSeen = { read: 0, skipped: 0 };

@@ -19,6 +19,9 @@ import { StepScheduler, type SchedulerStats, type StepOutput } from "./step-sche
 export type { SchedulerStats } from "./step-scheduler.js";
 
 /** What the loop needs of the model: one batched step (the engine's ModelRunner, or a fake in tests). */
+/** The phases of the step loop (see Scheduler.stepPhaseMs). */
+export type StepPhase = "schedule" | "dense" | "attention" | "kvWrite" | "sample" | "io";
+
 export interface BatchRunner {
   step(sequences: readonly StepSequence[]): Promise<StepOutput>;
 }
@@ -77,6 +80,13 @@ export class Scheduler {
    * the host), and the V bytes full attention would have read (what selective V skipped is the difference).
    */
   readonly attentionReadBytes = { k: 0, vDevice: 0, vHost: 0, vFullAttention: 0 };
+  /**
+   * Wall milliseconds of the step loop by phase, summed since start: where a step's time goes.
+   * `dense` runs ORT on its own thread while this thread serves gRPC between the stages, so it includes that I/O;
+   * `sample` is applying a step's output (sampling, stop checks, handing chunks to the streams); `io` is the
+   * event-loop turn between steps (gRPC reads and writes).
+   */
+  readonly stepPhaseMs: Record<StepPhase, number> = { schedule: 0, dense: 0, attention: 0, kvWrite: 0, sample: 0, io: 0 };
 
   stats(): SchedulerStats & { prefillTokensPerS: number } {
     return { ...this.policy.stats(), prefillTokensPerS: this.prefillRate.value };
@@ -136,8 +146,11 @@ export class Scheduler {
   }
 
   private async runLoop(): Promise<void> {
+    const phases = this.stepPhaseMs;
     while (this.policy.size > 0) {
+      let mark = performance.now();
       const plan = this.policy.schedule();
+      phases.schedule += performance.now() - mark;
       if (plan.sequences.length > 0) {
         let output: StepOutput | undefined;
         // A chunk of more than one token is prompt (or replayed tokens) being computed; a decode computes one.
@@ -151,6 +164,15 @@ export class Scheduler {
           this.policy.fail(plan, err);
         }
         if (output !== undefined) {
+          const timings = output.timings;
+          if (timings !== undefined) {
+            phases.dense += timings.denseMs;
+            phases.attention += timings.attentionMs;
+            phases.kvWrite += timings.kvWriteMs;
+          } else {
+            phases.dense += performance.now() - startedMs;
+          }
+          mark = performance.now();
           if (output.reads !== undefined) {
             this.attentionReadBytes.k += output.reads.kBytes;
             this.attentionReadBytes.vDevice += output.reads.vBytesDevice;
@@ -158,10 +180,13 @@ export class Scheduler {
             this.attentionReadBytes.vFullAttention += output.fullAttentionVBytes ?? output.reads.vBytesDevice + output.reads.vBytesHost;
           }
           this.policy.update(plan, output);
+          phases.sample += performance.now() - mark;
         }
       }
       // Let gRPC reads, writes and cancellations in between steps.
+      mark = performance.now();
       await yieldToEventLoop();
+      phases.io += performance.now() - mark;
     }
   }
 }

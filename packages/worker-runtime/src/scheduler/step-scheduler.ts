@@ -58,6 +58,8 @@ export interface StepOutput {
   readonly reads?: { readonly kBytes: number; readonly vBytesDevice: number; readonly vBytesHost: number };
   /** V bytes full attention would have read in the step (selective V reads less). */
   readonly fullAttentionVBytes?: number;
+  /** Milliseconds of the step by phase (the engine reports them; a test runner may not). */
+  readonly timings?: { readonly denseMs: number; readonly attentionMs: number; readonly kvWriteMs: number };
 }
 
 export interface SchedulerStats {

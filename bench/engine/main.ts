@@ -76,7 +76,8 @@ async function generate(client: WorkerClient, id: string, promptIds: number[], m
  * client has its first token (so the prefill ramp of the round's first requests is outside it), and the
  * phase seconds the worker spent in that window.
  */
-async function throughputRound(client: WorkerClient, metricsAddress: string, concurrency: number, options: Options, tag: string) {
+async function throughputRound(client: WorkerClient, worker: { metricsAddress: string; pid: number }, concurrency: number, options: Options, tag: string) {
+  const metricsAddress = worker.metricsAddress;
   const abort = new AbortController();
   let windowStart = Number.POSITIVE_INFINITY;
   let windowEnd = Number.POSITIVE_INFINITY;
@@ -87,13 +88,16 @@ async function throughputRound(client: WorkerClient, metricsAddress: string, con
   let phasesAfter: Promise<Record<Phase, number>> | undefined;
   let cpuBefore: NodeJS.CpuUsage | undefined;
   let cpu: NodeJS.CpuUsage | undefined;
+  let workerCpuMs = 0;
   const openWindow = () => {
     windowStart = performance.now();
     windowEnd = windowStart + options.roundSeconds * 1000;
     cpuBefore = process.cpuUsage();
+    workerCpuMs = -processCpuMs(worker.pid);
     phasesBefore = phaseSeconds(metricsAddress);
     setTimeout(() => {
       cpu = process.cpuUsage(cpuBefore);
+      workerCpuMs += processCpuMs(worker.pid);
       phasesAfter = phaseSeconds(metricsAddress);
       abort.abort(new Error("the round is over"));
     }, options.roundSeconds * 1000);
@@ -120,7 +124,7 @@ async function throughputRound(client: WorkerClient, metricsAddress: string, con
   );
   const [before, after] = await Promise.all([phasesBefore!, phasesAfter!]);
   const phases = Object.fromEntries(PHASES.map((p) => [p, after[p] - before[p]])) as Record<Phase, number>;
-  return { tokensPerS: tokens / options.roundSeconds, requests, phases, clientCpuShare: (cpu!.user + cpu!.system) / 1e6 / options.roundSeconds };
+  return { tokensPerS: tokens / options.roundSeconds, tokens, requests, phases, workerCpuMs, clientCpuShare: (cpu!.user + cpu!.system) / 1e6 / options.roundSeconds };
 }
 
 async function phaseSeconds(metricsAddress: string): Promise<Record<Phase, number>> {
@@ -147,7 +151,7 @@ export async function run(args: string[] = []): Promise<BenchResult> {
       rounds: options.rounds,
       warmupRounds: 1,
       measure: async (variant, round) => {
-        const result = await throughputRound(client, metricsAddress, Number(variant.slice(1)), options, `${variant}-r${round}`);
+        const result = await throughputRound(client, { metricsAddress, pid: worker.pid }, Number(variant.slice(1)), options, `${variant}-r${round}`);
         if (round >= 1) perRound.get(variant)!.push(result);
         return result.tokensPerS;
       },
@@ -172,14 +176,19 @@ export async function run(args: string[] = []): Promise<BenchResult> {
         // Each phase's share of the round's wall time, and ms per decode step (steps/s ≈ tokens/s ÷ concurrency).
         ...Object.fromEntries(PHASES.map((p) => [`${p}_share`, Math.round((phaseMedian(p) / options.roundSeconds) * 1000) / 1000])),
         ms_per_step: Math.round((phaseTotal / options.roundSeconds / stepsPerS) * 1e5) / 100,
+        // The worker's own CPU (all its threads) per generated token: what a core of its own would give, whatever the load.
+        worker_cpu_ms_per_token: Math.round(median(results.map((r) => r.workerCpuMs / Math.max(1, r.tokens))) * 1000) / 1000,
         client_cpu_share: Math.round(median(results.map((r) => r.clientCpuShare)) * 100) / 100,
       });
     }
+    const cpuPerToken = (variant: string) => median(perRound.get(variant)!.map((r) => r.workerCpuMs / Math.max(1, r.tokens)));
     const c1 = stats["c1"];
     if (c1 !== undefined) {
       for (const variant of variants.filter((v) => v !== "c1")) {
         ratios[`tokens_per_s_${variant}_vs_c1`] = stats[variant]!.median / c1.median;
         ratios[`tokens_per_s_${variant}_vs_c1_best`] = withBest(stats[variant]!, "higher").best / withBest(c1, "higher").best;
+        // Tokens per worker-CPU-second against one stream: the batching gain with the machine's load taken out.
+        ratios[`tokens_per_cpu_s_${variant}_vs_c1`] = cpuPerToken("c1") / cpuPerToken(variant);
       }
     }
 

@@ -3,8 +3,9 @@
  * worker side is a memory CoordBus's `publishKvEvents` (kvcache batch →
  * coordv1.KvEventBatch → bytes); the bytes are captured off the hub once,
  * before any timing. The router side is another memory CoordBus on the same
- * hub with `subscribeKvEvents` (bytes → fromBinary → decodeKvEventBatch),
- * feeding `KvIndex.applyBatch` exactly as BusDiscovery.onKvEvents does.
+ * hub with `subscribeKvEvents` (bytes → readKvEventBatch: the packed hashes
+ * stay u32 words, no BigInt per hash), feeding `KvIndex.applyBatch` exactly
+ * as BusDiscovery.onKvEvents does.
  *
  * A timed round replays captured bytes into the hub and waits until every
  * delivery has run. NOTE: the memory hub copies the bytes per subscriber and
@@ -15,6 +16,7 @@
 import { createMemoryCoordBus, KV_EVENTS_WILDCARD, MemoryCoordHub, type CoordBus, type Subscription } from "@sigmaserve/coord";
 import type { KvEventBatch } from "@sigmaserve/kvcache/events";
 import type { KvIndex } from "@sigmaserve/kv-index";
+import { cpuMs } from "./route-latency.js";
 
 export interface WireBatch {
   subject: string;
@@ -69,15 +71,17 @@ export class CodecIngest {
     return captured;
   }
 
-  /** Replays `wire` to the router side; returns wall ms until every delivery ran. `index` null = decode only. */
-  async replay(wire: readonly WireBatch[], index: KvIndex | null): Promise<number> {
+  /** Replays `wire` to the router side; returns wall ms and CPU ms until every delivery ran. `index` null = decode only. */
+  async replay(wire: readonly WireBatch[], index: KvIndex | null): Promise<{ wallMs: number; cpuMs: number }> {
     this.#index = index;
+    const cpuStart = cpuMs();
     const start = performance.now();
     for (const batch of wire) this.#hub.publish(batch.subject, batch.bytes);
     await drain();
-    const ms = performance.now() - start;
+    const wallMs = performance.now() - start;
+    const cpu = cpuMs() - cpuStart;
     this.#index = null;
-    return ms;
+    return { wallMs, cpuMs: cpu };
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,11 @@
  *   2. overlap = index.overlap(hashes, { nowMs })          → overlapMs
  *   3. selector.select({ candidates: workers.map(workerLoadOf), overlap, … }) → selectMs
  * Candidates are rebuilt per decision as workerLoadOf does (a WorkerLoad with
- * its K/V usage per tier from the worker's heartbeat). The speculative claim
+ * its K/V usage per tier from the worker's heartbeat), inside the select
+ * timing, as the router does. Each step is timed twice: wall clock, and this
+ * process's CPU time (process.cpuUsage, µs), which a machine shared with
+ * other jobs does not inflate with the time the thread waited for a core.
+ * The speculative claim
  * the dispatcher writes after a pick (index.speculate) is left out: it would
  * change the index between probes, and it is not part of overlap + select.
  */
@@ -30,6 +34,8 @@ export interface RouteSample {
   hashMs: number;
   overlapMs: number;
   selectMs: number;
+  /** overlap + select in CPU time. */
+  overlapSelectCpuMs: number;
   matchedWorkers: number;
   bestMatchedBlocks: number;
 }
@@ -66,16 +72,24 @@ export function routeProbes(index: KvIndex, selector: WorkerSelector, loads: rea
     const t0 = performance.now();
     const hashes = hashesOf(probe.tokens);
     const t1 = performance.now();
+    const c1 = cpuMs();
     const overlap = index.overlap(hashes, { nowMs });
     const t2 = performance.now();
     const selection = selector.select({ candidates: loads.map(workerLoadOf), overlap, requestTokens: probe.tokens.length, blockSizeTokens: BLOCK_SIZE_TOKENS });
     const t3 = performance.now();
+    const c3 = cpuMs();
     if (selection === null) throw new Error("kv_aware selected nobody among live candidates");
     let best = 0;
     for (const o of overlap.values()) best = Math.max(best, o.matchedBlocks);
-    samples.push({ kind: probe.kind, hashMs: t1 - t0, overlapMs: t2 - t1, selectMs: t3 - t2, matchedWorkers: overlap.size, bestMatchedBlocks: best });
+    samples.push({ kind: probe.kind, hashMs: t1 - t0, overlapMs: t2 - t1, selectMs: t3 - t2, overlapSelectCpuMs: c3 - c1, matchedWorkers: overlap.size, bestMatchedBlocks: best });
   }
   return samples;
+}
+
+/** This process's CPU time (user + system), ms. */
+export function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1_000;
 }
 
 /** The q-quantile (0…1) of `values`, nearest rank. */

@@ -21,8 +21,9 @@
 import { type KvEventBatch, KvEventConsumer, type KvEventConsumerOptions, type KvEvent, type KvResyncDecision, type KvSnapshot, type KvSnapshotDecision } from "@sigmaserve/kvcache/events";
 import { KvIndexArgumentError } from "./errors.js";
 import type { KvIndexOverlapOptions, KvIndexResidencyGroup, KvIndexStats, KvResyncRequest, WorkerOverlap } from "./kv-index-types.js";
-import { prefixOverlap } from "./overlap.js";
-import { ResidencyTable } from "./residency-table.js";
+import { blockHashWordsOf } from "./block-hash-words.js";
+import { PrefixOverlap } from "./overlap.js";
+import { ResidencyTable, splitHash } from "./residency-table.js";
 import { SpeculationQueue } from "./speculation-queue.js";
 
 /** How long a routing-time claim lasts without a confirming `stored` event (llm-d uses 2 s). */
@@ -37,6 +38,10 @@ export class KvIndex {
   readonly #consumer: KvEventConsumer;
   readonly #table = new ResidencyTable();
   readonly #speculation = new SpeculationQueue();
+  readonly #overlap = new PrefixOverlap();
+  /** Scratch for the u32 halves of one event's hashes (see #applyEvent). */
+  #words = new Uint32Array(512);
+  #wordCount = 0;
 
   constructor(options: KvIndexOptions = {}) {
     this.#consumer = new KvEventConsumer(options.consumer);
@@ -60,8 +65,10 @@ export class KvIndex {
     const decision = this.#consumer.applySnapshot(snapshot);
     if (decision.action !== "apply") return decision;
     this.#table.clearReal(snapshot.workerId);
+    const worker = this.#table.worker(snapshot.workerId);
     for (const group of snapshot.residency) {
-      for (const hash of group.blockHashes) this.#table.store(snapshot.workerId, group.component, hash, group.tier);
+      const words = this.#wordsOf(group);
+      for (let i = 0, n = this.#wordCount; i < n; i++) this.#table.store(worker, group.component, words[2 * i]!, words[2 * i + 1]!, group.tier);
     }
     return decision;
   }
@@ -87,7 +94,7 @@ export class KvIndex {
    */
   overlap(blockHashes: readonly bigint[], options: KvIndexOverlapOptions = {}): Map<string, WorkerOverlap> {
     if (options.nowMs !== undefined) checkTime("nowMs", options.nowMs);
-    return prefixOverlap(this.#table, blockHashes, options);
+    return this.#overlap.run(this.#table, blockHashes, options);
   }
 
   /**
@@ -105,9 +112,11 @@ export class KvIndex {
     this.pruneSpeculation(nowMs);
     if (ttlMs === 0) return;
     const expiresAtMs = nowMs + ttlMs;
-    for (const hash of blockHashes) {
-      this.#table.speculate(workerId, hash, expiresAtMs);
-      this.#speculation.push({ workerId, hash, expiresAtMs });
+    const worker = this.#table.worker(workerId);
+    const words = this.#wordsOf({ blockHashes });
+    for (let i = 0; i < blockHashes.length; i++) {
+      this.#table.speculate(worker, words[2 * i]!, words[2 * i + 1]!, expiresAtMs);
+      this.#speculation.push({ workerId, hash: blockHashes[i]!, expiresAtMs });
     }
   }
 
@@ -115,7 +124,11 @@ export class KvIndex {
   pruneSpeculation(nowMs: number): number {
     checkTime("nowMs", nowMs);
     const expired = this.#speculation.popExpired(nowMs);
-    for (const record of expired) this.#table.expire(record.workerId, record.hash, nowMs);
+    const words = this.#wordsOf({ blockHashes: [] });
+    for (const record of expired) {
+      splitHash(record.hash, words, 0);
+      this.#table.expire(record.workerId, words[0]!, words[1]!, nowMs);
+    }
     return expired.length;
   }
 
@@ -147,20 +160,46 @@ export class KvIndex {
   }
 
   #applyEvent(workerId: string, event: KvEvent): void {
+    if (event.kind === "cleared") {
+      this.#table.clearReal(workerId);
+      return;
+    }
+    // A stored event registers the worker; removed and moved act only on what it holds.
+    const worker = event.kind === "stored" ? this.#table.worker(workerId) : this.#table.workerIndexOf(workerId);
+    if (worker < 0) return;
+    const table = this.#table;
+    const words = this.#wordsOf(event);
+    const n = this.#wordCount;
     switch (event.kind) {
       case "stored":
-        for (const hash of event.blockHashes) this.#table.store(workerId, event.component, hash, event.tier);
+        for (let i = 0; i < n; i++) table.store(worker, event.component, words[2 * i]!, words[2 * i + 1]!, event.tier);
         return;
       case "removed":
-        for (const hash of event.blockHashes) this.#table.remove(workerId, event.component, hash, event.tier);
+        for (let i = 0; i < n; i++) table.remove(worker, event.component, words[2 * i]!, words[2 * i + 1]!, event.tier);
         return;
       case "moved":
-        for (const hash of event.blockHashes) this.#table.move(workerId, event.component, hash, event.fromTier, event.toTier);
-        return;
-      case "cleared":
-        this.#table.clearReal(workerId);
+        for (let i = 0; i < n; i++) table.move(worker, event.component, words[2 * i]!, words[2 * i + 1]!, event.fromTier, event.toTier);
         return;
     }
+  }
+
+  /**
+   * The u32 halves (lo, hi per hash) of `carrier.blockHashes`: the packed
+   * words the bus decoder attached to it when it did (then the bigints are
+   * never read), else the hashes split into a reused scratch array (valid
+   * until the next call). Sets #wordCount to the number of hashes.
+   */
+  #wordsOf(carrier: { readonly blockHashes: readonly bigint[] }): Uint32Array {
+    const packed = blockHashWordsOf(carrier);
+    if (packed !== undefined) {
+      this.#wordCount = packed.length >>> 1;
+      return packed;
+    }
+    const hashes = carrier.blockHashes;
+    if (2 * hashes.length > this.#words.length) this.#words = new Uint32Array(Math.max(2 * hashes.length, 2 * this.#words.length));
+    for (let i = 0; i < hashes.length; i++) splitHash(hashes[i]!, this.#words, 2 * i);
+    this.#wordCount = hashes.length;
+    return this.#words;
   }
 }
 

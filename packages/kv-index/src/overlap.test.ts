@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { KvIndex } from "./kv-index.js";
+import fc from "fast-check";
 import { batchOf, storedKv } from "./testing/fixtures.js";
+import { type Residency, bruteOverlap, foldEvents } from "./testing/reference-residency.js";
 
 const EPOCH = 3n;
 const [A, B, C, D] = [0xa0n, 0xb0n, 0xc0n, 0xd0n];
@@ -59,4 +61,36 @@ test("kv-index overlap - a demotion turns device hits into host hits and a remov
   assert.deepEqual(index.overlap([A, B, C]).get("w1"), overlapOf(3, 2, 1, 0, 1));
   index.applyBatch(batchOf("w1", EPOCH, 4, [{ kind: "removed", component: "k", tier: "device", blockHashes: [B] }]));
   assert.deepEqual(index.overlap([A, B, C]).get("w1"), overlapOf(1, 0, 1, 0, 1));
+});
+
+test("kv-index overlap - many workers sharing a long prefix, with scattered demotions and holes, count exactly what a brute-force walk counts", () => {
+  // Identical holder lists along a shared prefix are compared instead of walked (overlap.ts); this checks that
+  // shortcut against the reference, with lists that diverge anywhere (a demoted V, a dropped K, a later store).
+  const prefix = Array.from({ length: 40 }, (_, i) => 0x1000n + BigInt(i));
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({ length: fc.integer({ min: 0, max: 40 }), demote: fc.array(fc.nat(39), { maxLength: 3 }), drop: fc.array(fc.nat(39), { maxLength: 2 }) }),
+        { minLength: 1, maxLength: 30 },
+      ),
+      fc.integer({ min: 0, max: 39 }),
+      (plans, from) => {
+        const index = new KvIndex();
+        const residencies = new Map<string, Residency>();
+        plans.forEach((plan, w) => {
+          const bodies = [
+            ...storedKv(prefix.slice(0, plan.length)),
+            ...plan.demote.map((i) => ({ kind: "moved" as const, component: "v" as const, fromTier: "device" as const, toTier: "host" as const, blockHashes: [prefix[i]!] })),
+            ...plan.drop.map((i) => ({ kind: "removed" as const, component: "k" as const, tier: "device" as const, blockHashes: [prefix[i]!] })),
+          ];
+          if (bodies.length === 0) return;
+          index.applyBatch(batchOf(`w${w}`, EPOCH, 1, bodies));
+          residencies.set(`w${w}`, foldEvents(bodies));
+        });
+        const request = prefix.slice(from);
+        assert.deepEqual(index.overlap(request), bruteOverlap(residencies, request));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

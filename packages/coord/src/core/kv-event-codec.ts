@@ -170,23 +170,23 @@ function describeMissingKind(event: Message): string {
     : "no event kind set";
 }
 
-type Fail = (field: string, problem: string) => never;
+export type Fail = (field: string, problem: string) => never;
 
-function failer(from: KvMessageSource, epoch: bigint): Fail {
+export function failer(from: KvMessageSource, epoch: bigint): Fail {
   return (field, problem) => {
     throw new KvDecodeError({ subject: from.subject, workerId: from.workerId, epoch, field }, problem);
   };
 }
 
-function componentFrom(value: kvv1.KvComponent, field: string, fail: Fail): KvComponent {
+export function componentFrom(value: kvv1.KvComponent, field: string, fail: Fail): KvComponent {
   return kvComponentFromProto(value) ?? fail(field, value === 0 ? "KV_COMPONENT_UNSPECIFIED" : `unknown component ${value}`);
 }
 
-function tierFrom(value: kvv1.KvTier, field: string, fail: Fail): KvTier {
+export function tierFrom(value: kvv1.KvTier, field: string, fail: Fail): KvTier {
   return kvTierFromProto(value) ?? fail(field, value === 0 ? "KV_TIER_UNSPECIFIED" : `unknown tier ${value}`);
 }
 
-function seqFrom(value: bigint, field: string, fail: Fail): number {
+export function seqFrom(value: bigint, field: string, fail: Fail): number {
   return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : fail(field, `${value} is beyond 2^53 - 1`);
 }
 

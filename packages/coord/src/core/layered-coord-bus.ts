@@ -3,7 +3,7 @@
  * payload guard, control dispatch and the registry view, over a CoordTransport
  * and a RegistryBackend (see transport.ts). An implementation only moves bytes.
  */
-import { fromBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import type { KvEventBatch } from "@sigmaserve/kvcache/events";
 import { coordv1 } from "@sigmaserve/proto";
 import type {
@@ -41,7 +41,8 @@ import {
   SNAPSHOT_METHOD,
   type ControlMethod,
 } from "./control-methods.js";
-import { decodeKvEventBatch, decodeKvSnapshotPage, encodeKvEventBatch } from "./kv-event-codec.js";
+import { readKvEventBatch } from "./kv-event-batch-reader.js";
+import { decodeKvSnapshotPage, encodeKvEventBatch } from "./kv-event-codec.js";
 import type { CoordTransport, RegistryBackend } from "./transport.js";
 import type { LeaderElection, LeaderElectionOptions } from "../leader-election.js";
 import { BusLeaderElection } from "./bus-leader-election.js";
@@ -161,7 +162,7 @@ export class LayeredCoordBus implements CoordBus {
       if (workerId === undefined) return this.#onError(new MessageDecodeError(actualSubject, { cause: new Error("not a worker's KV-event subject") }));
       let delivery: KvEventDelivery;
       try {
-        delivery = { kind: "batch", batch: decodeKvEventBatch(fromBinary(coordv1.KvEventBatchSchema, bytes), { subject: actualSubject, workerId }) };
+        delivery = { kind: "batch", batch: readKvEventBatch(bytes, { subject: actualSubject, workerId }) };
       } catch (err) {
         const error =
           err instanceof KvDecodeError ? err : new KvDecodeError({ subject: actualSubject, workerId, epoch: undefined, field: "" }, "not a KvEventBatch message", { cause: err });

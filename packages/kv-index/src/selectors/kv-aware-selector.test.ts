@@ -249,3 +249,25 @@ test("selectors kv_aware - two workers that differ only in K device pressure: th
   // Pressure below the knee is free: at 0.7 the tie goes back to w1.
   assert.equal(new KvAwareSelector().select({ ...request, candidates: [pools("w1", usageOf(0.7, 0.5), false), pools("w2", usageOf(0.6, 0.5), false)] })?.workerId, "w1");
 });
+
+test("selectors kv_aware - one selector reused across decisions picks exactly as a fresh one when the candidate list repeats, reorders, shrinks or renames", () => {
+  const reused = new KvAwareSelector();
+  const overlap = new Map([
+    ["w3", hits(100)],
+    ["w1", hits(20, 10)],
+  ]);
+  const lists: WorkerLoad[][] = [
+    [load("w3", 90), load("w1", 0), load("w2", 10)],
+    [load("w3", 90), load("w1", 0), load("w2", 10)], // the same ids in the same order: the remembered order is used
+    [load("w3", 0), load("w1", 90), load("w2", 10)], // same ids, new loads
+    [load("w2", 10), load("w3", 0), load("w1", 90)], // reordered
+    [load("w2", 10), load("w3", 0)], // shrunk
+    [load("w2", 10), load("w4", 0)], // renamed
+  ];
+  for (const candidates of lists) {
+    const request = { candidates, overlap, requestTokens: 2048, blockSizeTokens: BLOCK_SIZE };
+    assert.deepEqual(reused.select(request), new KvAwareSelector().select(request));
+  }
+  // A duplicate id is still refused after a list of the same length was remembered.
+  assert.throws(() => reused.select({ candidates: [load("w2", 1), load("w2", 1)], overlap, requestTokens: 16, blockSizeTokens: BLOCK_SIZE }), /listed twice/);
+});

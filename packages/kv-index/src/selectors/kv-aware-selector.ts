@@ -35,7 +35,7 @@ import { WorkerSelectorConfigError } from "../errors.js";
 import type { WorkerOverlap } from "../kv-index-types.js";
 import { kvPressure, pressureExcess } from "./kv-pressure.js";
 import { softmaxPick } from "./softmax-sample.js";
-import { checkedCandidates } from "./validate-request.js";
+import { CandidateOrder, checkedCandidates } from "./validate-request.js";
 import type { SelectionRequest, WorkerCost, WorkerSelection, WorkerSelector } from "./worker-selector.js";
 
 /** Weight of prefill blocks against decode blocks (Dynamo's overlap_score_weight). */
@@ -109,6 +109,8 @@ export class KvAwareSelector implements WorkerSelector {
   readonly pressureKnee: number;
   readonly temperature: number;
   readonly #random: () => number;
+  /** The last candidate list's id order, reused while the router passes the same workers. */
+  readonly #order = new CandidateOrder();
 
   constructor(options: KvAwareSelectorOptions = {}) {
     this.overlapWeight = option("overlapWeight", options.overlapWeight, DEFAULT_OVERLAP_WEIGHT);
@@ -123,7 +125,7 @@ export class KvAwareSelector implements WorkerSelector {
   }
 
   select(request: SelectionRequest): WorkerSelection<KvAwareWorkerCost> | null {
-    const candidates = checkedCandidates(request);
+    const candidates = checkedCandidates(request, this.#order);
     if (candidates.length === 0) return null;
     const requestBlocks = request.requestTokens / request.blockSizeTokens;
     const costs: KvAwareWorkerCost[] = candidates.map((load) => {
@@ -152,7 +154,8 @@ export class KvAwareSelector implements WorkerSelector {
         pressureCost,
       };
     });
-    const minLoad = Math.min(...costs.map((line) => line.decodeBlocks));
+    let minLoad = Number.POSITIVE_INFINITY;
+    for (const line of costs) minLoad = Math.min(minLoad, line.decodeBlocks);
     const maxLoad = minLoad + Math.max(this.loadSlackBlocks, this.loadSlackRatio * minLoad);
     const eligible = costs.filter((line) => line.decodeBlocks <= maxLoad);
     for (const line of eligible) line.eligible = true;

@@ -80,7 +80,7 @@ test("cli - model logits prints the reference's final-position logits, and --pat
 
 test("cli - bad arguments exit 2 with a message naming the flag", async () => {
   const cases: [string[], RegExp][] = [
-    [["model", "make", "--out", join(root, "x")], /--preset is required \(one of sigma-tiny, sigma-tiny-gqa, sigma-1\.5b, std-1\.5b\)/],
+    [["model", "make", "--out", join(root, "x")], /--preset is required \(one of sigma-tiny, sigma-tiny-gqa, sigma-1\.5b, std-1\.5b, llama-tiny\)/],
     [["model", "make", "--preset", "sigma-tiny"], /--out is required/],
     [["model", "make", "--preset", "sigma-tiny", "--out", "x", "--seed=-1"], /--seed must be an integer >= 0, got "-1"/],
     [["model", "make", "--preset", "sigma-tiny", "--out", "x", "--dtype", "f8"], /--dtype must be one of f32, f16, bf16, got "f8"/],

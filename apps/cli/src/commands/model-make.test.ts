@@ -1,5 +1,6 @@
 import { Tokenizer as HfLibTokenizer } from "@huggingface/tokenizers";
 import { ByteTokenizer, HfTokenizer, loadTokenizer } from "@sigmaserve/model/tokenizer";
+import { loadModelDir } from "@sigmaserve/model/weights";
 import { loadRouterConfig, startRouter } from "@sigmaserve/router-runtime";
 import { loadWorkerConfig, startWorker } from "@sigmaserve/worker-runtime";
 import assert from "node:assert/strict";
@@ -34,6 +35,22 @@ test("cli - model make writes a Hugging Face tokenizer.json and tokenizer_config
   const hf = HfTokenizer.fromJson(json, config);
   const text = "Café 日本 👋🏽";
   assert.deepEqual(hf.encode(text, { addSpecialTokens: true }), new ByteTokenizer().encode(text, { addSpecialTokens: true }));
+});
+
+test("cli - model make --preset llama-tiny writes the preset as an HF Llama, with onnx/model.onnx on --onnx", async () => {
+  const out = join(root, "llama-tiny");
+  const { code, stdout, stderr } = await run("model", "make", "--preset", "llama-tiny", "--layers", "1", "--onnx", "--out", out);
+  assert.equal(code, 0, stderr);
+  assert.match(stdout, /llama-tiny as an HF Llama \(1 layers\).*onnx\/model\.onnx/);
+  const config = JSON.parse(await readFile(join(out, "config.json"), "utf8")) as Record<string, unknown>;
+  assert.deepEqual([config["model_type"], config["num_key_value_heads"], config["hidden_size"], config["num_hidden_layers"]], ["llama", 2, 512, 1]);
+  // The graph is the export of the weights the directory holds (the export itself is tested against the reference in @sigmaserve/model).
+  const { buildHfLlamaOnnx } = await import("@sigmaserve/model/runtime");
+  const model = await loadModelDir(out);
+  assert.ok((await readFile(join(out, "onnx", "model.onnx"))).equals(buildHfLlamaOnnx(model.config, model.weights)));
+  const refused = await run("model", "make", "--preset", "llama-tiny", "--format", "sigmaserve", "--out", join(root, "refused"));
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /llama-tiny is a Llama on the tiny HF BPE: it is written only with --format hf-llama/);
 });
 
 /**

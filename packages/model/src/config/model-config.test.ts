@@ -103,7 +103,7 @@ test("model config - parameter counts follow the layer shapes", () => {
 test("model config - an unknown preset lists the known ones", () => {
   assert.throws(() => presetConfig("sigma-huge"), (err: unknown) => {
     assert.ok(err instanceof UnknownPresetError);
-    assert.equal(err.message, 'unknown preset "sigma-huge"; known presets: sigma-tiny, sigma-tiny-gqa, sigma-1.5b, std-1.5b');
+    assert.equal(err.message, 'unknown preset "sigma-huge"; known presets: sigma-tiny, sigma-tiny-gqa, sigma-1.5b, std-1.5b, llama-tiny');
     return true;
   });
 });

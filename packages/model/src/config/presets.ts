@@ -10,7 +10,18 @@
  *   hidden 2048, 32/4/16 against 32/16/16 heads, head_dim 64, aug 3072,
  *   ffn 6144, vocab 128256, RoPE θ 50,000. For capacity planning and
  *   benchmarks, usually with a layer-count override.
- * NOTE: the paper states no context length; 65,536 covers its 64k experiments.
+ * - `llama-tiny`: a plain Llama (n_k = n_v, no augmented Q) for the peer
+ *   benchmark against transformers.js on the same weights. Llama 3's shape in
+ *   small: 8 Q heads sharing 2 KV heads of dim 64, SwiGLU at 2.75× hidden,
+ *   RoPE θ 500,000, an untied lm_head, and the vocabulary of the tiny Hugging
+ *   Face byte-level BPE (`writeTinyHfLlamaDir`: 256 bytes, 35 merged tokens,
+ *   5 Llama 3 special tokens = 296 ids; a model-dir test pins these numbers).
+ *   About 11.6M parameters (46 MB in f32): 23 MFLOP per decoded token, a
+ *   couple of milliseconds of GEMV on one core, so a decode step is not all
+ *   per-step overhead (sigma-tiny's 4.3M would be), while a bench still
+ *   loads and runs it in seconds. Written as an HF-layout directory by
+ *   `sigmaserve model make --preset llama-tiny`.
+ * NOTE (sigma-1.5b): the paper states no context length; 65,536 covers its 64k experiments.
  */
 import { UnknownPresetError } from "./errors.js";
 import { parseModelConfig, type ModelConfig, type ModelConfigInput } from "./model-config.js";
@@ -52,11 +63,31 @@ const SIGMA_1_5B: ModelConfigInput = {
   tie_word_embeddings: true,
 };
 
+/** The tiny HF byte-level BPE's ids (model-dir/tiny-hf-llama.ts): 296 tokens, <|begin_of_text|> 291, <|end_of_text|> 292, <|eot_id|> 295. */
+const TINY_BPE_VOCAB = { vocab_size: 296, bos_token_id: 291, eos_token_id: [292, 295] };
+
+const LLAMA_TINY: ModelConfigInput = {
+  ...TINY_BPE_VOCAB,
+  hidden_size: 512,
+  intermediate_size: 1408,
+  num_hidden_layers: 4,
+  num_attention_heads: 8,
+  num_key_heads: 2,
+  num_value_heads: 2,
+  head_dim: 64,
+  aug_q_size: 0,
+  rope_theta: 500_000,
+  rms_norm_eps: 1e-5,
+  max_position_embeddings: 2048,
+  tie_word_embeddings: false,
+};
+
 const PRESETS = {
   "sigma-tiny": SIGMA_TINY,
   "sigma-tiny-gqa": { ...SIGMA_TINY, num_key_heads: 4, aug_q_size: 0 },
   "sigma-1.5b": SIGMA_1_5B,
   "std-1.5b": { ...SIGMA_1_5B, num_key_heads: 16, aug_q_size: 0 },
+  "llama-tiny": LLAMA_TINY,
 } satisfies Record<string, ModelConfigInput>;
 
 export type PresetName = keyof typeof PRESETS;
@@ -68,6 +99,7 @@ const GQA_TWIN: Record<PresetName, PresetName> = {
   "sigma-tiny-gqa": "sigma-tiny-gqa",
   "sigma-1.5b": "std-1.5b",
   "std-1.5b": "std-1.5b",
+  "llama-tiny": "llama-tiny",
 };
 
 export function isPresetName(name: string): name is PresetName {

@@ -14,10 +14,13 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { configFromJson } from "../config/index.js";
+import { ModelConfigError } from "../config/errors.js";
+import { configFromJson, eosTokenIds, presetConfig, type ModelConfig } from "../config/index.js";
+import type { TensorMap } from "../tensor.js";
 import { writeSafetensorsFile } from "../safetensors/index.js";
 import { TOKENIZER_CONFIG_FILE_NAME, TOKENIZER_FILE_NAME, byteLevelAlphabet, byteLevelBpeTokenizerJson } from "../tokenizer/index.js";
 import { makeDemoWeights } from "../weights/demo-weights.js";
+import { GENERATION_CONFIG_FILE_NAME, hfGenerationConfigJson, hfLlamaConfigJson } from "./hf-llama-config-json.js";
 import { CONFIG_FILE_NAME, WEIGHTS_FILE_NAME } from "./model-dir.js";
 
 /** Words the merges spell whole, in merge-rank order ("Ġ" is GPT-2's space). */
@@ -109,14 +112,47 @@ export function tinyLlamaConfigJson(): Record<string, unknown> {
   };
 }
 
-/** Writes the checkpoint into `dir` (created if needed). Deterministic for a seed. */
-export async function writeTinyHfLlamaDir(dir: string, options: { seed?: number } = {}): Promise<void> {
-  const configJson = tinyLlamaConfigJson();
-  const config = configFromJson(configJson, { source: join(dir, CONFIG_FILE_NAME) });
+export interface TinyHfLlamaOptions {
+  /** Weight seed (default 0). */
+  seed?: number;
+  /** A GQA preset whose shape to write (e.g. `llama-tiny`); default: the 2-layer tinyLlamaConfigJson(). */
+  preset?: string;
+  /** Override the preset's layer count. */
+  numHiddenLayers?: number;
+}
+
+/** The preset's config, checked against this tokenizer: same vocabulary size, BOS and EOS ids. */
+function presetForTinyBpe(preset: string, numHiddenLayers: number | undefined, source: string): ModelConfig {
+  const config = presetConfig(preset, numHiddenLayers === undefined ? {} : { numHiddenLayers });
+  const expected = { vocab_size: tinyLlamaVocabSize(), bos_token_id: tinyLlamaSpecialId("<|begin_of_text|>"), eos_token_id: [tinyLlamaSpecialId("<|end_of_text|>"), tinyLlamaSpecialId("<|eot_id|>")] };
+  const issues: string[] = [];
+  if (config.vocab_size !== expected.vocab_size) issues.push(`vocab_size: the tiny BPE has ${expected.vocab_size} tokens, preset ${preset} says ${config.vocab_size}`);
+  if (config.bos_token_id !== expected.bos_token_id) issues.push(`bos_token_id: the tiny BPE's <|begin_of_text|> is ${expected.bos_token_id}, preset ${preset} says ${config.bos_token_id}`);
+  if (eosTokenIds(config).join(",") !== expected.eos_token_id.join(",")) issues.push(`eos_token_id: the tiny BPE's are ${expected.eos_token_id.join(", ")}, preset ${preset} says ${eosTokenIds(config).join(", ")}`);
+  if (issues.length > 0) throw new ModelConfigError(issues, { source });
+  return config;
+}
+
+/** Writes the checkpoint into `dir` (created if needed). Deterministic for a seed. Returns the config and weights written. */
+export async function writeTinyHfLlamaDir(dir: string, options: TinyHfLlamaOptions = {}): Promise<{ config: ModelConfig; weights: TensorMap }> {
+  const source = join(dir, CONFIG_FILE_NAME);
+  let configJson: Record<string, unknown>;
+  let config: ModelConfig;
+  if (options.preset === undefined) {
+    if (options.numHiddenLayers !== undefined) throw new ModelConfigError(["num_hidden_layers: a layer override needs a preset"], { source });
+    configJson = tinyLlamaConfigJson();
+    config = configFromJson(configJson, { source });
+  } else {
+    config = presetForTinyBpe(options.preset, options.numHiddenLayers, source);
+    configJson = hfLlamaConfigJson(config);
+  }
+  const weights = makeDemoWeights(config, options.seed ?? 0);
   await mkdir(dir, { recursive: true });
   const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
-  await writeFile(join(dir, CONFIG_FILE_NAME), json(configJson), "utf8");
-  await writeSafetensorsFile(join(dir, WEIGHTS_FILE_NAME), makeDemoWeights(config, options.seed ?? 0), { dtype: "f32", metadata: { format: "pt" } });
+  await writeFile(source, json(configJson), "utf8");
+  await writeFile(join(dir, GENERATION_CONFIG_FILE_NAME), json(hfGenerationConfigJson(config)), "utf8");
+  await writeSafetensorsFile(join(dir, WEIGHTS_FILE_NAME), weights, { dtype: "f32", metadata: { format: "pt" } });
   await writeFile(join(dir, TOKENIZER_FILE_NAME), json(tinyLlamaTokenizerJson()), "utf8");
   await writeFile(join(dir, TOKENIZER_CONFIG_FILE_NAME), json(tinyLlamaTokenizerConfig()), "utf8");
+  return { config, weights };
 }

@@ -81,6 +81,15 @@ export class GraphBuilder {
     this.outputs.push(valueInfo(name, type, dims));
   }
 
+  /**
+   * Declares `name`, already a node's output, a graph output as is. Unlike
+   * output(), no Identity node copies it: for large outputs produced every
+   * run (a KV cache's present.* tensors).
+   */
+  declareOutput(name: string, type: ElementType, dims: readonly Dim[]): void {
+    this.outputs.push(valueInfo(name, type, dims));
+  }
+
   /** A float32 constant. The bytes are copied, so the caller's array may change afterwards. */
   floatInitializer(prefix: string, dims: readonly number[], data: Float32Array): string {
     const name = this.fresh(prefix);

@@ -13,4 +13,5 @@
 export { ropeTables } from "../onnx/dense-ops.js";
 export { STAGE_INPUTS, STAGE_OUTPUTS, buildDenseStage, buildDenseStages, type DenseStage } from "../onnx/dense-stages.js";
 export { ONNX_IR_VERSION, ONNX_OPSET } from "../onnx/graph-builder.js";
+export { HF_LLAMA_ONNX_FILE, HF_LLAMA_ONNX_INPUTS, HF_LLAMA_ONNX_LOGITS, buildHfLlamaOnnx, hfLlamaCacheNames, writeHfLlamaOnnx } from "../onnx/hf-llama-onnx.js";
 export { OrtDenseModel, type AttentionInputs, type OrtDenseModelOptions } from "./ort-dense-model.js";

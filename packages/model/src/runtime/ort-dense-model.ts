@@ -57,6 +57,10 @@ export class OrtDenseModel {
       intraOpNumThreads: options.intraOpThreads ?? 1,
       interOpNumThreads: 1,
       logSeverityLevel: ORT_LOG_SEVERITY_ERROR,
+      // Each of the L+1 stage sessions has its own intra-op pool; with spinning on (ORT's default) every pool
+      // thread spins after each run, so at 2 threads a worker burnt ~27 ms of CPU per token against ~4 ms off
+      // (issue 16's peer bench). The flattened key is session.intra_op.allow_spinning.
+      extra: { session: { intra_op: { allow_spinning: "0" }, inter_op: { allow_spinning: "0" } } },
     };
     const sessions: ort.InferenceSession[] = [];
     try {

@@ -17,6 +17,7 @@ export { makeDemoWeights } from "./demo-weights.js";
 export { EMBED_TOKENS, FINAL_NORM, LM_HEAD, expectedTensorShapes, layerTensorNames } from "./tensor-names.js";
 export { validateWeights } from "./validate-weights.js";
 export { CONFIG_FILE_NAME, WEIGHTS_FILE_NAME, demoModel, loadModelConfig, loadModelDir, saveModelDir, type LoadedModel } from "../model-dir/model-dir.js";
+export { GENERATION_CONFIG_FILE_NAME, hfGenerationConfigJson, hfLlamaConfigJson } from "../model-dir/hf-llama-config-json.js";
 export {
   LLAMA3_CHAT_TEMPLATE,
   TINY_LLAMA_SPECIAL_TOKENS,
@@ -27,4 +28,5 @@ export {
   tinyLlamaTokenizerJson,
   tinyLlamaVocabSize,
   writeTinyHfLlamaDir,
+  type TinyHfLlamaOptions,
 } from "../model-dir/tiny-hf-llama.js";

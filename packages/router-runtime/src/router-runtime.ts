@@ -97,7 +97,8 @@ export async function startRouter(config: RouterConfig, logger: Logger, options:
 
   // NOTE: what clients may send is bounded apart from what the router sends them: a request needs little (a
   // prompt of a 128K context is about 0.5 MiB), an answer with prompt logprobs may need much more.
-  const server = new Server({ ...messageSizeOptions(config.maxMessageMib * MIB), "grpc.max_receive_message_length": Math.round(config.maxRequestMib * MIB) });
+  // NOTE: channelz off (nothing serves it): its bookkeeping is per call and per message.
+  const server = new Server({ ...messageSizeOptions(config.maxMessageMib * MIB), "grpc.max_receive_message_length": Math.round(config.maxRequestMib * MIB), "grpc.enable_channelz": 0 });
   server.addService(grpcServiceDefinition(inferencev1.InferenceService), bindService(inferencev1.InferenceService, inferenceServiceImpl(pipeline), { toStatus: toGrpcStatus }));
   const health = addHealthService(server, [inferencev1.InferenceService]);
   addReflectionService(server, [inferencev1.InferenceService]);

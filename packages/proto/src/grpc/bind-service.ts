@@ -3,7 +3,8 @@
  *
  * A handler is an async function (unary, client streaming) or an async
  * generator (server streaming, bidi). Requests arrive decoded as protobuf-es
- * messages; responses may be messages or plain init objects. A thrown error is
+ * messages; responses may be messages or plain init objects, and a streamed
+ * one an EncodedMessage (bytes written as they are). A thrown error is
  * mapped to a status once, here, through `toStatus`: a GrpcStatusError keeps
  * its code, anything else becomes what the app's mapper says (INTERNAL by
  * default). Server streams honour back-pressure: a write that fills the
@@ -26,19 +27,21 @@ import { ClientStalledError } from "./client-stalled-error.js";
 import { isGrpcStatusError } from "./grpc-status-error.js";
 import { UndecodableMessage } from "./undecodable-message.js";
 import { handlerContext, type HandlerContext } from "./handler-context.js";
-import { methodPath } from "./service-definition.js";
+import { methodPath, type EncodedMessage } from "./service-definition.js";
 
 type In<M extends DescMethod> = MessageShape<M["input"]>;
 type Out<M extends DescMethod> = MessageInitShape<M["output"]>;
+/** A streamed response: a message, or one already in protobuf binary (a relay's received bytes, a payload written in place). */
+type StreamedOut<M extends DescMethod> = Out<M> | EncodedMessage;
 
 /** The handler type of one method, chosen by its kind. */
 export type MethodImpl<M extends DescMethod> = M["methodKind"] extends "unary"
   ? (request: In<M>, context: HandlerContext) => Promise<Out<M>>
   : M["methodKind"] extends "server_streaming"
-    ? (request: In<M>, context: HandlerContext) => AsyncIterable<Out<M>>
+    ? (request: In<M>, context: HandlerContext) => AsyncIterable<StreamedOut<M>>
     : M["methodKind"] extends "client_streaming"
       ? (requests: AsyncIterable<In<M>>, context: HandlerContext) => Promise<Out<M>>
-      : (requests: AsyncIterable<In<M>>, context: HandlerContext) => AsyncIterable<Out<M>>;
+      : (requests: AsyncIterable<In<M>>, context: HandlerContext) => AsyncIterable<StreamedOut<M>>;
 
 /** Handlers for every method of a service, keyed by local name (`generate`, `getInfo`). */
 export type ServiceImpl<S extends DescService> = S extends { method: infer Methods }

@@ -211,10 +211,16 @@ function bindClientMethod(client: Client, method: DescMethod): unknown {
   }
 }
 
+/**
+ * Channel options every client starts from (the caller's win). NOTE: channelz off: nothing here serves the
+ * channelz service, and its bookkeeping (call counters, a timestamp per message) is per call and per message.
+ */
+export const DEFAULT_CHANNEL_OPTIONS: Readonly<ChannelOptions> = { "grpc.enable_channelz": 0 };
+
 /** Opens a channel to `address` (host:port) and returns a typed client for `service`. */
 export function createGrpcClient<S extends DescService>(service: S, address: string, options: ClientOptions = {}): ServiceClient<S> {
   const Constructor = makeGenericClientConstructor(grpcServiceDefinition(service), service.typeName);
-  const client = new Constructor(address, options.credentials ?? grpcCredentials.createInsecure(), options.channelOptions ?? {});
+  const client = new Constructor(address, options.credentials ?? grpcCredentials.createInsecure(), { ...DEFAULT_CHANNEL_OPTIONS, ...options.channelOptions });
   const typed: Record<string, unknown> = {
     grpcClient: client,
     close: () => client.close(),

@@ -29,13 +29,18 @@ export function inferenceServiceImpl(pipeline: RequestPipeline): ServiceImpl<typ
     async *generate(request, context) {
       const tenant = pipeline.apiKeys.authenticate(context.metadata.get("authorization")[0]?.toString());
       const events = pipeline.generate(request, tenant, context.signal);
+      // The headers go once, before the first message (a Metadata per chunk cost as much as the chunk's relay).
+      let headersSent = false;
       for await (const event of events) {
         if (event.kind === "chunk") {
-          if (event.requestId !== undefined) sendRequestId(context, event.requestId);
+          if (!headersSent && event.requestId !== undefined) {
+            sendRequestId(context, event.requestId);
+            headersSent = true;
+          }
           yield create(inferencev1.GenerateResponseSchema, { event: { case: "chunk", value: event.chunk } });
           continue;
         }
-        sendRequestId(context, event.finish.requestId);
+        if (!headersSent) sendRequestId(context, event.finish.requestId);
         yield create(inferencev1.GenerateResponseSchema, { event: { case: "finish", value: event.finish } });
         // NOTE: the finish goes first (clients read the usage from it), then the status names the cause.
         if (event.failure !== undefined) throw event.failure;

@@ -10,7 +10,7 @@ import { printResult, writeResult, type BenchResult } from "./lib/bench-result.j
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [name, ...args] = process.argv.slice(2);
-const available = (await readdir(here, { withFileTypes: true })).filter((e) => e.isDirectory() && !["lib", "results", "node_modules"].includes(e.name)).map((e) => e.name);
+const available = (await readdir(here, { withFileTypes: true })).filter((e) => e.isDirectory() && !["lib", "results", "node_modules", "plots"].includes(e.name)).map((e) => e.name);
 if (name === undefined || !available.includes(name)) {
   process.stderr.write(`usage: npm run bench -- <name>   (one of: ${available.join(", ")})\n`);
   process.exit(2);

@@ -111,9 +111,10 @@ function heldBlocks(shape: KvModelShape, blockSizeTokens: number, numBlocks: num
   const attention = manager.attentionView();
   const slots = { kSlot: new Int32Array(numBlocks), vSlot: new Int32Array(numBlocks), vTier: new Uint8Array(numBlocks) };
   attention.fillBlockSlots("all", slots, 0);
+  // The bench's pools are f32 (the manager's default dtype), so their arenas are Float32Arrays.
   const views: Record<KvComponent, Float32Array[]> = {
-    k: Array.from(slots.kSlot, (slot) => attention.kDevice.subarray(slot * slotFloats.k, (slot + 1) * slotFloats.k)),
-    v: Array.from(slots.vSlot, (slot) => attention.vDevice.subarray(slot * slotFloats.v, (slot + 1) * slotFloats.v)),
+    k: Array.from(slots.kSlot, (slot) => (attention.kDevice as Float32Array).subarray(slot * slotFloats.k, (slot + 1) * slotFloats.k)),
+    v: Array.from(slots.vSlot, (slot) => (attention.vDevice as Float32Array).subarray(slot * slotFloats.v, (slot + 1) * slotFloats.v)),
   };
   return { manager, views, hashes: manager.promptBlockHashes(tokens) };
 }

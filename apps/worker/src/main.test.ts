@@ -55,6 +55,12 @@ test("worker process - a bad flag exits 2 naming it", async () => {
   assert.match(stderr, /--kv-device-mib: Too small: expected number to be >0/);
 });
 
+test("worker process - a KV dtype it does not know exits 2 naming the flag and the choices", async () => {
+  const bad = await runWorker(["--kv-k-dtype", "fp8"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^sigmaserve worker: --kv-k-dtype: must be f32, bf16 or f16 \(see "sigmaserve worker --help"\)\n$/);
+});
+
 /** Runs the worker process to its exit (for command lines that answer without serving). */
 async function runWorker(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -72,6 +78,8 @@ test("worker process - --help lists every flag with its description and default;
   assert.match(help.stdout, /^usage: sigmaserve worker \(--preset NAME \[--seed N\] \| --model DIR\) \[options\]$/m);
   assert.match(help.stdout, /^ {2}--kv-device-mib MIB +device memory for the K and V pools, MiB \(default: 256\)$/m);
   assert.match(help.stdout, /^ {2}--role both\|prefill\|decode +.+ \(default: both\)$/m);
+  assert.match(help.stdout, /^ {2}--kv-dtype f32\|bf16\|f16 +element type of the K and V pools .+ \(default: bf16\)$/m);
+  assert.match(help.stdout, /^ {2}--kv-v-dtype f32\|bf16\|f16 +element type of the V pools \(device and host\); default: --kv-dtype$/m);
   assert.match(help.stdout, /^ {2}--drain-migrate +on SIGTERM, hand running requests/m);
   assert.match(help.stdout, /^ {2}--log-level LEVEL +fatal \| error/m);
   assert.ok([...help.stdout.matchAll(/^ {2}--[a-z]/gm)].length >= 30, "every flag is listed");

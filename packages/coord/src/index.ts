@@ -40,9 +40,12 @@ export {
 export {
   kvComponentFromProto,
   kvComponentToProto,
+  kvDtypeFromProto,
+  kvDtypeToProto,
   kvTierFromProto,
   kvTierToProto,
   type KvComponent,
+  type KvDtype,
   type KvTier,
 } from "./core/kv-proto-enums.js";
 export { startHeartbeats, type HeartbeatLoop, type HeartbeatLoopOptions } from "./heartbeat-loop.js";

@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "paged_attention",
-      "sources": ["src/addon.cc", "src/cpu_features.cc", "src/paged_attention.cc", "src/thread_pool.cc", "src/validate_inputs.cc"],
+      "sources": ["src/addon.cc", "src/cpu_features.cc", "src/paged_attention.cc", "src/stream_slots.cc", "src/thread_pool.cc", "src/validate_inputs.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags!": ["-O2", "-fno-exceptions"],

@@ -11,6 +11,10 @@ export * from "./events/index.js";
 export type { PoolBytes } from "./pool/block-pool.js";
 export { KvCacheConfigError, KvCacheInvariantError } from "./pool/errors.js";
 export { HostArenaStorage, type TierStorage } from "./pool/tier-storage.js";
+export { DEFAULT_KV_DTYPES } from "./pool/block-pool.js";
+// The element conversions behind the 16-bit pools, for oracles and benches outside the package.
+export { bf16BitsFromF32Bits, f32BitsFromBf16Bits } from "./dtype/bf16-bits.js";
+export { f16BitsFromF32Bits, f32BitsFromF16Bits } from "./transfer/f16-bits.js";
 export type { KvBlockExport, KvBlockImport } from "./pool/block-transfer.js";
 export { blocksPerFrame, type KvExportFrame, type KvExportOptions, type KvFrameAllocator, type KvFrameExport } from "./pool/block-export.js";
 export type { BlockImportSession as KvImportSession, KvFrameAccepted, KvImportSessionOptions } from "./pool/block-import-session.js";

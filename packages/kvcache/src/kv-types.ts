@@ -30,3 +30,21 @@ export function blockElements(shape: KvModelShape, component: KvComponent, block
   const heads = component === "k" ? shape.num_key_heads : shape.num_value_heads;
   return shape.num_hidden_layers * heads * blockSizeTokens * shape.head_dim;
 }
+
+/**
+ * The element type a pool stores one component in: f32 (4 bytes, the oracle), or a 16-bit type (2 bytes):
+ * bf16 (f32's top half: 8 exponent bits, 7 mantissa bits, rounded to nearest even) or f16 (IEEE binary16).
+ */
+export type KvDtype = "f32" | "bf16" | "f16";
+export const KV_DTYPES: readonly KvDtype[] = ["f32", "bf16", "f16"];
+/** Bytes per element of each dtype. */
+export const KV_DTYPE_BYTES: Readonly<Record<KvDtype, number>> = { f32: 4, bf16: 2, f16: 2 };
+/** The dtype of each component: K and V may differ (e.g. K bf16, V f16). */
+export type KvDtypes = Readonly<Record<KvComponent, KvDtype>>;
+
+/**
+ * The memory of one (component, tier) arena: a Float32Array for f32, a
+ * Uint16Array of the raw 16-bit patterns for bf16 and f16. Same layout either
+ * way: one element per value, [layers][heads][blockSizeTokens][head_dim] per slot.
+ */
+export type KvArena = Float32Array | Uint16Array;

@@ -6,15 +6,15 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { ModelRunner, createAttentionKernel } from "@sigmaserve/engine";
-import { KvCacheManager, describeHashSpec, KvEventLog, randomKvEpoch, type PoolBytes } from "@sigmaserve/kvcache";
+import { KV_DTYPE_BYTES, KvCacheManager, describeHashSpec, KvEventLog, randomKvEpoch, type PoolBytes } from "@sigmaserve/kvcache";
 import { eosTokenIds } from "@sigmaserve/model/config";
 import { OrtDenseModel } from "@sigmaserve/model/runtime";
 import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/weights";
-import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, kvv1, messageSizeOptions, startHealthServer, workerv1, type HealthServer } from "@sigmaserve/proto";
+import { addHealthService, addReflectionService, bindService, coordv1, grpcServiceDefinition, messageSizeOptions, startHealthServer, workerv1, type HealthServer } from "@sigmaserve/proto";
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { connectNatsCoordBus, kvComponentToProto, natsSecurityOptionsOf, kvTierToProto, type CoordBus } from "@sigmaserve/coord";
-import type { WorkerConfig } from "./config/worker-config.js";
+import { connectNatsCoordBus, kvComponentToProto, kvDtypeToProto, natsSecurityOptionsOf, kvTierToProto, type CoordBus } from "@sigmaserve/coord";
+import { kvDtypesOf, type WorkerConfig } from "./config/worker-config.js";
 import { openWorkerTls } from "./config/worker-tls.js";
 import { joinBus, type BusMembership } from "./coord/join-bus.js";
 import { toGrpcStatus } from "./grpc/to-grpc-status.js";
@@ -77,8 +77,9 @@ export interface WorkerRuntime {
 
 /**
  * How the KV byte budget is split. Full mode: the device holds K and V of
- * every block, split n_k : n_v so both pools hold the same number of blocks;
- * the host likewise. Selective-V mode (top-k > 0 with host memory): the device
+ * every block, split n_k·width_k : n_v·width_v (each component's heads times
+ * its dtype's bytes per element) so both pools hold the same number of
+ * blocks; the host likewise. Selective-V mode (top-k > 0 with host memory): the device
  * is split evenly, so it holds K for many more blocks than V, and the host
  * holds only V, where old V rows live and are read selectively.
  */
@@ -87,7 +88,8 @@ export function poolBytes(config: WorkerConfig, model: LoadedModel): PoolBytes {
   const device = config.kvDeviceMib * MIB;
   const host = config.kvHostMib * MIB;
   if (config.selectiveVTopk > 0 && host > 0) return { k: { device: device / 2, host: 0 }, v: { device: device / 2, host } };
-  const kShare = nK / (nK + nV);
+  const dtype = kvDtypesOf(config);
+  const kShare = (nK * KV_DTYPE_BYTES[dtype.k]) / (nK * KV_DTYPE_BYTES[dtype.k] + nV * KV_DTYPE_BYTES[dtype.v]);
   return { k: { device: device * kShare, host: host * kShare }, v: { device: device * (1 - kShare), host: host * (1 - kShare) } };
 }
 
@@ -117,6 +119,8 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     blockSizeTokens: config.blockSize,
     modelId: model.id,
     bytes: poolBytes(config, model),
+    // --kv-dtype (bf16 by default): the pools store 16-bit patterns, so the same bytes hold twice the blocks of f32.
+    dtype: kvDtypesOf(config),
     mode: selective ? "selective-v" : "full",
     eventLog,
     maxCachedFractionPerTenant: config.tenantMaxCachedFraction,
@@ -148,7 +152,9 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     scheduler: () => scheduler.stats(),
     attentionReadBytes: () => scheduler.attentionReadBytes,
     stepPhaseMs: () => scheduler.stepPhaseMs,
-    vRowBytes: model.config.head_dim * 4,
+    vRowBytes: model.config.head_dim * KV_DTYPE_BYTES[kv.dtype.v],
+    kvDtypes: kv.dtype,
+    kvImportDtypeConversions: () => kv.importDtypeConversions,
     kvUsage: () => kv.usage(),
     kvEventsPublished: () => eventLog.lastTakenSeq,
     kvTenantCapEvictions: () => kv.tenantCapEvictions,
@@ -189,12 +195,14 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
           tokenizer: model.tokenizer.kind,
         },
         kvHash,
-        kvDtype: kvv1.KvDtype.F32,
+        // K's type; each pool's own (V's may differ) travels in its capacity entry.
+        kvDtype: kvDtypeToProto(kv.dtype.k),
         kvCapacity: kv.usage().map((u) => ({
           component: kvComponentToProto(u.component),
           tier: kvTierToProto(u.tier),
           numBlocks: u.totalBlocks,
           blockBytes: BigInt(kv.blockBytes[u.component]),
+          dtype: kvDtypeToProto(kv.dtype[u.component]),
         })),
         selectiveVTopk: config.selectiveVTopk,
         maxBatchTokens: config.maxBatchTokens,
@@ -325,6 +333,6 @@ export async function startWorker(config: WorkerConfig, logger: Logger, options:
     }
   }
   const membership: BusMembership | undefined = bus === undefined ? undefined : await joinBus(runtime, bus, logger);
-  logger.info({ address: runtime.address, metricsAddress: runtime.metricsAddress, health: runtime.healthAddress, tls: tls === undefined ? "off" : "mtls", model: model.id, kernel: kernel.name, pools: kv.usage() }, "worker listening");
+  logger.info({ address: runtime.address, metricsAddress: runtime.metricsAddress, health: runtime.healthAddress, tls: tls === undefined ? "off" : "mtls", model: model.id, kernel: kernel.name, kvDtype: kv.dtype, pools: kv.usage() }, "worker listening");
   return runtime;
 }

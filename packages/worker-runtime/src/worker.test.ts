@@ -74,7 +74,8 @@ const prompts = Array.from({ length: 20 }, (_, r) => Array.from({ length: 12 + (
 describe("worker - generation", () => {
   let runtime: WorkerRuntime;
   let client: ServiceClient<typeof workerv1.WorkerService>;
-  before(async () => ({ runtime, client } = await start(["--block-size", "4", "--max-batch-tokens", "64"])));
+  // An f32 KV cache: the oracle is the f32 reference's greedy tokens (the bf16 default is measured against it in bench/kv-dtype).
+  before(async () => ({ runtime, client } = await start(["--block-size", "4", "--max-batch-tokens", "64", "--kv-dtype", "f32"])));
   after(async () => {
     client.close();
     await runtime.stop();
@@ -186,9 +187,9 @@ describe("worker - generation", () => {
 describe("worker - under KV pressure", () => {
   let runtime: WorkerRuntime;
   let client: ServiceClient<typeof workerv1.WorkerService>;
-  // sigma-tiny, block 4: K block 4·1·4·32·4 = 2 KiB, V block 8 KiB: 10 KiB a block.
-  // 0.6 MiB holds about 60 blocks = 240 tokens: about three of these requests at their longest.
-  before(async () => ({ runtime, client } = await start(["--block-size", "4", "--kv-device-mib", "0.6", "--max-batch-tokens", "128"])));
+  // sigma-tiny, block 4, bf16 pools (the default): K block 4·1·4·32·2 = 1 KiB, V block 4 KiB: 5 KiB a block.
+  // 0.3 MiB holds about 60 blocks = 240 tokens: about three of these requests at their longest.
+  before(async () => ({ runtime, client } = await start(["--block-size", "4", "--kv-device-mib", "0.3", "--max-batch-tokens", "128"])));
   after(async () => {
     client.close();
     await runtime.stop();

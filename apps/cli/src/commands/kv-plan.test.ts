@@ -30,6 +30,26 @@ test("cli - kv plan: sigma-1.5b in bf16 fits 1.6x the tokens of std-1.5b in 80 G
   assert.match(text.stdout, /^sigma-1\.5b +13,312 +53,248 +66,560 +0 +1,290,544 +- +1,290,544 +device$/m);
   assert.match(text.stdout, /^GQA twin \(n_k 16\) +53,248 +53,248 +106,496 +0 +806,592 +- +806,592 +device$/m);
   assert.match(text.stdout, /^ratio: 1\.60x the tokens of the GQA twin in the same memory \(device bytes per token 1\.60x\)$/m);
+  // 2^30 ÷ 66,560 = 16,131.9 tokens per GiB; the twin 2^30 ÷ 106,496 = 10,082.5.
+  assert.match(text.stdout, /^density in bf16: 16,131 tokens per GiB of K\+V \(GQA twin 10,082\)$/m);
+});
+
+test("cli - kv plan: tokens per GiB for the dtype in use, bf16 exactly twice f32; --kv-k-dtype / --kv-v-dtype set one component", async () => {
+  const plans = await Promise.all(
+    [["--kv-dtype", "f32"], ["--kv-dtype", "bf16"], ["--dtype", "f16"], ["--kv-dtype", "f32", "--kv-k-dtype", "bf16"]].map(async (flags) => {
+      const { code, stdout, stderr } = await run("kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--json", ...flags);
+      assert.equal(code, 0, stderr);
+      return JSON.parse(stdout);
+    }),
+  );
+  const [f32, bf16, f16, mixed] = plans;
+  assert.deepEqual([f32.dtype, bf16.dtype, f16.dtype, mixed.dtype], [{ k: "f32", v: "f32" }, { k: "bf16", v: "bf16" }, { k: "f16", v: "f16" }, { k: "bf16", v: "f32" }]);
+  assert.equal(f32.tokens_per_gib, 2 ** 30 / 133_120);
+  assert.equal(bf16.tokens_per_gib, 2 * f32.tokens_per_gib);
+  assert.equal(f16.tokens_per_gib, bf16.tokens_per_gib);
+  assert.deepEqual(mixed.bytes_per_token, { k: 13_312, v: 106_496, total: 119_808 });
+  const text = await run("kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--kv-v-dtype", "f16", "--kv-k-dtype", "bf16");
+  assert.match(text.stdout, /; K bf16, V f16, 16-token blocks, mode full$/m);
 });
 
 test("cli - kv plan: selective-v keeps 13,312 bytes per token on the device and names the tier that limits", async () => {
@@ -42,7 +62,7 @@ test("cli - kv plan: selective-v keeps 13,312 bytes per token on the device and 
   const withHost = await run("kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--host-gib", "64", "--mode", "selective-v", "--json");
   assert.equal(withHost.code, 0, withHost.stderr);
   const plan = JSON.parse(withHost.stdout);
-  assert.equal(plan.dtype, "bf16", "bf16 is the default dtype");
+  assert.deepEqual(plan.dtype, { k: "bf16", v: "bf16" }, "bf16 is the default dtype");
   assert.deepEqual([plan.device_bytes_per_token, plan.host_bytes_per_token, plan.device_tokens, plan.host_tokens, plan.tokens, plan.limited_by], [13_312, 53_248, 6_452_768, 1_290_544, 1_290_544, "host"]);
 });
 
@@ -67,6 +87,9 @@ test("cli - kv plan: bad arguments exit 2 with a message naming the flag", async
     [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--mode", "offload"], /--mode must be one of full, selective-v, got "offload"/],
     [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--host-gib", "512"], /--host-gib applies to --mode selective-v only/],
     [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--dtype", "f8"], /--dtype must be one of f32, f16, bf16, got "f8"/],
+    [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--kv-dtype", "f8"], /--kv-dtype must be one of f32, f16, bf16, got "f8"/],
+    [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--kv-v-dtype", "int8"], /--kv-v-dtype must be one of f32, f16, bf16, got "int8"/],
+    [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--dtype", "f32", "--kv-dtype", "bf16"], /--dtype is the older name of --kv-dtype: give one of them/],
     [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--block-size", "0"], /--block-size must be an integer >= 1, got "0"/],
     [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--layers", "two"], /--layers must be an integer >= 1, got "two"/],
     [["kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "extra"], /unexpected argument "extra"/],

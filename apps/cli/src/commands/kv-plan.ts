@@ -4,7 +4,10 @@
  * bytes apart and the same figures for the GQA twin, so the DiffQKV gain is
  * read off as a ratio of tokens in the same memory. Memory is given in GiB
  * (2^30 bytes, decimals allowed) and rounded down to whole bytes; the
- * planner counts whole blocks only.
+ * planner counts whole blocks only. The element type is the worker's flags'
+ * (`--kv-dtype`, bf16 by default, with `--kv-k-dtype` / `--kv-v-dtype` for one
+ * component; `--dtype` is the older name of `--kv-dtype`), and the plan
+ * reports tokens per GiB for it (bf16 and f16: twice f32's).
  */
 import { CAPACITY_MODES, DEFAULT_BLOCK_SIZE_TOKENS, planCapacity, type CapacityFigures, type KvDtype } from "@sigmaserve/kvcache";
 import { presetConfig } from "@sigmaserve/model/config";
@@ -20,7 +23,10 @@ export const SPEC = defineCommand({
     preset: { type: "string", value: "NAME", description: "the model shape to plan for (required)" },
     "device-gib": { type: "string", value: "N", description: "device memory for the KV pools, in GiB (2^30 bytes; decimals allowed; required)" },
     "host-gib": { type: "string", value: "N", default: "unbounded, so the device limits", description: "host memory for V, in GiB; selective-v only" },
-    dtype: { type: "string", value: "f32|f16|bf16", default: "bf16", description: "KV element dtype" },
+    "kv-dtype": { type: "string", value: "f32|f16|bf16", default: "bf16", description: "KV element dtype of K and V, as the worker's --kv-dtype" },
+    "kv-k-dtype": { type: "string", value: "f32|f16|bf16", default: "--kv-dtype", description: "K's element dtype" },
+    "kv-v-dtype": { type: "string", value: "f32|f16|bf16", default: "--kv-dtype", description: "V's element dtype" },
+    dtype: { type: "string", value: "f32|f16|bf16", description: "the older name of --kv-dtype" },
     mode: { type: "string", value: "full|selective-v", default: "full", description: "full: K and V on the device; selective-v: K on the device, V on the host" },
     "block-size": { type: "string", value: "N", default: String(DEFAULT_BLOCK_SIZE_TOKENS), description: "tokens per block" },
     layers: { type: "string", value: "N", default: "the preset's", description: "override the preset's layer count" },
@@ -71,7 +77,13 @@ export async function kvPlan(argv: string[], io: CommandIo): Promise<void> {
   const deviceBytes = gibFlag(deviceGib, "--device-gib");
   if (deviceBytes === undefined) throw new UsageError("--device-gib is required (device memory for the KV pools, in GiB)", SPEC.usage);
   const hostBytes = gibFlag(hostGib, "--host-gib");
-  const dtype = choiceFlag(values.dtype as string | undefined, "--dtype", DTYPES, "bf16", SPEC.usage);
+  if (values.dtype !== undefined && values["kv-dtype"] !== undefined && values.dtype !== values["kv-dtype"]) throw new UsageError("--dtype is the older name of --kv-dtype: give one of them", SPEC.usage);
+  const both = values["kv-dtype"] === undefined ? choiceFlag(values.dtype as string | undefined, "--dtype", DTYPES, "bf16", SPEC.usage) : choiceFlag(values["kv-dtype"] as string, "--kv-dtype", DTYPES, "bf16", SPEC.usage);
+  const dtype = {
+    k: choiceFlag(values["kv-k-dtype"] as string | undefined, "--kv-k-dtype", DTYPES, both, SPEC.usage),
+    v: choiceFlag(values["kv-v-dtype"] as string | undefined, "--kv-v-dtype", DTYPES, both, SPEC.usage),
+  };
+  const dtypeText = dtype.k === dtype.v ? dtype.k : `K ${dtype.k}, V ${dtype.v}`;
   const mode = choiceFlag(values.mode as string | undefined, "--mode", CAPACITY_MODES, "full", SPEC.usage);
   // NOTE: in full mode the host holds no live tokens, so a host size would
   // plan nothing; saying so beats printing figures that silently ignore it.
@@ -86,7 +98,7 @@ export async function kvPlan(argv: string[], io: CommandIo): Promise<void> {
   const twin = plan.gqaTwin!;
   const ratio = plan.vsGqaTwin!;
   const lines = [
-    `kv plan ${name}: ${config.num_hidden_layers} layers, heads k/v ${config.num_key_heads}/${config.num_value_heads}, head_dim ${config.head_dim}; ${dtype}, ${blockSizeTokens}-token blocks, mode ${mode}`,
+    `kv plan ${name}: ${config.num_hidden_layers} layers, heads k/v ${config.num_key_heads}/${config.num_value_heads}, head_dim ${config.head_dim}; ${dtypeText}, ${blockSizeTokens}-token blocks, mode ${mode}`,
     `memory: device ${deviceGib} GiB (${n(deviceBytes)} bytes), host ${hostGib === undefined ? (mode === "full" ? "not used" : "unbounded") : `${hostGib} GiB (${n(hostBytes ?? 0)} bytes)`}`,
     "",
     tableLine(COLUMNS.map(([title]) => title), "limited by"),
@@ -94,6 +106,7 @@ export async function kvPlan(argv: string[], io: CommandIo): Promise<void> {
     row(`GQA twin (n_k ${twin.shape.num_key_heads})`, twin),
     "",
     `ratio: ${ratio.tokens === null ? "-" : `${ratio.tokens.toFixed(2)}x`} the tokens of the GQA twin in the same memory (device bytes per token ${ratio.deviceBytesPerToken.toFixed(2)}x)`,
+    `density in ${dtypeText}: ${n(Math.floor(plan.tokensPerGib))} tokens per GiB of K+V (GQA twin ${n(Math.floor(twin.tokensPerGib))})`,
     "B/tok = bytes per token over all layers; device/host tokens = what each tier's memory holds in whole blocks; tokens = the smaller",
   ];
   io.stdout(`${lines.join("\n")}\n`);

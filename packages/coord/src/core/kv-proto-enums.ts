@@ -4,7 +4,9 @@
  * enums `kvv1.KvComponent` / `kvv1.KvTier` that travel on the bus and over
  * gRPC. Every package that crosses that line (the KV-event codec here, the
  * worker's load and capacity reports, its KV import, the router's cluster
- * status) uses these four functions, so the mapping is written once.
+ * status) uses these functions, so the mapping is written once. The pools'
+ * element types (`"f32"` / `"bf16"` / `"f16"`, kvcache's KvDtype) map to
+ * `kvv1.KvDtype` the same way: they travel in the registry's capacity entries.
  *
  * NOTE: the `FromProto` direction returns `undefined` for UNSPECIFIED and for
  * a number this build does not know (proto3 enums are open: a newer peer may
@@ -33,6 +35,27 @@ const TIER_FROM_PROTO: ReadonlyMap<number, KvTier> = new Map([
   [kvv1.KvTier.DEVICE, "device"],
   [kvv1.KvTier.HOST, "host"],
 ]);
+
+/** `"f32"`, `"bf16"` or `"f16"`: how a pool stores its elements (kvcache's KvDtype, which coord does not import). */
+export type KvDtype = "f32" | "bf16" | "f16";
+const DTYPE_TO_PROTO: Readonly<Record<KvDtype, kvv1.KvDtype>> = { f32: kvv1.KvDtype.F32, bf16: kvv1.KvDtype.BF16, f16: kvv1.KvDtype.F16 };
+const DTYPE_FROM_PROTO: ReadonlyMap<number, KvDtype> = new Map([
+  [kvv1.KvDtype.F32, "f32"],
+  [kvv1.KvDtype.BF16, "bf16"],
+  [kvv1.KvDtype.F16, "f16"],
+]);
+
+/** `"f32"` → KV_DTYPE_F32, `"bf16"` → KV_DTYPE_BF16, `"f16"` → KV_DTYPE_F16. Throws CoordArgumentError for anything else (a local bug). */
+export function kvDtypeToProto(dtype: KvDtype, field = "dtype"): kvv1.KvDtype {
+  const value = Object.hasOwn(DTYPE_TO_PROTO, dtype) ? DTYPE_TO_PROTO[dtype] : undefined;
+  if (value === undefined) throw new CoordArgumentError(field, `must be "f32", "bf16" or "f16", got ${JSON.stringify(dtype)}`);
+  return value;
+}
+
+/** KV_DTYPE_F32 → `"f32"`, KV_DTYPE_BF16 → `"bf16"`, KV_DTYPE_F16 → `"f16"`; undefined for UNSPECIFIED or an unknown number. */
+export function kvDtypeFromProto(dtype: kvv1.KvDtype): KvDtype | undefined {
+  return DTYPE_FROM_PROTO.get(dtype);
+}
 
 /** `"k"` → KV_COMPONENT_K, `"v"` → KV_COMPONENT_V. Throws CoordArgumentError for anything else (a local bug). */
 export function kvComponentToProto(component: KvComponent, field = "component"): kvv1.KvComponent {

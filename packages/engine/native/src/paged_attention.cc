@@ -132,7 +132,8 @@ struct RowBlocks {
   const uint8_t* vTier;
 };
 
-template <int D>
+// KT, VT: the element types of the K and V arenas (float, Bf16, F16).
+template <int D, typename KT, typename VT>
 class ItemKernel {
  public:
   ItemKernel(const AttentionInputs& in, const HeadPlan& plan, const Geometry& g) : in_(in), plan_(plan), g_(g) {}
@@ -171,18 +172,18 @@ class ItemKernel {
     return (static_cast<size_t>(in_.layer) * heads + head) * g_.bs * g_.d;
   }
 
-  const float* kSlotOf(const RowBlocks& blocks, int j) const {
-    return in_.kDevice.data + static_cast<size_t>(blocks.kSlot[j]) * g_.kSlotFloats;
+  const KT* kSlotOf(const RowBlocks& blocks, int j) const {
+    return static_cast<const KT*>(in_.kDevice.data) + static_cast<size_t>(blocks.kSlot[j]) * g_.kSlotFloats;
   }
 
-  const float* vSlotOf(const RowBlocks& blocks, int j) const {
-    const float* arena = blocks.vTier[j] == 0 ? in_.vDevice.data : in_.vHost.data;
+  const VT* vSlotOf(const RowBlocks& blocks, int j) const {
+    const VT* arena = static_cast<const VT*>(blocks.vTier[j] == 0 ? in_.vDevice.data : in_.vHost.data);
     return arena + static_cast<size_t>(blocks.vSlot[j]) * g_.vSlotFloats;
   }
 
   // s[t] = q · k_t / sqrt(d) for the rows t < tEnd of one head's block
   // (whole groups of 16 rows: rows up to the block's end may be scored too).
-  void scoreRows(const float* q, const float* kb, int tEnd, float* s) const {
+  void scoreRows(const float* q, const KT* kb, int tEnd, float* s) const {
     const int d = g_.d;
     int t = 0;
     if constexpr (kHasAvx512Kernels && D > 0 && D % 16 == 0) {
@@ -200,28 +201,116 @@ class ItemKernel {
     const int bs = g_.bs;
     const int numBlocks = (positions + bs - 1) / bs;
     const size_t firstHead = headOffset(in_.shape.numKeyHeads, item.k0);
-    const size_t runBytes = static_cast<size_t>(item.k1 - item.k0) * bs * d * sizeof(float);
+    const size_t runBytes = static_cast<size_t>(item.k1 - item.k0) * bs * d * sizeof(KT);
     const RunPrefetcher prefetcher(runBytes, item.q1 - item.q0);
     for (int j = 0; j < numBlocks; ++j) {
       const char* ahead = j + kPrefetchBlocksAhead < numBlocks ? reinterpret_cast<const char*>(kSlotOf(blocks, j + kPrefetchBlocksAhead) + firstHead) : nullptr;
-      const float* slot = kSlotOf(blocks, j);
+      const KT* slot = kSlotOf(blocks, j);
       const int tEnd = std::min(bs, positions - j * bs);
-      // A head's bs·d floats stay in L1 while every Q head of that K head passes over them.
-      for (int h = item.q0; h < item.q1; ++h) {
-        prefetcher.slice(ahead, h - item.q0);
-        scoreRows(queryOf(row, h), slot + headOffset(in_.shape.numKeyHeads, plan_.kHeadOf[h]), tEnd, scores + (h - item.q0) * stride + static_cast<size_t>(j) * bs);
+      // A head's bs·d elements stay in L1 while every Q head of that K head passes over them.
+      scoreBlock(row, item, slot, tEnd, scores + static_cast<size_t>(j) * bs, stride, prefetcher, ahead);
+    }
+    stats.kBytes += static_cast<uint64_t>(positions) * item.keyHeadsRead * d * sizeof(KT);
+  }
+
+  // Scores of block rows 0 … tEnd-1 for every Q head of the item into
+  // weights[i·blockStride …] (the selective path: all heads, then selection).
+  void scoreBlock(int row, const HeadRange& item, const KT* kSlot, int tEnd, float* weights, size_t blockStride, const RunPrefetcher& ahead, const char* aheadRun) const {
+    for (int h = item.q0; h < item.q1;) h = scoreGroup(row, item, h, kSlot, tEnd, weights, blockStride, ahead, aheadRun);
+  }
+
+  // Scores of block rows 0 … tEnd-1 for Q head h and the heads after it that
+  // are scored with it, into weights[i·blockStride …]; returns the next head.
+  // With the AVX-512 kernels four (else two) Q heads of the same K head are
+  // scored together, so each K row is loaded (and widened) once for them;
+  // each score's operations are those of scoreRows either way. `also`
+  // prefetches another run (full attention: V's) alongside, a slice per head.
+  int scoreGroup(int row, const HeadRange& item, int h, const KT* kSlot, int tEnd, float* weights, size_t blockStride, const RunPrefetcher& ahead, const char* aheadRun,
+                 const RunPrefetcher* also = nullptr, const char* alsoRun = nullptr) const {
+    const int i = h - item.q0;
+    const KT* kb = kSlot + headOffset(in_.shape.numKeyHeads, plan_.kHeadOf[h]);
+    float* w = weights + i * blockStride;
+    int heads = 1;
+    if constexpr (kHasAvx512Kernels && D > 0 && D % 16 == 0 && D <= 64) {
+      if (!in_.portableLoops && g_.bs % 16 == 0) {
+        // NOTE: four heads only for 16-bit K, where widening is the cost saved;
+        // with f32 K, pairs measured faster in the DRAM-bound bench rows.
+        if (sizeof(KT) == 2 && h + 3 < item.q1 && plan_.kHeadOf[h + 3] == plan_.kHeadOf[h]) {
+          heads = 4;
+        } else if (h + 1 < item.q1 && plan_.kHeadOf[h + 1] == plan_.kHeadOf[h]) {
+          heads = 2;
+        }
       }
     }
-    stats.kBytes += static_cast<uint64_t>(positions) * item.keyHeadsRead * d * sizeof(float);
+    for (int x = 0; x < heads; ++x) {
+      ahead.slice(aheadRun, i + x);
+      if (also != nullptr) also->slice(alsoRun, i + x);
+    }
+    if constexpr (kHasAvx512Kernels && D > 0 && D % 16 == 0 && D <= 64) {
+      // Whole groups of 16 rows, as scoreRows scores them.
+      if (heads == 4) {
+        const float* q[4] = {queryOf(row, h), queryOf(row, h + 1), queryOf(row, h + 2), queryOf(row, h + 3)};
+        for (int t = 0; t < tEnd; t += 16) {
+          float* s[4] = {w + t, w + blockStride + t, w + 2 * blockStride + t, w + 3 * blockStride + t};
+          scoreBlock16Quad<D>(q, kb + static_cast<size_t>(t) * D, g_.scale, s);
+        }
+        return h + 4;
+      }
+      if (heads == 2) {
+        for (int t = 0; t < tEnd; t += 16) scoreBlock16Pair<D>(queryOf(row, h), queryOf(row, h + 1), kb + static_cast<size_t>(t) * D, g_.scale, w + t, w + blockStride + t);
+        return h + 2;
+      }
+    }
+    scoreRows(queryOf(row, h), kb, tEnd, w);
+    return h + 1;
+  }
+
+  // acc[i] += Σ_t w_i[t]·v[t] for Q heads hBegin … hEnd-1 of the item, over
+  // block rows 0 … tEnd-1 of each one's V head, summed in f32 then added into
+  // f64. With the AVX-512 kernels two Q heads of the same V head (both in the
+  // range) share each V row's load. Prefetches slices heads + i of `ahead`
+  // (scoreGroup issued slices 0 … heads-1).
+  void valuesRange(const HeadRange& item, int hBegin, int hEnd, const VT* vSlot, int tEnd, const float* weights, size_t blockStride, double* acc, Scratch& scratch, const RunPrefetcher& ahead, const char* aheadRun) const {
+    const int d = g_.d;
+    const int heads = item.q1 - item.q0;
+    for (int h = hBegin; h < hEnd;) {
+      const int i = h - item.q0;
+      const VT* vb = vSlot + headOffset(in_.shape.numValueHeads, plan_.vHeadOf[h]);
+      const float* w = weights + i * blockStride;
+      double* a = acc + static_cast<size_t>(i) * d;
+      if constexpr (kHasAvx512Kernels && D > 0 && D % 16 == 0) {
+        if (!in_.portableLoops) {
+          ahead.slice(aheadRun, heads + i);
+          if (h + 1 < hEnd && plan_.vHeadOf[h + 1] == plan_.vHeadOf[h]) {
+            ahead.slice(aheadRun, heads + i + 1);
+            accumulateRowsPair<D>(w, w + blockStride, vb, tEnd, a, a + d);
+            h += 2;
+          } else {
+            accumulateRows<D>(w, vb, tEnd, a);
+            h += 1;
+          }
+          continue;
+        }
+      }
+      ahead.slice(aheadRun, heads + i);
+      float* partial = scratch.partial.data();
+      std::fill(partial, partial + d, 0.0f);
+      for (int t = 0; t < tEnd; ++t) axpy<D>(partial, w[t], vb + static_cast<size_t>(t) * d, d);
+      addWidened<D>(a, partial, d);
+      h += 1;
+    }
   }
 
   // Full attention in one pass over the blocks, with an online softmax: per
-  // block and Q head, score the block's K rows, raise the head's running
-  // maximum if the block beats it (rescaling what is summed so far by
-  // exp(old - new)), then add the block's weights and weighted V rows. K and
-  // V stream together, so the scoring arithmetic overlaps the V reads instead
-  // of leaving memory idle in a separate K pass. Each K and V row is read
-  // from memory once for all the Q heads of its K or V head.
+  // block and group of Q heads scored together, score the block's K rows
+  // (QK), then per Q head raise its running maximum if the block beats it
+  // (rescaling what is summed so far by exp(old - new)) and turn the scores
+  // into weights (softmax), then add the weighted V rows (PV). K and V stream
+  // together, so the arithmetic overlaps the V reads instead of leaving
+  // memory idle in a separate K pass. Each K and V row is read from memory
+  // once for all the Q heads of its K or V head, and from L1 once per 4 (K)
+  // or 2 (V) of them. NOTE: heads are grouped only to share loads; each
+  // head's operations and their order are unchanged, so are its bits.
   void fullAttention(int row, const HeadRange& item, int positions, const RowBlocks& blocks, Scratch& scratch) const {
     const int d = g_.d;
     const int bs = g_.bs;
@@ -238,52 +327,49 @@ class ItemKernel {
 
     const size_t kFirst = headOffset(in_.shape.numKeyHeads, item.k0);
     const size_t vFirst = headOffset(in_.shape.numValueHeads, item.v0);
-    const RunPrefetcher kAheadParts(static_cast<size_t>(item.k1 - item.k0) * bs * d * sizeof(float), heads);
-    const RunPrefetcher vAheadParts(static_cast<size_t>(item.v1 - item.v0) * bs * d * sizeof(float), heads);
+    const RunPrefetcher kAheadParts(static_cast<size_t>(item.k1 - item.k0) * bs * d * sizeof(KT), heads);
+    // V's prefetches are spread over the QK and the PV phase (half each), so
+    // memory is kept busy with V while the scores are computed.
+    const RunPrefetcher vAheadParts(static_cast<size_t>(item.v1 - item.v0) * bs * d * sizeof(VT), 2 * heads);
+    const int32_t stopAfter = in_.stopAfterPhase;
+    const bool readValues = stopAfter == AttentionInputs::kAllPhases;
     for (int j = 0; j < numBlocks; ++j) {
       const bool prefetch = j + kPrefetchBlocksAhead < numBlocks;
       const char* kAhead = prefetch ? reinterpret_cast<const char*>(kSlotOf(blocks, j + kPrefetchBlocksAhead) + kFirst) : nullptr;
-      const char* vAhead = prefetch ? reinterpret_cast<const char*>(vSlotOf(blocks, j + kPrefetchBlocksAhead) + vFirst) : nullptr;
-      const float* kSlot = kSlotOf(blocks, j);
-      const float* vSlot = vSlotOf(blocks, j);
+      const char* vAhead = prefetch && readValues ? reinterpret_cast<const char*>(vSlotOf(blocks, j + kPrefetchBlocksAhead) + vFirst) : nullptr;
+      const KT* kSlot = kSlotOf(blocks, j);
+      const VT* vSlot = vSlotOf(blocks, j);
       const int tEnd = std::min(bs, positions - j * bs);
-      for (int h = item.q0; h < item.q1; ++h) {
-        const int i = h - item.q0;
-        kAheadParts.slice(kAhead, i);
-        vAheadParts.slice(vAhead, i);
-        float* w = weights + i * blockStride;
-        scoreRows(queryOf(row, h), kSlot + headOffset(in_.shape.numKeyHeads, plan_.kHeadOf[h]), tEnd, w);
-        const float blockMax = maxOf(w, tEnd);
-        double* a = acc + static_cast<size_t>(i) * d;
-        if (blockMax > runningMax[i]) {
-          if (j > 0) {
-            const double rescale = std::exp(static_cast<double>(runningMax[i]) - static_cast<double>(blockMax));
-            for (int x = 0; x < d; ++x) a[x] *= rescale;
-            denominator[i] *= rescale;
+      // Per group of Q heads scored together (4 or 2 of one K head, or 1):
+      // QK, then each head's softmax, then PV, so V's loads come in slices
+      // between the scoring, not as one burst at the end of the block.
+      for (int h = item.q0; h < item.q1;) {
+        const int groupEnd = scoreGroup(row, item, h, kSlot, tEnd, weights, blockStride, kAheadParts, kAhead, &vAheadParts, vAhead);
+        if (stopAfter != AttentionInputs::kStopAfterScores) {
+          for (int i = h - item.q0; i < groupEnd - item.q0; ++i) {
+            float* w = weights + i * blockStride;
+            const bool whole = tEnd == kLanes;
+            // Softmax: raise the running maximum if the block beats it (rescaling what is summed so far), then weights.
+            const float blockMax = whole ? maxOf<kLanes>(w, kLanes) : maxOf(w, tEnd);
+            double* a = acc + static_cast<size_t>(i) * d;
+            if (blockMax > runningMax[i]) {
+              if (j > 0) {
+                const double rescale = std::exp(static_cast<double>(runningMax[i]) - static_cast<double>(blockMax));
+                for (int x = 0; x < d; ++x) a[x] *= rescale;
+                denominator[i] *= rescale;
+              }
+              runningMax[i] = blockMax;
+            }
+            denominator[i] += whole ? expInPlace<kLanes>(w, kLanes, runningMax[i]) : expInPlace(w, tEnd, runningMax[i]);
           }
-          runningMax[i] = blockMax;
+          if (readValues) valuesRange(item, h, groupEnd, vSlot, tEnd, weights, blockStride, acc, scratch, vAheadParts, vAhead);
         }
-        denominator[i] += expInPlace(w, tEnd, runningMax[i]);
-        // The block's tEnd weighted rows summed in f32 (in registers), then added into f64.
-        const float* vb = vSlot + headOffset(in_.shape.numValueHeads, plan_.vHeadOf[h]);
-        bool accumulated = false;
-        if constexpr (kHasAvx512Kernels && D > 0 && D % 16 == 0) {
-          if (!in_.portableLoops) {
-            accumulateRows<D>(w, vb, tEnd, a);
-            accumulated = true;
-          }
-        }
-        if (!accumulated) {
-          float* partial = scratch.partial.data();
-          std::fill(partial, partial + d, 0.0f);
-          for (int t = 0; t < tEnd; ++t) axpy<D>(partial, w[t], vb + static_cast<size_t>(t) * d, d);
-          addWidened<D>(a, partial, d);
-        }
+        h = groupEnd;
       }
-      const uint64_t bytes = static_cast<uint64_t>(tEnd) * item.valueHeadsRead * d * sizeof(float);
+      const uint64_t bytes = readValues ? static_cast<uint64_t>(tEnd) * item.valueHeadsRead * d * sizeof(VT) : 0;
       (blocks.vTier[j] == 0 ? scratch.stats.vBytesDevice : scratch.stats.vBytesHost) += bytes;
     }
-    scratch.stats.kBytes += static_cast<uint64_t>(positions) * item.keyHeadsRead * d * sizeof(float);
+    scratch.stats.kBytes += static_cast<uint64_t>(positions) * item.keyHeadsRead * d * sizeof(KT);
     for (int h = item.q0; h < item.q1; ++h) {
       const int i = h - item.q0;
       const double* a = acc + static_cast<size_t>(i) * d;
@@ -323,14 +409,14 @@ class ItemKernel {
     const size_t headOff = headOffset(in_.shape.numValueHeads, plan_.vHeadOf[h]);
     const auto vRow = [&](int32_t p) { return vSlotOf(blocks, p / bs) + headOff + static_cast<size_t>(p % bs) * d; };
     // Rows are scattered: ask for all of them first so their misses overlap.
-    for (const int32_t p : kept) prefetchBytes(vRow(p), static_cast<size_t>(d) * sizeof(float));
+    for (const int32_t p : kept) prefetchBytes(vRow(p), static_cast<size_t>(d) * sizeof(VT));
 
     float m = s[kept[0]];
     for (const int32_t p : kept) m = s[p] > m ? s[p] : m;
     double* acc = scratch.acc.data();
     std::fill(acc, acc + d, 0.0);
     double denominator = 0;
-    const uint64_t rowBytes = static_cast<uint64_t>(d) * sizeof(float);
+    const uint64_t rowBytes = static_cast<uint64_t>(d) * sizeof(VT);
     for (const int32_t p : kept) {
       const float w = expNonPositive(s[p] - m);
       denominator += w;
@@ -346,7 +432,7 @@ class ItemKernel {
   const Geometry& g_;
 };
 
-template <int D>
+template <int D, typename KT, typename VT>
 AttentionReadStats runItems(const AttentionInputs& in, const HeadPlan& plan, const Geometry& g, int numThreads) {
   const int rows = static_cast<int>(in.rowSeq.length);
   const int itemsPerRow = static_cast<int>(plan.items.size());
@@ -355,7 +441,7 @@ AttentionReadStats runItems(const AttentionInputs& in, const HeadPlan& plan, con
 
   int maxPositions = 1;
   for (int r = 0; r < rows; ++r) maxPositions = std::max(maxPositions, in.rowPos.data[r] + 1);
-  const ItemKernel<D> kernel(in, plan, g);
+  const ItemKernel<D, KT, VT> kernel(in, plan, g);
   // One scratch per thread index, kept across calls (allocated here, on the calling thread).
   static std::vector<Scratch> scratches;
   if (static_cast<int>(scratches.size()) < numThreads) scratches.resize(numThreads);
@@ -390,6 +476,17 @@ AttentionReadStats runItems(const AttentionInputs& in, const HeadPlan& plan, con
   return total;
 }
 
+// Calls f with a value of the element type `type` names (its type is what matters).
+template <typename F>
+AttentionReadStats withElementType(ElementType type, F&& f) {
+  switch (type) {
+    case ElementType::Bf16: return f(Bf16{});
+    case ElementType::F16: return f(F16{});
+    case ElementType::F32: break;
+  }
+  return f(0.0f);
+}
+
 }  // namespace
 
 AttentionReadStats attendPaged(const AttentionInputs& in, int numThreads) {
@@ -412,12 +509,18 @@ AttentionReadStats attendPaged(const AttentionInputs& in, int numThreads) {
   // (several Node environments, e.g. worker threads, may share the addon).
   static std::mutex callMutex;
   std::lock_guard<std::mutex> lock(callMutex);
-  switch (s.headDim) {
-    case 32: return runItems<32>(in, plan, g, numThreads);
-    case 64: return runItems<64>(in, plan, g, numThreads);
-    case 128: return runItems<128>(in, plan, g, numThreads);
-    default: return runItems<0>(in, plan, g, numThreads);
-  }
+  return withElementType(in.kDevice.type, [&](auto k) {
+    return withElementType(in.vDevice.type, [&](auto v) {
+      using KT = decltype(k);
+      using VT = decltype(v);
+      switch (s.headDim) {
+        case 32: return runItems<32, KT, VT>(in, plan, g, numThreads);
+        case 64: return runItems<64, KT, VT>(in, plan, g, numThreads);
+        case 128: return runItems<128, KT, VT>(in, plan, g, numThreads);
+        default: return runItems<0, KT, VT>(in, plan, g, numThreads);
+      }
+    });
+  });
 }
 
 }  // namespace sigmaserve

@@ -20,6 +20,8 @@
 #include <cstdint>
 #include <string>
 
+#include "element_types.h"
+
 namespace sigmaserve {
 
 struct AttentionShape {
@@ -36,6 +38,16 @@ struct FloatSpan {
   size_t length;
 };
 
+// A K or V arena: `length` elements of `type` (f32 values or 16-bit
+// patterns); `float32Array` says what the caller passed, so the validator can
+// refuse a type that does not match the array.
+struct ArenaSpan {
+  const void* data;
+  size_t length;
+  ElementType type;
+  bool float32Array;
+};
+
 template <typename T>
 struct Span {
   const T* data;
@@ -44,9 +56,9 @@ struct Span {
 
 struct AttentionInputs {
   AttentionShape shape;
-  FloatSpan kDevice;
-  FloatSpan vDevice;
-  FloatSpan vHost;
+  ArenaSpan kDevice;
+  ArenaSpan vDevice;  // vDevice and vHost share V's element type
+  ArenaSpan vHost;
   FloatSpan q;
   float* out;
   size_t outLength;
@@ -60,9 +72,19 @@ struct AttentionInputs {
   int32_t topk;
   // Use only the portable loops (what a CPU without AVX-512 runs); for tests.
   bool portableLoops;
+  // Profiling only (the bench's per-phase split): full attention stops after
+  // this phase, and then the output is not attention. See AttentionPhases.
+  int32_t stopAfterPhase = kAllPhases;
+
+  static constexpr int32_t kAllPhases = 0;
+  // Score the K rows only (no V is read).
+  static constexpr int32_t kStopAfterScores = 1;
+  // Scores, running maximum, rescale and exp (no V is read).
+  static constexpr int32_t kStopAfterSoftmax = 2;
 };
 
-// Bytes read, with the accounting of AttentionReadStats (attention-kernel.ts).
+// Bytes read, with the accounting of AttentionReadStats (attention-kernel.ts),
+// at the stored width (d·4 bytes per f32 row, d·2 per bf16 or f16 row).
 struct AttentionReadStats {
   uint64_t vBytesDevice = 0;
   uint64_t vBytesHost = 0;
@@ -76,6 +98,13 @@ std::string validateAttentionInputs(const AttentionInputs& inputs);
 
 // Computes the batch on `numThreads` threads (the caller is one of them).
 AttentionReadStats attendPaged(const AttentionInputs& inputs, int numThreads);
+
+// The read roofline of attendPaged: reads `slots.length` slots of
+// `slotBytes` bytes each from `arena` (slot i at byte slots[i]·slotBytes),
+// once, on `numThreads` threads of the same pool, and returns a checksum (the
+// wrapping sum of every 64-bit word), so the reads cannot be optimised away.
+// Validated by the caller: every slot lies inside the arena.
+uint64_t streamSlots(const char* arena, size_t slotBytes, Span<int32_t> slots, int numThreads);
 
 // The instruction-set extensions this binary was compiled to use (names as
 // in /proc/cpuinfo), space separated; the loader checks them against the CPU.

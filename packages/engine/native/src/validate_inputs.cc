@@ -12,6 +12,12 @@ std::string validateAttentionInputs(const AttentionInputs& in) {
   }
   if (in.layer < 0 || in.layer >= s.numLayers) return "layer is outside 0 … numLayers-1";
   if (in.topk < 0) return "topk must be >= 0";
+  for (const ArenaSpan* arena : {&in.kDevice, &in.vDevice, &in.vHost}) {
+    const int32_t code = static_cast<int32_t>(arena->type);
+    if (code < 0 || code > 2) return "an element type code is not 0 (f32), 1 (bf16) or 2 (f16)";
+    if ((arena->type == ElementType::F32) != arena->float32Array) return "an arena's array type does not match its element type (f32: Float32Array, bf16/f16: Uint16Array)";
+  }
+  if (in.vHost.type != in.vDevice.type) return "vDevice and vHost must share V's element type";
   const size_t rowFloats = static_cast<size_t>(s.numQueryHeads) * s.headDim;
   const size_t rows = in.rowSeq.length;
   if (in.rowPos.length != rows) return "rowPos and rowSeq differ in length";
@@ -34,6 +40,7 @@ std::string validateAttentionInputs(const AttentionInputs& in) {
     const int64_t blocksNeeded = static_cast<int64_t>(pos) / s.blockSizeTokens + 1;
     if (blocksNeeded > in.seqBlockStart.data[seq + 1] - in.seqBlockStart.data[seq]) return "a row's position lies beyond its sequence's blocks";
   }
+  // Slots in elements, whatever their width.
   const size_t kSlotFloats = static_cast<size_t>(s.numLayers) * s.numKeyHeads * s.blockSizeTokens * s.headDim;
   const size_t vSlotFloats = static_cast<size_t>(s.numLayers) * s.numValueHeads * s.blockSizeTokens * s.headDim;
   const size_t kSlots = in.kDevice.length / kSlotFloats;

@@ -4,11 +4,16 @@
 // the vector width the compiler picked or on the thread that computed it.
 //
 // D is the head dimension when known at compile time (the dispatcher
-// instantiates 32, 64 and 128), or 0 for "read it from `dRuntime`".
+// instantiates 32, 64 and 128), or 0 for "read it from `dRuntime`". T is the
+// element type of the K or V row read (float, Bf16, F16: element_types.h),
+// widened exactly to f32 where it is loaded; for float the loops are the f32
+// loops they always were.
 #pragma once
 
 #include <cstdint>
 #include <cstring>
+
+#include "element_types.h"
 
 namespace sigmaserve {
 
@@ -32,25 +37,25 @@ inline float sumLanes(const float* lanes) {
 }
 
 // Sum of a[i]·b[i]: lane l accumulates i ≡ l (mod 16) in ascending i, then sumLanes.
-template <int D>
-inline float dot(const float* __restrict a, const float* __restrict b, int dRuntime) {
+template <int D, typename T>
+inline float dot(const float* __restrict a, const T* __restrict b, int dRuntime) {
   const int d = headDimOf<D>(dRuntime);
   float lanes[kLanes] = {};
   int i = 0;
   for (; i + kLanes <= d; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) lanes[l] += a[i + l] * b[i + l];
+    for (int l = 0; l < kLanes; ++l) lanes[l] += a[i + l] * widen(b[i + l]);
   }
   if (D == 0 || D % kLanes != 0) {
-    for (int l = 0; l < kLanes && i + l < d; ++l) lanes[l] += a[i + l] * b[i + l];
+    for (int l = 0; l < kLanes && i + l < d; ++l) lanes[l] += a[i + l] * widen(b[i + l]);
   }
   return sumLanes(lanes);
 }
 
 // acc[i] += w·v[i].
-template <int D>
-inline void axpy(float* __restrict acc, float w, const float* __restrict v, int dRuntime) {
+template <int D, typename T>
+inline void axpy(float* __restrict acc, float w, const T* __restrict v, int dRuntime) {
   const int d = headDimOf<D>(dRuntime);
-  for (int i = 0; i < d; ++i) acc[i] += w * v[i];
+  for (int i = 0; i < d; ++i) acc[i] += w * widen(v[i]);
 }
 
 // acc[i] += partial[i], widening to double.
@@ -61,15 +66,18 @@ inline void addWidened(double* __restrict acc, const float* __restrict partial, 
 }
 
 // acc[i] += w·v[i] in double.
-template <int D>
-inline void axpyDouble(double* __restrict acc, float w, const float* __restrict v, int dRuntime) {
+template <int D, typename T>
+inline void axpyDouble(double* __restrict acc, float w, const T* __restrict v, int dRuntime) {
   const int d = headDimOf<D>(dRuntime);
   const double wd = w;
-  for (int i = 0; i < d; ++i) acc[i] += wd * static_cast<double>(v[i]);
+  for (int i = 0; i < d; ++i) acc[i] += wd * static_cast<double>(widen(v[i]));
 }
 
 // Largest of x[0 … n-1] (n ≥ 1). Max is exact, so the lane order does not matter for the value.
-inline float maxOf(const float* __restrict x, int n) {
+// N > 0: n is N, known at compile time (the kernel passes 16 for a whole block), so the loops unroll.
+template <int N = 0>
+inline float maxOf(const float* __restrict x, int nRuntime) {
+  const int n = N > 0 ? N : nRuntime;
   float lanes[kLanes];
   for (int l = 0; l < kLanes; ++l) lanes[l] = x[0];
   int i = 0;
@@ -113,7 +121,10 @@ inline float expNonPositive(float x) {
 }
 
 // x[i] = exp(x[i] - m) for i < n; returns Σ x[i] accumulated in double, 8 lanes then pairwise.
-inline double expInPlace(float* __restrict x, int n, float m) {
+// N as for maxOf: the same operations, with n known at compile time.
+template <int N = 0>
+inline double expInPlace(float* __restrict x, int nRuntime, float m) {
+  const int n = N > 0 ? N : nRuntime;
   for (int i = 0; i < n; ++i) x[i] = expNonPositive(x[i] - m);
   constexpr int kSumLanes = 8;
   double lanes[kSumLanes] = {};

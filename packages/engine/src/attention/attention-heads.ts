@@ -5,13 +5,16 @@
  * Q head i reads K head floor(i·n_k/n_q) and V head floor(i·n_v/n_q). A fast
  * kernel reads each K row once for all the Q heads of its K head, and (full
  * attention) each V row once for all the Q heads of its V head, so the bytes
- * a row costs are positions · (distinct K heads + distinct V heads) · d · 4.
- * Both kernels report that figure, so their read stats are comparable.
+ * a row costs are positions · (distinct K heads · K's element bytes + distinct
+ * V heads · V's element bytes) · d. Both kernels report that figure, so their
+ * read stats are comparable.
  */
-import type { AttentionShape } from "./attention-kernel.js";
+import type { AttentionShape, KvElementType } from "./attention-kernel.js";
 
-/** f32 bytes per element of the K/V pools. */
-export const ATTENTION_ELEMENT_BYTES = 4;
+/** Bytes one stored element takes: 4 for f32, 2 for bf16 and f16. */
+export function elementBytes(type: KvElementType): number {
+  return type === "f32" ? 4 : 2;
+}
 
 export function keyHeadOf(shape: AttentionShape, queryHead: number): number {
   return Math.floor((queryHead * shape.numKeyHeads) / shape.numQueryHeads);
@@ -32,12 +35,12 @@ export function headsRead(shape: AttentionShape): { keyHeads: number; valueHeads
   return { keyHeads: keys.size, valueHeads: values.size };
 }
 
-/** Floats of one K slot: [layers][n_k][blockSize][d]. */
+/** Elements of one K slot: [layers][n_k][blockSize][d]. */
 export function keySlotFloats(shape: AttentionShape): number {
   return shape.numLayers * shape.numKeyHeads * shape.blockSizeTokens * shape.headDim;
 }
 
-/** Floats of one V slot: [layers][n_v][blockSize][d]. */
+/** Elements of one V slot: [layers][n_v][blockSize][d]. */
 export function valueSlotFloats(shape: AttentionShape): number {
   return shape.numLayers * shape.numValueHeads * shape.blockSizeTokens * shape.headDim;
 }

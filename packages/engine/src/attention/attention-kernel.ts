@@ -8,9 +8,13 @@
  * sequence s is entry seqBlockStart[s] + j of the block arrays; position p
  * lies in block floor(p / blockSize) at offset p % blockSize.
  *
- * Pool layout (one slot per block, f32): K slot = [layers][n_k][blockSize][d],
- * V slot = [layers][n_v][blockSize][d]. K is always on the device arena; V is
- * on the device or the host arena per block (selective-V mode).
+ * Pool layout (one slot per block): K slot = [layers][n_k][blockSize][d],
+ * V slot = [layers][n_v][blockSize][d], one element per value. K is always on
+ * the device arena; V is on the device or the host arena per block
+ * (selective-V mode). Each component is stored in f32, bf16 or f16 (V's two
+ * tiers share V's type); a 16-bit arena holds the raw bit patterns, and a
+ * kernel widens each element to f32 (exactly) as it reads it, then computes
+ * as it does for f32 arenas.
  *
  * Q head i reads K head floor(i·n_k/n_q) and V head floor(i·n_v/n_q), scale
  * 1/sqrt(d). With topk > 0, each (row, Q head) scores every position with K,
@@ -54,24 +58,37 @@ export interface AttentionBatch {
   topk: number;
 }
 
+/**
+ * How a pool stores one element: f32, or the top half of an f32 (bf16: 8-bit
+ * exponent, 7-bit mantissa), or IEEE binary16 (f16). NOTE: the kernel's own
+ * name for kvcache's KvDtype (the same three strings), so the kernel contract
+ * does not depend on kvcache's types.
+ */
+export type KvElementType = "f32" | "bf16" | "f16";
+
 export interface AttentionArenas {
-  /** The whole device K arena. */
-  kDevice: Float32Array;
-  /** The whole device V arena. */
-  vDevice: Float32Array;
+  /** Element type of the K arena. */
+  kDtype: KvElementType;
+  /** Element type of both V arenas. */
+  vDtype: KvElementType;
+  /** The whole device K arena: a Float32Array iff kDtype is "f32", else a Uint16Array of bit patterns. */
+  kDevice: Float32Array | Uint16Array;
+  /** The whole device V arena (array type as for kDevice, by vDtype). */
+  vDevice: Float32Array | Uint16Array;
   /** The whole host V arena (empty when the pool has no host tier for V). */
-  vHost: Float32Array;
+  vHost: Float32Array | Uint16Array;
 }
 
 /**
  * Bytes of V rows the call read from each tier, and of K rows.
  *
- * Accounting (head_dim·4 bytes per row read): each (row, K head) reads its
+ * Accounting (head_dim × the stored element's width per row read: 4 bytes
+ * for f32, 2 for bf16 and f16): each (row, K head) reads its
  * positions' K rows once, for all the Q heads mapped to that K head; in full
  * attention each (row, V head) reads its positions' V rows once, likewise;
  * with selective V each (row, Q head) reads its own topk V rows (a row kept
- * by two Q heads counts twice). So a decode step of full attention reads
- * rows·positions·(n_k + n_v)·d·4 bytes, and selective V reads
+ * by two Q heads counts twice). So with f32 arenas a decode step of full
+ * attention reads rows·positions·(n_k + n_v)·d·4 bytes, and selective V reads
  * rows·n_q·topk·d·4 bytes of V.
  */
 export interface AttentionReadStats {

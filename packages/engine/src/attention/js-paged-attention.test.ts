@@ -5,6 +5,7 @@ import { JsPagedAttention } from "./js-paged-attention.js";
 import { DIFFQKV_SHAPE, GQA_SHAPE, ROWS, SEQ_LENGTHS, standardCase } from "./testing/attention-cases.js";
 import { bitIdentical, denseAttention, maxAbsDifference } from "./testing/dense-attention.js";
 import { randomPagedCase, withTopk } from "./testing/paged-cache-fixture.js";
+import type { KvElementType } from "./attention-kernel.js";
 
 const kernel = new JsPagedAttention();
 const ROW_BYTES = 16 * 4;
@@ -37,6 +38,43 @@ describe("attention - the JS kernel", () => {
       assert.equal(stats.vBytesDevice, (TOTAL_POSITIONS - hostPositions) * shape.numValueHeads * ROW_BYTES);
     });
   }
+
+  for (const [kDtype, vDtype] of [["bf16", "bf16"], ["f16", "f16"], ["bf16", "f32"], ["f32", "f16"]] as [KvElementType, KvElementType][]) {
+    test(`reads K in ${kDtype} and V in ${vDtype} in place: dense attention over the widened values, bytes at the stored width`, () => {
+      for (const topk of [0, 4]) {
+        const rows = ROWS.filter((r) => r.pos + 1 > topk);
+        const c = randomPagedCase({ shape: DIFFQKV_SHAPE, seqLengths: SEQ_LENGTHS, rows, layer: 1, topk, hostVFraction: 0.3, kDtype, vDtype, seed: 9 });
+        assert.ok(c.arenas.kDevice instanceof (kDtype === "f32" ? Float32Array : Uint16Array));
+        const stats = kernel.attend(c.shape, c.arenas, c.batch);
+        assert.ok(maxAbsDifference(c.batch.out, denseAttention(c, topk)) < 1e-6, `topk ${topk}`);
+        const positions = rows.reduce((sum, r) => sum + r.pos + 1, 0);
+        const width = (t: KvElementType) => (t === "f32" ? 4 : 2);
+        assert.equal(stats.kBytes, positions * DIFFQKV_SHAPE.numKeyHeads * 16 * width(kDtype));
+        const vRows = topk === 0 ? positions * DIFFQKV_SHAPE.numValueHeads : rows.length * DIFFQKV_SHAPE.numQueryHeads * topk;
+        assert.equal(stats.vBytesDevice + stats.vBytesHost, vRows * 16 * width(vDtype));
+        // The same values in f32 arenas: the same bits out (the widening is exact and the arithmetic the same).
+        const f32Out = withTopk(c.batch, topk);
+        kernel.attend(c.shape, c.f32Arenas, f32Out);
+        assert.ok(bitIdentical(f32Out.out, c.batch.out));
+      }
+    });
+  }
+
+  test("refuses an arena whose array type does not match its element type, or an unknown type", () => {
+    const c = standardCase(GQA_SHAPE, 10);
+    const mismatched = [
+      { ...c.arenas, kDtype: "bf16" as const },
+      { ...c.arenas, vDtype: "f16" as const },
+      { ...c.arenas, vHost: new Uint16Array(c.arenas.vHost.length) },
+    ];
+    for (const [i, arenas] of mismatched.entries()) {
+      const field = ["arenas.kDevice", "arenas.vDevice", "arenas.vHost"][i]!;
+      assert.throws(() => kernel.attend(c.shape, arenas, c.batch), (e: unknown) => e instanceof AttentionInputError && e.field === field, field);
+    }
+    const unknown = { ...c.arenas, kDtype: "f8" as KvElementType };
+    assert.throws(() => kernel.attend(c.shape, unknown, c.batch), (e: unknown) => e instanceof AttentionInputError && e.field === "arenas.kDtype");
+    assert.ok(c.batch.out.every((x) => Number.isNaN(x)));
+  });
 
   test("a topk of at least the context gives the full-attention bits", () => {
     const c = standardCase(DIFFQKV_SHAPE, 5);

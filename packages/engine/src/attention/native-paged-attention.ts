@@ -10,6 +10,10 @@
  * order, so a row's output is the same bits whatever the batch and whatever
  * the thread count. Threads (default: the available cores) take items from a
  * shared counter; the call blocks the JS thread until the batch is done.
+ * K and V arenas may hold f32, bf16 or f16 elements (AttentionArenas.kDtype,
+ * vDtype): 16-bit ones are widened to f32 in registers as they are loaded.
+ * `streamSlots` is the kernel's read roofline for the bench, and
+ * `stopAfterPhase` cuts a step short to time its QK, softmax and PV phases.
  *
  * The addon is built by `npm run build` (node-gyp, `-O3 -march=native`). It
  * may be missing (no compiler, no Node headers) or built for another CPU
@@ -22,18 +26,35 @@ import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { NativeAttentionUnavailableError } from "./attention-errors.js";
-import type { AttentionArenas, AttentionBatch, AttentionKernel, AttentionReadStats, AttentionShape } from "./attention-kernel.js";
+import type { AttentionArenas, AttentionBatch, AttentionKernel, AttentionReadStats, AttentionShape, KvElementType } from "./attention-kernel.js";
 import { validateAttentionInputs } from "./validate-attention-inputs.js";
 
 /** Where node-gyp puts the addon, relative to this file in src/attention or dist/attention. */
 export const DEFAULT_NATIVE_ATTENTION_PATH = fileURLToPath(new URL("../../native/build/Release/paged_attention.node", import.meta.url));
 
+/** The addon's element type codes (native/src/element_types.h). */
+const ELEMENT_TYPE_CODES: Record<KvElementType, number> = { f32: 0, bf16: 1, f16: 2 };
+
+/** Entries of the addon's params array (native/src/addon.cc). */
+const NUM_PARAMS = 13;
+
+/** The addon's codes for NativePagedAttentionOptions.stopAfterPhase. */
+const PHASE_CODES: Record<NativeAttentionPhase, number> = { all: 0, scores: 1, softmax: 2 };
+
+/**
+ * Where full attention stops (profiling only): "scores" computes every Q·K
+ * score and nothing else, "softmax" the scores, running maxima and weights
+ * (neither reads V); "all" is attention. The bench times the three to split
+ * a step into its QK, softmax and PV phases.
+ */
+export type NativeAttentionPhase = "all" | "scores" | "softmax";
+
 /** The addon's surface (native/src/addon.cc). */
 interface NativeAttentionAddon {
   attend(
-    kDevice: Float32Array,
-    vDevice: Float32Array,
-    vHost: Float32Array,
+    kDevice: Float32Array | Uint16Array,
+    vDevice: Float32Array | Uint16Array,
+    vHost: Float32Array | Uint16Array,
     q: Float32Array,
     out: Float32Array,
     rowSeq: Int32Array,
@@ -45,6 +66,7 @@ interface NativeAttentionAddon {
     params: Int32Array,
     stats: Float64Array,
   ): void;
+  streamSlots(arena: Float32Array | Uint16Array, slotElements: number, slots: Int32Array, threads: number): bigint;
   /** Space-separated ISA extensions the binary was compiled for (/proc/cpuinfo names). */
   cpuFeatures: string;
 }
@@ -100,18 +122,24 @@ export interface NativePagedAttentionOptions {
   /** The .node file; default DEFAULT_NATIVE_ATTENTION_PATH. */
   addonPath?: string;
   /**
-   * Run only the portable loops, never the AVX-512 score kernel: what a CPU
-   * without AVX-512 computes. For tests; default false.
+   * Run only the portable loops, never the AVX-512 kernels (nor their F16C
+   * widening): what a CPU without AVX-512 computes. For tests; default false.
    */
   portableLoops?: boolean;
+  /**
+   * Profiling only: stop full attention after this phase (see
+   * NativeAttentionPhase); the output is then not attention. Default "all".
+   */
+  stopAfterPhase?: NativeAttentionPhase;
 }
 
 export class NativePagedAttention implements AttentionKernel {
   readonly name = "native";
   readonly threads: number;
   readonly portableLoops: boolean;
+  readonly stopAfterPhase: NativeAttentionPhase;
   private readonly addon: NativeAttentionAddon;
-  private readonly params = new Int32Array(10);
+  private readonly params = new Int32Array(NUM_PARAMS);
   private readonly stats = new Float64Array(3);
 
   /** Throws NativeAttentionUnavailableError when the addon cannot be used here. */
@@ -122,6 +150,7 @@ export class NativePagedAttention implements AttentionKernel {
     if (!status.available || addon === undefined) throw new NativeAttentionUnavailableError(status.available ? "not loaded" : status.reason);
     this.threads = threads;
     this.portableLoops = options.portableLoops ?? false;
+    this.stopAfterPhase = options.stopAfterPhase ?? "all";
     this.addon = addon;
   }
 
@@ -138,6 +167,9 @@ export class NativePagedAttention implements AttentionKernel {
     p[7] = batch.topk;
     p[8] = this.threads;
     p[9] = this.portableLoops ? 1 : 0;
+    p[10] = ELEMENT_TYPE_CODES[arenas.kDtype];
+    p[11] = ELEMENT_TYPE_CODES[arenas.vDtype];
+    p[12] = PHASE_CODES[this.stopAfterPhase];
     this.addon.attend(
       arenas.kDevice,
       arenas.vDevice,
@@ -154,5 +186,16 @@ export class NativePagedAttention implements AttentionKernel {
       this.stats,
     );
     return { vBytesDevice: this.stats[0]!, vBytesHost: this.stats[1]!, kBytes: this.stats[2]! };
+  }
+
+  /**
+   * This kernel's read roofline: reads the given slots of `arena` (slot s =
+   * elements s·slotElements … (s+1)·slotElements − 1), each once, whole, on
+   * the same threads attend() uses, with no arithmetic but a wrapping sum of
+   * 64-bit words, which it returns (so nothing can skip the reads). For the
+   * bench: the slots of a step's blocks are the bytes the step reads.
+   */
+  streamSlots(arena: Float32Array | Uint16Array, slotElements: number, slots: Int32Array): bigint {
+    return this.addon.streamSlots(arena, slotElements, slots, this.threads);
   }
 }

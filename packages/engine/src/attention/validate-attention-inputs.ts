@@ -4,12 +4,16 @@
  * tier) must land inside its array. The native kernel checks the same again
  * in C++ (it must never read out of bounds), but this is where the caller
  * gets a typed error that names the field. Cost: O(rows + block entries).
+ * Each arena's array type must match its element type (a Float32Array for
+ * "f32", a Uint16Array of bit patterns for "bf16" and "f16"): a mismatch would
+ * make a kernel read the bytes as the wrong type.
  */
 import { AttentionInputError } from "./attention-errors.js";
 import { keySlotFloats, valueSlotFloats } from "./attention-heads.js";
-import type { AttentionArenas, AttentionBatch, AttentionShape } from "./attention-kernel.js";
+import type { AttentionArenas, AttentionBatch, AttentionShape, KvElementType } from "./attention-kernel.js";
 
 const SHAPE_FIELDS = ["numLayers", "numQueryHeads", "numKeyHeads", "numValueHeads", "headDim", "blockSizeTokens"] as const;
+const ELEMENT_TYPES: readonly string[] = ["f32", "bf16", "f16"] satisfies KvElementType[];
 
 /** The largest row position + 1 in the batch (0 for an empty batch). */
 export function validateAttentionInputs(shape: AttentionShape, arenas: AttentionArenas, batch: AttentionBatch): number {
@@ -52,6 +56,7 @@ export function validateAttentionInputs(shape: AttentionShape, arenas: Attention
     maxPositions = Math.max(maxPositions, pos + 1);
   }
 
+  validateArenaTypes(arenas);
   const kSlots = Math.floor(arenas.kDevice.length / keySlotFloats(shape));
   const vSlots = [Math.floor(arenas.vDevice.length / valueSlotFloats(shape)), Math.floor(arenas.vHost.length / valueSlotFloats(shape))] as const;
   for (let e = 0; e < entries; e++) {
@@ -63,6 +68,20 @@ export function validateAttentionInputs(shape: AttentionShape, arenas: Attention
     if (v < 0 || v >= vSlots[tier]) throw new AttentionInputError("batch.blockVSlot", `entry ${e} is slot ${v}, the ${tier === 0 ? "device" : "host"} V arena has ${vSlots[tier]}`);
   }
   return maxPositions;
+}
+
+function validateArenaTypes(arenas: AttentionArenas): void {
+  for (const [field, type] of [["arenas.kDtype", arenas.kDtype], ["arenas.vDtype", arenas.vDtype]] as const) {
+    if (!ELEMENT_TYPES.includes(type)) throw new AttentionInputError(field, `must be one of ${ELEMENT_TYPES.join(", ")}, got ${String(type)}`);
+  }
+  for (const [field, array, type] of [
+    ["arenas.kDevice", arenas.kDevice, arenas.kDtype],
+    ["arenas.vDevice", arenas.vDevice, arenas.vDtype],
+    ["arenas.vHost", arenas.vHost, arenas.vDtype],
+  ] as const) {
+    const expected = type === "f32" ? Float32Array : Uint16Array;
+    if (!(array instanceof expected)) throw new AttentionInputError(field, `holds ${type} elements, so it must be a ${expected.name}, got ${(array as object).constructor.name}`);
+  }
 }
 
 function overlaps(a: Float32Array, b: Float32Array): boolean {

@@ -69,7 +69,7 @@ export interface StepResult {
   reads: AttentionReadStats;
   /**
    * V bytes full attention reads for this step, summed over layers: each (row, V head) reads all of its
-   * positions' V rows once. Against `reads`, what selective V skipped.
+   * positions' V rows once, at V's stored width. Against `reads`, what selective V skipped.
    */
   fullAttentionVBytes: number;
   /** Where the step's wall time went, in milliseconds (the rest of a step is the caller's: scheduling, sampling). */
@@ -100,6 +100,8 @@ export class ModelRunner {
   private readonly shape: AttentionShape;
   private readonly view: KvAttentionView;
   private readonly arenas: AttentionArenas;
+  /** Bytes of one stored V element (4 for f32, 2 for bf16 and f16): what a V row read costs. */
+  private readonly vElementBytes: number;
 
   constructor(private readonly options: ModelRunnerOptions) {
     this.config = options.config;
@@ -112,7 +114,9 @@ export class ModelRunner {
       headDim: this.config.head_dim,
       blockSizeTokens: this.view.blockSizeTokens,
     };
-    this.arenas = { kDevice: this.view.kDevice, vDevice: this.view.vDevice, vHost: this.view.vHost };
+    // The arenas in their stored dtypes (f32, or raw bf16/f16 patterns): the kernel widens as it reads.
+    this.arenas = { kDtype: this.view.dtype.k, vDtype: this.view.dtype.v, kDevice: this.view.kDevice, vDevice: this.view.vDevice, vHost: this.view.vHost };
+    this.vElementBytes = this.view.dtype.v === "f32" ? 4 : 2;
   }
 
   async step(sequences: readonly StepSequence[]): Promise<StepResult> {
@@ -209,7 +213,7 @@ export class ModelRunner {
         });
         let positionsRead = 0;
         for (let r = 0; r < numRows; r++) positionsRead += rowPos[r]! + 1;
-        return { logits: byOwner, promptLogprobs, numRows, reads, timings, fullAttentionVBytes: config.num_hidden_layers * positionsRead * nV * d * 4 };
+        return { logits: byOwner, promptLogprobs, numRows, reads, timings, fullAttentionVBytes: config.num_hidden_layers * positionsRead * nV * d * this.vElementBytes };
       }
     }
     throw new Error("unreachable: a model has at least one layer");

@@ -3,9 +3,11 @@
  * manager, without a copy (the attention kernel streams K and V near memory
  * speed, so it walks the raw arenas itself).
  *
- * Model. Each (component, tier) pool is one f32 arena of fixed slots; slot i
- * of a component is floats [i·slotFloats, (i+1)·slotFloats) of its arena,
- * laid out [layers][heads][blockSizeTokens][head_dim]. The view hands out the
+ * Model. Each (component, tier) pool is one arena of fixed slots in the
+ * component's stored dtype (`dtype`: a Float32Array for f32, a Uint16Array of
+ * raw bf16 or f16 patterns otherwise); slot i of a component is elements
+ * [i·slotFloats, (i+1)·slotFloats) of its arena, laid out
+ * [layers][heads][blockSizeTokens][head_dim]. V's device and host arenas share V's dtype. The view hands out the
  * three arenas a kernel reads (K on the device; V on the device and on the
  * host) and, per request, where each block of its table lives. The arenas are
  * allocated once and never move, so the view can be kept; the slots cannot:
@@ -19,7 +21,8 @@
  * the host in selective-V mode; the kernel reads host V rows in place, from
  * the host arena, and reports the bytes it read per tier itself.
  */
-import { blockElements, type KvComponent } from "../kv-types.js";
+import { allocateArena } from "../dtype/kv-dtype-codec.js";
+import { blockElements, type KvArena, type KvComponent, type KvDtype } from "../kv-types.js";
 import type { BlockPool } from "../pool/block-pool.js";
 import { KvCacheConfigError, KvCacheInvariantError } from "../pool/errors.js";
 
@@ -36,14 +39,16 @@ export interface KvBlockSlots {
 export interface KvAttentionView {
   /** Tokens per block: position p of a request is in block floor(p / blockSizeTokens) of its table. */
   readonly blockSizeTokens: number;
-  /** f32 values per slot, per component: layers · heads · blockSizeTokens · head_dim. */
+  /** Elements per slot, per component: layers · heads · blockSizeTokens · head_dim. */
   readonly slotFloats: Readonly<Record<KvComponent, number>>;
+  /** How each component's elements are stored; an arena is a Float32Array iff its component is f32. */
+  readonly dtype: Readonly<Record<KvComponent, KvDtype>>;
   /** The whole device K arena (the pool's own memory, not a copy). */
-  readonly kDevice: Float32Array;
+  readonly kDevice: KvArena;
   /** The whole device V arena. */
-  readonly vDevice: Float32Array;
-  /** The whole host V arena; empty when V has no host tier. */
-  readonly vHost: Float32Array;
+  readonly vDevice: KvArena;
+  /** The whole host V arena (V's dtype); empty when V has no host tier. */
+  readonly vHost: KvArena;
   /**
    * Writes the slots of every block of `requestId`'s table into `into`, at
    * entries `at`, `at + 1`, …, in table order, and returns how many it wrote
@@ -55,9 +60,9 @@ export interface KvAttentionView {
 
 /** The view over `pool`'s arenas; `tableOf` gives a request's block table (the manager's). */
 export function createKvAttentionView(pool: BlockPool, tableOf: (requestId: string) => readonly number[]): KvAttentionView {
-  const arena = (component: KvComponent, tier: "device" | "host"): Float32Array => {
+  const arena = (component: KvComponent, tier: "device" | "host"): KvArena => {
     const storage = pool.storageOf(component, tier);
-    if (storage === undefined) return new Float32Array(0);
+    if (storage === undefined) return allocateArena(pool.dtype[component], 0);
     const view = storage.arenaView?.();
     if (view === undefined) throw new KvCacheConfigError(`createStorage(${component}, ${tier})`, "must expose its arena (arenaView) for the attention view");
     return view;
@@ -66,6 +71,7 @@ export function createKvAttentionView(pool: BlockPool, tableOf: (requestId: stri
   return {
     blockSizeTokens: pool.blockSizeTokens,
     slotFloats,
+    dtype: pool.dtype,
     kDevice: arena("k", "device"),
     vDevice: arena("v", "device"),
     vHost: arena("v", "host"),

@@ -28,7 +28,7 @@ import { buildSnapshot } from "../events/build-snapshot.js";
 import type { KvSnapshot } from "../events/kv-event.js";
 import type { KvEventLog } from "../events/kv-event-log.js";
 import { PrefixHasher, prefixBlockHashes } from "../hash/index.js";
-import { KV_COMPONENTS, type BlockHash, type KvComponent, type KvTier } from "../kv-types.js";
+import { KV_COMPONENTS, KV_DTYPE_BYTES, type BlockHash, type KvComponent, type KvDtypes, type KvTier } from "../kv-types.js";
 import { BlockPool, type BlockPoolOptions } from "../pool/block-pool.js";
 import { exportBlockFrames, type KvExportOptions, type KvFrameExport } from "../pool/block-export.js";
 import { BlockImportSession, type KvImportSessionOptions } from "../pool/block-import-session.js";
@@ -80,8 +80,10 @@ export class KvCacheManager {
   readonly mode: KvCacheMode;
   readonly recentWindowBlocks: number;
   readonly blockSizeTokens: number;
-  /** Bytes of one block of each component (f32 in the pools). */
+  /** Bytes of one block of each component, at its stored dtype's width. */
   readonly blockBytes: Readonly<Record<KvComponent, number>>;
+  /** The element type each component is stored in (both tiers); writes round f32 into it, reads widen back. */
+  readonly dtype: KvDtypes;
   /** Bytes of V rows read through readVRows, per tier (the attention kernel counts its own reads). */
   readonly vBytesRead: Record<KvTier, number> = { device: 0, host: 0 };
 
@@ -120,7 +122,8 @@ export class KvCacheManager {
       },
       pickUsedVictim: (component) => this.pickUsedVictim(component),
     });
-    this.vRowBytes = options.shape.head_dim * 4;
+    this.dtype = this.pool.dtype;
+    this.vRowBytes = options.shape.head_dim * KV_DTYPE_BYTES[this.dtype.v];
     this.blockBytes = this.pool.blockBytes;
   }
 
@@ -177,6 +180,14 @@ export class KvCacheManager {
   /** Cached blocks that gave up their room because their tenant was at its cap (BlockPool's tenant cap), since start. */
   get tenantCapEvictions(): number {
     return this.pool.tenantCapEvictions;
+  }
+
+  /**
+   * Imported blocks whose half arrived in another dtype than this pool stores and was converted (f32 ↔ bf16 ↔
+   * f16, rounded once to nearest even when narrowing), per component, since start. 0 when peers share the dtype.
+   */
+  get importDtypeConversions(): Readonly<Record<KvComponent, number>> {
+    return this.pool.importDtypeConversions;
   }
 
   /** Bytes copied between tiers since start, per component and direction (demoted: device → host). */
@@ -286,7 +297,10 @@ export class KvCacheManager {
 
   // ---- reading and writing rows --------------------------------------------------
 
-  /** Writes one token's K row [n_k·d] and V row [n_v·d] for one layer. Both halves must be on the device. */
+  /**
+   * Writes one token's K row [n_k·d] and V row [n_v·d] for one layer, given in f32 and stored in each
+   * component's dtype (rounded to nearest even for bf16 and f16). Both halves must be on the device.
+   */
   writeTokenKv(requestId: string, position: number, layer: number, kRow: Float32Array, vRow: Float32Array): void {
     const state = this.request(requestId);
     const blockId = state.blockIds[Math.floor(position / this.blockSizeTokens)];
@@ -298,8 +312,9 @@ export class KvCacheManager {
 
   /**
    * Reads the V rows of one (layer, V head) at the given token positions into
-   * `out` ([positions.length, head_dim]), from whichever tier each block's V is
-   * on, and counts the bytes read per tier.
+   * `out` ([positions.length, head_dim], f32: widened exactly from V's stored
+   * dtype), from whichever tier each block's V is on, and counts the bytes
+   * read per tier at the stored width.
    */
   readVRows(requestId: string, layer: number, vHead: number, positions: ArrayLike<number>, out: Float32Array): void {
     const state = this.request(requestId);
@@ -329,11 +344,12 @@ export class KvCacheManager {
 
   /**
    * Frames (one per component) of the cached blocks named by `hashes`, read
-   * from whichever tier each half is on. Hashes not held are listed as
+   * from whichever tier each half is on, in `wireDtype` (default: each
+   * component as stored, its raw bits). Hashes not held are listed as
    * missing, never an error. The blocks are pinned while they are framed and
    * released in export order, so they end at the most recently used end of the LRU.
    */
-  exportBlocks(hashes: readonly BlockHash[], wireDtype: KvWireDtype): KvBlockExport {
+  exportBlocks(hashes: readonly BlockHash[], wireDtype?: KvWireDtype): KvBlockExport {
     return exportCachedBlocks(this.pool, hashes, wireDtype);
   }
 

@@ -65,7 +65,7 @@ test("planner - bad inputs throw CapacityPlanError naming the field", () => {
     [() => planCapacity(SIGMA_1_5B, { ...base, deviceBytes: 1.5 }), "deviceBytes", "capacity plan: deviceBytes must be an integer >= 0, got 1.5"],
     [() => planCapacity(SIGMA_1_5B, { ...base, hostBytes: Number.NaN }), "hostBytes", "capacity plan: hostBytes must be an integer >= 0, got NaN"],
     [() => planCapacity(SIGMA_1_5B, { ...base, blockSizeTokens: 0 }), "blockSizeTokens", "capacity plan: blockSizeTokens must be an integer >= 1, got 0"],
-    [() => planCapacity(SIGMA_1_5B, { ...base, dtype: "f8" as "f16" }), "dtype", "capacity plan: dtype must be one of f32, f16, bf16, got f8"],
+    [() => planCapacity(SIGMA_1_5B, { ...base, dtype: "f8" as "f16" }), "dtype", "capacity plan: dtype must be one of f32, bf16, f16, got f8"],
     [() => planCapacity(SIGMA_1_5B, { ...base, mode: "half" as "full" }), "mode", "capacity plan: mode must be one of full, selective-v, got half"],
     [() => planCapacity({ ...SIGMA_1_5B, head_dim: 0 }, base), "shape.head_dim", "capacity plan: shape.head_dim must be an integer >= 1, got 0"],
   ];
@@ -76,4 +76,25 @@ test("planner - bad inputs throw CapacityPlanError naming the field", () => {
       return true;
     });
   }
+});
+
+test("planner - tokens per GiB: bf16 is exactly twice f32, and K and V may have their own dtype", () => {
+  const f32 = planCapacity(SIGMA_1_5B, { dtype: "f32", blockSizeTokens: 16, deviceBytes: GIB, mode: "full" });
+  const bf16 = planCapacity(SIGMA_1_5B, { dtype: "bf16", blockSizeTokens: 16, deviceBytes: GIB, mode: "full" });
+  const f16 = planCapacity(SIGMA_1_5B, { dtype: "f16", blockSizeTokens: 16, deviceBytes: GIB, mode: "full" });
+  // 2^30 B ÷ 133,120 B per token (f32) = 8,066.09…; bf16 and f16 carry 66,560 B per token.
+  assert.equal(f32.tokensPerGib, GIB / 133_120);
+  assert.equal(bf16.tokensPerGib, 2 * f32.tokensPerGib);
+  assert.equal(f16.tokensPerGib, bf16.tokensPerGib);
+  assert.deepEqual(bf16.dtype, { k: "bf16", v: "bf16" });
+  assert.equal(bf16.gqaTwin?.tokensPerGib, GIB / 106_496);
+  // K bf16 (13,312 B per token) and V f32 (106,496 B per token).
+  const mixed = planCapacity(SIGMA_1_5B, { dtype: { k: "bf16", v: "f32" }, blockSizeTokens: 16, deviceBytes: GIB, mode: "full" });
+  assert.deepEqual(mixed.dtype, { k: "bf16", v: "f32" });
+  assert.deepEqual(mixed.bytesPerToken, { k: 13_312, v: 106_496, total: 119_808 });
+  assert.equal(mixed.tokensPerGib, GIB / 119_808);
+  assert.throws(
+    () => planCapacity(SIGMA_1_5B, { dtype: { k: "bf16", v: "e4m3" as "f16" }, blockSizeTokens: 16, deviceBytes: GIB, mode: "full" }),
+    (err) => err instanceof CapacityPlanError && err.field === "dtype.v" && err.message === "capacity plan: dtype.v must be one of f32, bf16, f16, got e4m3",
+  );
 });

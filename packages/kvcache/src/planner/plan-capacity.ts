@@ -9,20 +9,25 @@
  * is named). Bytes are exact integers; only the ratios are fractions.
  * NOTE: in "full" mode the host tier holds offloaded prefixes, which add no
  * live tokens, so `hostBytes` is echoed but limits nothing there.
+ *
+ * K and V each have their dtype (one dtype for both, or K and V apart): a
+ * component's bytes per token are its heads × head_dim × layers × its dtype's
+ * width. `tokensPerGib` is 2^30 over the K+V bytes of one token (exact, not in
+ * whole blocks): the density of the dtype in use, so bf16 gives exactly twice f32's.
  */
-import type { KvModelShape, KvTier } from "../kv-types.js";
+import { KV_DTYPE_BYTES, type KvDtype, type KvDtypes, type KvModelShape, type KvTier } from "../kv-types.js";
 import { CapacityPlanError } from "./errors.js";
 
-/** KV element dtypes the pools store, with their width in bytes. */
-export const KV_DTYPE_BYTES = { f32: 4, f16: 2, bf16: 2 } as const;
-export type KvDtype = keyof typeof KV_DTYPE_BYTES;
+/** Bytes in a GiB, the unit of `tokensPerGib`. */
+const BYTES_PER_GIB = 2 ** 30;
 
 /** Where V lives: with K on the device ("full"), or on the host ("selective-v"). */
 export type CapacityMode = "full" | "selective-v";
 export const CAPACITY_MODES: readonly CapacityMode[] = ["full", "selective-v"];
 
 export interface CapacityPlanOptions {
-  dtype: KvDtype;
+  /** One dtype for K and V, or each apart. */
+  dtype: KvDtype | KvDtypes;
   blockSizeTokens: number;
   /** Device memory given to the KV pools, in bytes. */
   deviceBytes: number;
@@ -47,6 +52,8 @@ export interface CapacityFigures {
   bytesPerToken: KvBytes;
   /** Bytes one block holds over all layers (bytesPerToken × blockSizeTokens). */
   bytesPerBlock: KvBytes;
+  /** Tokens whose K and V fit in a GiB (2^30 / bytesPerToken.total; not rounded to whole blocks). */
+  tokensPerGib: number;
   /** Bytes per token each tier holds: K+V and 0 in full mode, K and V in selective-v. */
   deviceBytesPerToken: number;
   hostBytesPerToken: number;
@@ -65,7 +72,8 @@ export interface CapacityFigures {
 
 export interface CapacityPlan extends CapacityFigures {
   mode: CapacityMode;
-  dtype: KvDtype;
+  /** Each component's dtype (a single dtype given is both). */
+  dtype: KvDtypes;
   blockSizeTokens: number;
   deviceBytes: number;
   hostBytes: number | null;
@@ -76,13 +84,14 @@ export interface CapacityPlan extends CapacityFigures {
 }
 
 export function planCapacity(shape: KvModelShape, options: CapacityPlanOptions): CapacityPlan {
-  validate(shape, options);
+  const dtype: KvDtypes = typeof options.dtype === "string" ? { k: options.dtype, v: options.dtype } : { k: options.dtype.k, v: options.dtype.v };
+  validate(shape, options, dtype);
   const hostBytes = options.hostBytes ?? null;
-  const figures = planShape(shape, options, hostBytes);
-  const twin = options.gqaTwin === false ? null : planShape({ ...shape, num_key_heads: shape.num_value_heads }, options, hostBytes);
+  const figures = planShape(shape, options, dtype, hostBytes);
+  const twin = options.gqaTwin === false ? null : planShape({ ...shape, num_key_heads: shape.num_value_heads }, options, dtype, hostBytes);
   return {
     mode: options.mode,
-    dtype: options.dtype,
+    dtype,
     blockSizeTokens: options.blockSizeTokens,
     deviceBytes: options.deviceBytes,
     hostBytes,
@@ -95,9 +104,8 @@ export function planCapacity(shape: KvModelShape, options: CapacityPlanOptions):
   };
 }
 
-function planShape(shape: KvModelShape, options: CapacityPlanOptions, hostBytes: number | null): CapacityFigures {
-  const width = KV_DTYPE_BYTES[options.dtype];
-  const perLayerToken = { k: shape.num_key_heads * shape.head_dim * width, v: shape.num_value_heads * shape.head_dim * width };
+function planShape(shape: KvModelShape, options: CapacityPlanOptions, dtype: KvDtypes, hostBytes: number | null): CapacityFigures {
+  const perLayerToken = { k: shape.num_key_heads * shape.head_dim * KV_DTYPE_BYTES[dtype.k], v: shape.num_value_heads * shape.head_dim * KV_DTYPE_BYTES[dtype.v] };
   const bytesPerToken = sum(perLayerToken.k * shape.num_hidden_layers, perLayerToken.v * shape.num_hidden_layers);
   const bytesPerBlock = sum(bytesPerToken.k * options.blockSizeTokens, bytesPerToken.v * options.blockSizeTokens);
   if (!Number.isSafeInteger(bytesPerBlock.total)) throw new CapacityPlanError("shape", `gives ${bytesPerBlock.total} bytes per block, past exact integers`);
@@ -113,6 +121,7 @@ function planShape(shape: KvModelShape, options: CapacityPlanOptions, hostBytes:
     shape: { num_hidden_layers: shape.num_hidden_layers, num_key_heads: shape.num_key_heads, num_value_heads: shape.num_value_heads, head_dim: shape.head_dim },
     bytesPerToken,
     bytesPerBlock,
+    tokensPerGib: BYTES_PER_GIB / bytesPerToken.total,
     deviceBytesPerToken: selective ? bytesPerToken.k : bytesPerToken.total,
     hostBytesPerToken: selective ? bytesPerToken.v : 0,
     deviceBlocks,
@@ -129,11 +138,16 @@ function sum(k: number, v: number): KvBytes {
   return { k, v, total: k + v };
 }
 
-function validate(shape: KvModelShape, options: CapacityPlanOptions): void {
+function validate(shape: KvModelShape, options: CapacityPlanOptions, dtype: KvDtypes): void {
   for (const field of ["num_hidden_layers", "num_key_heads", "num_value_heads", "head_dim"] as const) {
     requireInteger(`shape.${field}`, shape[field], 1);
   }
-  if (!Object.hasOwn(KV_DTYPE_BYTES, options.dtype)) throw new CapacityPlanError("dtype", `must be one of ${Object.keys(KV_DTYPE_BYTES).join(", ")}, got ${String(options.dtype)}`);
+  for (const component of ["k", "v"] as const) {
+    if (!Object.hasOwn(KV_DTYPE_BYTES, dtype[component])) {
+      const field = typeof options.dtype === "string" ? "dtype" : `dtype.${component}`;
+      throw new CapacityPlanError(field, `must be one of ${Object.keys(KV_DTYPE_BYTES).join(", ")}, got ${String(dtype[component])}`);
+    }
+  }
   if (!CAPACITY_MODES.includes(options.mode)) throw new CapacityPlanError("mode", `must be one of ${CAPACITY_MODES.join(", ")}, got ${String(options.mode)}`);
   requireInteger("blockSizeTokens", options.blockSizeTokens, 1);
   requireInteger("deviceBytes", options.deviceBytes, 0);

@@ -10,7 +10,7 @@
  * block that was evicted and reused meanwhile. `close()` (or running the
  * generator to its end, or `return()` on it) drops the pins; it is idempotent.
  */
-import { KV_COMPONENTS, type BlockHash, type KvComponent } from "../kv-types.js";
+import { KV_COMPONENTS, type BlockHash, type KvArena, type KvComponent } from "../kv-types.js";
 import { encodeKvFrame } from "../transfer/encode-kv-frame.js";
 import {
   KV_FRAME_HEADER_BYTES,
@@ -25,7 +25,11 @@ import {
 import type { BlockPool } from "./block-pool.js";
 
 export interface KvExportOptions {
-  wireDtype: KvWireDtype;
+  /**
+   * How values travel; default: each component in its stored dtype, as raw stored bits (no conversion).
+   * Another dtype converts on the way out (narrowing rounds to nearest even).
+   */
+  wireDtype?: KvWireDtype;
   /** Largest frame, bytes; a block bigger than this still travels alone in its frame. Default: no limit (one frame per component). */
   maxFrameBytes?: number;
   /** Components to export, in this order; default K then V. */
@@ -88,12 +92,14 @@ export function exportBlockFrames(pool: BlockPool, hashes: readonly BlockHash[],
       for (const component of components) {
         if (!open) throw new Error("the export was closed");
         const shape = kvFrameShape(pool.shape, component, pool.blockSizeTokens);
-        const payloadBytes = frameShapeElements(shape) * WIRE_DTYPE_BYTES[options.wireDtype];
+        const dataDtype = pool.dtype[component];
+        const wireDtype = options.wireDtype ?? dataDtype;
+        const payloadBytes = frameShapeElements(shape) * WIRE_DTYPE_BYTES[wireDtype];
         const perFrame = blocksPerFrame(payloadBytes, options.maxFrameBytes);
         for (let start = 0; start < ids.length; start += perFrame) {
           const run = ids.slice(start, start + perFrame);
           const blocks = run.map((id, i) => ({ hash: exported[start + i]!, data: blockData(pool, id, component) }));
-          const input = { component, wireDtype: options.wireDtype, shape, blocks };
+          const input = { component, wireDtype, dataDtype, shape, blocks };
           const hashes = blocks.map((b) => b.hash);
           const bytes = allocate === undefined ? encodeKvFrame(input) : encodeKvFrame(input, { into: allocate(kvFrameByteLength(blocks.length, payloadBytes), { component, hashes }) });
           yield { component, hashes, payloadBytes: payloadBytes * blocks.length, bytes };
@@ -113,8 +119,11 @@ export function blocksPerFrame(payloadBytes: number, maxFrameBytes: number | und
   return Math.max(1, Math.floor((maxFrameBytes - fixed) / (payloadBytes + KV_FRAME_TABLE_ENTRY_BYTES)));
 }
 
-/** One half of a block, from whichever tier it is on: a view where the storage has one, else a copy. */
-function blockData(pool: BlockPool, id: number, component: KvComponent): Float32Array {
+/**
+ * One half of a block, from whichever tier it is on: a view of its stored bits where the storage has one,
+ * else an f32 copy (a storage without views is f32 storage; see TierStorage).
+ */
+function blockData(pool: BlockPool, id: number, component: KvComponent): KvArena {
   const where = pool.residency(id, component)!;
   const storage = pool.storageOf(component, where.tier)!;
   const view = storage.view?.(where.slot);

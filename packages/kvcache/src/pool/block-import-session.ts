@@ -15,10 +15,16 @@
  * the K and V frames"). After a failure half-way (the source died), finish()
  * leaves the pool as it was plus the blocks that completed, which are valid
  * cache: no slot stays pinned, nothing unverified stays.
+ *
+ * A frame may carry another dtype than this pool stores its component in (a
+ * peer with other --kv-dtype flags, an f32 frame from an older worker): its
+ * blocks are converted on the way into the slots (widening exact, narrowing
+ * rounded to nearest even), and counted in the frame's `converted` and the
+ * pool's `importDtypeConversions`.
  */
 import { KV_COMPONENTS, type BlockHash, type KvComponent } from "../kv-types.js";
 import { importFrameBlocks, type KvFrameImport } from "../transfer/decode-kv-frame-into.js";
-import { formatBlockHash, kvFrameShape } from "../transfer/kv-frame-layout.js";
+import { formatBlockHash, kvFrameShape, type KvWireDtype } from "../transfer/kv-frame-layout.js";
 import { readKvFrameHeader } from "../transfer/read-kv-frame-header.js";
 import type { BlockPool } from "./block-pool.js";
 import { KvCacheInvariantError } from "./errors.js";
@@ -44,6 +50,10 @@ export interface KvImportSessionOptions {
 /** What one frame did. */
 export interface KvFrameAccepted extends KvBlockImport {
   component: KvComponent;
+  /** The frame's dtype. */
+  wireDtype: KvWireDtype;
+  /** Blocks of `written` converted from the frame's dtype to the pool's (0 when they match). */
+  converted: number;
   /** Blocks of this frame whose half was written (the other may still be due). */
   written: BlockHash[];
   /** Payload bytes of the frame's blocks that were written. */
@@ -88,7 +98,8 @@ export class BlockImportSession {
       } else if (this.halves.get(hash)!.has(component)) return declined.set(hash, "duplicate"), null;
       // Both halves of a fresh block are on the device (allocate()), and the session's reference keeps them there.
       return pool.storageOf(component, "device")!.view?.(pool.residency(id, component)!.slot) ?? null;
-    });
+    }, pool.dtype[component]);
+    pool.importDtypeConversions[component] += decoded.converted;
     return this.settle(decoded, header.payloadBytesPerBlock, declined);
   }
 
@@ -107,7 +118,7 @@ export class BlockImportSession {
   }
 
   private settle(decoded: KvFrameImport, bytesPerBlock: number, declined: Map<BlockHash, string>): KvFrameAccepted {
-    const frame: KvFrameAccepted = { component: decoded.component, imported: [], present: [], refused: [], noRoom: [], written: [], bytesWritten: 0 };
+    const frame: KvFrameAccepted = { component: decoded.component, wireDtype: decoded.wireDtype, converted: decoded.converted, imported: [], present: [], refused: [], noRoom: [], written: [], bytesWritten: 0 };
     for (const { hash, reason } of decoded.refused) {
       if (this.refusedHashes.has(hash)) continue; // its other half was refused already
       const id = this.pending.get(hash);

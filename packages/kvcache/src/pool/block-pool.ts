@@ -27,7 +27,7 @@
  * holds one of each, and it is whole blocks that are dropped.
  */
 import type { KvEventBody } from "../events/kv-event.js";
-import { KV_COMPONENTS, blockElements, type BlockHash, type KvComponent, type KvModelShape, type KvTier } from "../kv-types.js";
+import { KV_COMPONENTS, KV_DTYPE_BYTES, KV_DTYPES, blockElements, type BlockHash, type KvComponent, type KvDtype, type KvDtypes, type KvModelShape, type KvTier } from "../kv-types.js";
 import { KvCacheConfigError, KvCacheInvariantError } from "./errors.js";
 import { SlotAllocator } from "./slot-allocator.js";
 import { HostArenaStorage, type TierStorage } from "./tier-storage.js";
@@ -58,8 +58,14 @@ export interface BlockPoolOptions {
   bytes: PoolBytes;
   /** Receives every residency change of a hashed block. */
   onEvent?: (event: KvEventBody) => void;
-  /** Storage per (component, tier); default: host-memory arenas. */
-  createStorage?: (component: KvComponent, tier: KvTier, numSlots: number, slotFloats: number) => TierStorage;
+  /**
+   * The element type of each component's pools (both tiers of a component share it); default
+   * DEFAULT_KV_DTYPES, f32 for both (the oracle). A 16-bit dtype halves the bytes of a block, so the same
+   * byte budget holds twice the blocks.
+   */
+  dtype?: Partial<KvDtypes>;
+  /** Storage per (component, tier), in `dtype`; default: host-memory arenas. */
+  createStorage?: (component: KvComponent, tier: KvTier, numSlots: number, slotFloats: number, dtype: KvDtype) => TierStorage;
   /**
    * Called when a device slot of `component` is needed and no cached block can
    * give one up; returns a used block whose half may leave the device (the
@@ -77,15 +83,19 @@ export interface BlockPoolOptions {
 /** The tenant cap is off by default: the plain LRU decides. */
 export const DEFAULT_MAX_CACHED_FRACTION_PER_TENANT = 1;
 
-/** f32 bytes per element in the pools. */
-const POOL_ELEMENT_BYTES = 4;
+/** The pools' dtypes unless told otherwise: f32, the oracle the 16-bit dtypes are measured against. */
+export const DEFAULT_KV_DTYPES: KvDtypes = { k: "f32", v: "f32" };
 
 export class BlockPool {
   readonly numBlocks: number;
   readonly blockSizeTokens: number;
   readonly shape: KvModelShape;
-  /** Bytes of one block of each component. */
+  /** Bytes of one block of each component, at its stored dtype's width. */
   readonly blockBytes: Record<KvComponent, number>;
+  /** The element type each component is stored in, on every tier. */
+  readonly dtype: KvDtypes;
+  /** Imported halves converted from the frame's dtype to this pool's (see BlockImportSession), per component. */
+  readonly importDtypeConversions: Record<KvComponent, number> = { k: 0, v: 0 };
   /** Bytes copied between tiers, per component and direction. */
   readonly bytesMoved: Record<KvComponent, { demoted: number; promoted: number }> = {
     k: { demoted: 0, promoted: 0 },
@@ -115,18 +125,25 @@ export class BlockPool {
     this.blockSizeTokens = blockSizeTokens;
     this.onEvent = options.onEvent ?? (() => {});
     this.pickUsedVictim = options.pickUsedVictim ?? (() => null);
-    const createStorage = options.createStorage ?? ((c, t, n, f) => new HostArenaStorage(c, t, n, f));
+    const dtype = { ...DEFAULT_KV_DTYPES, ...options.dtype };
+    for (const component of KV_COMPONENTS) {
+      if (!KV_DTYPES.includes(dtype[component])) throw new KvCacheConfigError(`dtype.${component}`, `must be one of ${KV_DTYPES.join(", ")}, got ${String(dtype[component])}`);
+    }
+    this.dtype = Object.freeze(dtype);
+    const createStorage = options.createStorage ?? ((c, t, n, f, d) => new HostArenaStorage(c, t, n, f, d));
     const slotsPerComponent: Record<KvComponent, number> = { k: 0, v: 0 };
     this.blockBytes = { k: 0, v: 0 };
     for (const component of KV_COMPONENTS) {
       const floats = blockElements(shape, component, blockSizeTokens);
-      this.blockBytes[component] = floats * POOL_ELEMENT_BYTES;
+      this.blockBytes[component] = floats * KV_DTYPE_BYTES[dtype[component]];
       for (const tier of ["device", "host"] as const) {
         const budget = bytes[component][tier];
         if (!Number.isFinite(budget) || budget < 0) throw new KvCacheConfigError(`bytes.${component}.${tier}`, `must be a non-negative number, got ${budget}`);
         const numSlots = Math.floor(budget / this.blockBytes[component]);
         if (numSlots === 0) continue;
-        this.storage[component][tier] = createStorage(component, tier, numSlots, floats);
+        const storage = createStorage(component, tier, numSlots, floats, dtype[component]);
+        if ((storage.dtype ?? "f32") !== dtype[component]) throw new KvCacheConfigError(`createStorage(${component}, ${tier})`, `must store ${dtype[component]}, got ${storage.dtype ?? "f32"}`);
+        this.storage[component][tier] = storage;
         this.slots[component][tier] = new SlotAllocator(numSlots);
         slotsPerComponent[component] += numSlots;
       }

@@ -24,13 +24,13 @@ export interface KvBlockExport {
   missing: BlockHash[];
 }
 
-/** Frames of the cached blocks named by `hashes`, in order; hashes not held are listed as missing. */
-export function exportCachedBlocks(pool: BlockPool, hashes: readonly BlockHash[], wireDtype: KvWireDtype): KvBlockExport {
-  const plan = exportBlockFrames(pool, hashes, { wireDtype });
+/** Frames of the cached blocks named by `hashes`, in order (default: each component as stored); hashes not held are listed as missing. */
+export function exportCachedBlocks(pool: BlockPool, hashes: readonly BlockHash[], wireDtype?: KvWireDtype): KvBlockExport {
+  const plan = exportBlockFrames(pool, hashes, wireDtype === undefined ? {} : { wireDtype });
   const frames = {} as Record<KvComponent, Uint8Array>;
   for (const frame of plan.frames()) frames[frame.component] = frame.bytes;
   for (const component of KV_COMPONENTS) {
-    frames[component] ??= encodeKvFrame({ component, wireDtype, shape: kvFrameShape(pool.shape, component, pool.blockSizeTokens), blocks: [] });
+    frames[component] ??= encodeKvFrame({ component, wireDtype: wireDtype ?? pool.dtype[component], shape: kvFrameShape(pool.shape, component, pool.blockSizeTokens), blocks: [] });
   }
   return { frames, exported: plan.exported, missing: plan.missing };
 }

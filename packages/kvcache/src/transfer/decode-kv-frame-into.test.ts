@@ -64,7 +64,7 @@ test("transfer - a slot of the wrong length is a caller bug, reported before any
   assert.throws(() => decodeKvFrameInto(frame, () => short), {
     name: "KvTransferError",
     reason: "destination-length",
-    message: "destination for block 0 (0x00ab12cd34ef5678) has 127 values, the frame's blocks have 128",
+    message: "destination for block 0 (0x00ab12cd34ef5678) is a Float32Array of 127 values; the frame's blocks have 128, stored here as f32",
   });
   assert.ok(short.every((value) => value === SENTINEL));
 });

@@ -73,7 +73,7 @@ test("transfer - a sealed header with unknown codes or inconsistent lengths is a
     return resealTable(copy);
   };
   assertBroken(() => decodeKvFrame(edit((v) => v.setUint8(6, 2))), "unknown-component", "KV frame component code 2 is unknown (0 = k, 1 = v)");
-  assertBroken(() => decodeKvFrame(edit((v) => v.setUint8(7, 2))), "unknown-dtype", "KV frame wire dtype code 2 is unknown (0 = f32, 1 = f16)");
+  assertBroken(() => decodeKvFrame(edit((v) => v.setUint8(7, 3))), "unknown-dtype", "KV frame wire dtype code 3 is unknown (0 = f32, 1 = f16, 2 = bf16)");
   assertBroken(() => decodeKvFrame(edit((v) => v.setUint8(7, 1))), "inconsistent-lengths", "KV frame lengths are inconsistent: payload bytes per block is 512, but 2×2×4×8 f16 values need 256");
   assertBroken(() => decodeKvFrame(edit((v) => v.setUint32(12, 0, true))), "inconsistent-lengths", "KV frame shape has heads 0");
   const unknownVersion = Uint8Array.from(frame);

@@ -5,24 +5,24 @@
  * cannot make us allocate more than about twice its own size); corrupt blocks
  * are listed in `refused` and absent from `blocks`.
  */
-import type { KvComponent } from "../kv-types.js";
+import type { BlockHash, KvComponent } from "../kv-types.js";
 import { importFrameBlocks } from "./decode-kv-frame-into.js";
-import type { KvFrameBlock, KvFrameExpectation, KvFrameShape, KvRefusedBlock, KvWireDtype } from "./kv-frame-layout.js";
+import type { KvFrameExpectation, KvFrameShape, KvRefusedBlock, KvWireDtype } from "./kv-frame-layout.js";
 import { readKvFrameHeader } from "./read-kv-frame-header.js";
 
 export interface DecodedKvFrame {
   component: KvComponent;
   wireDtype: KvWireDtype;
   shape: KvFrameShape;
-  /** Blocks whose checksum passed, in frame order. */
-  blocks: KvFrameBlock[];
+  /** Blocks whose checksum passed, in frame order, widened to f32 (exact) whatever the wire dtype. */
+  blocks: { hash: BlockHash; data: Float32Array }[];
   /** Blocks whose checksum failed: to be recomputed, never used. */
   refused: KvRefusedBlock[];
 }
 
 export function decodeKvFrame(bytes: Uint8Array, expected?: KvFrameExpectation): DecodedKvFrame {
   const header = readKvFrameHeader(bytes, expected);
-  const blocks: KvFrameBlock[] = [];
+  const blocks: DecodedKvFrame["blocks"] = [];
   const imported = importFrameBlocks(bytes, header, (_index, hash) => {
     const data = new Float32Array(header.elementsPerBlock);
     blocks.push({ hash, data });

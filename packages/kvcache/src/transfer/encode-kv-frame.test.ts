@@ -70,7 +70,8 @@ test("transfer - encoding refuses input that does not match the shape, naming th
     [() => encodeKvFrame({ component: "k", wireDtype: "f32", shape: SMALL_SHAPE, blocks: [{ hash: 1n << 64n, data: blocks[0]!.data }] }), `cannot encode KV frame: blocks[0].hash must be a bigint in [0, 2^64), got ${1n << 64n}`],
     [() => encodeKvFrame({ component: "k", wireDtype: "f32", shape: { ...SMALL_SHAPE, heads: 0 }, blocks: [] }), "cannot encode KV frame: shape.heads must be an integer in [1, 4294967295], got 0"],
     [() => encodeKvFrame({ component: "q" as "k", wireDtype: "f32", shape: SMALL_SHAPE, blocks: [] }), "cannot encode KV frame: component must be one of k, v, got q"],
-    [() => encodeKvFrame({ component: "k", wireDtype: "bf16" as "f16", shape: SMALL_SHAPE, blocks: [] }), "cannot encode KV frame: wireDtype must be one of f32, f16, got bf16"],
+    [() => encodeKvFrame({ component: "k", wireDtype: "f8" as "f16", shape: SMALL_SHAPE, blocks: [] }), "cannot encode KV frame: wireDtype must be one of f32, f16, bf16, got f8"],
+    [() => encodeKvFrame({ component: "k", wireDtype: "f16", dataDtype: "bf16", shape: SMALL_SHAPE, blocks: [{ hash: 1n, data: new Float32Array(128) }] }), "cannot encode KV frame: blocks[0].data is a Float32Array, but dataDtype bf16 is stored in a Uint16Array"],
   ];
   for (const [encode, message] of cases) assert.throws(encode, { name: "KvTransferError", reason: "invalid-input", message });
   assert.throws(() => encodeKvFrame({ component: "k", wireDtype: "f32", shape: { layers: 65536, heads: 65536, blockSizeTokens: 1, headDim: 1 }, blocks: [] }), (err) => {

@@ -14,7 +14,7 @@ export type KvTransferErrorReason =
   | "unsupported-version"
   /** A component code other than 0 (K) or 1 (V). */
   | "unknown-component"
-  /** A wire dtype code other than 0 (f32) or 1 (f16). */
+  /** A wire dtype code other than 0 (f32), 1 (f16) or 2 (bf16). */
   | "unknown-dtype"
   /** Fewer bytes than the header, the block table or the payloads need. */
   | "truncated"
@@ -32,7 +32,7 @@ export type KvTransferErrorReason =
   | "invalid-input"
   /** The frame would not fit the format's u32 fields or one Node buffer. */
   | "too-large"
-  /** A destination array given to decodeKvFrameInto has the wrong length. */
+  /** A destination array given to decodeKvFrameInto has the wrong length, or is not the array type of its dtype. */
   | "destination-length";
 
 /** A KV frame (or the input to encode one) is not usable. The message names the problem. */

@@ -13,7 +13,7 @@
  * | 0            | 4     | magic, ASCII "SKV1" (0x53 0x4b 0x56 0x31)                       |
  * | 4            | 2     | format version, u16: 2 (CRC-32C), or 1 (CRC-32)                 |
  * | 6            | 1     | component, u8: 0 = K, 1 = V                                     |
- * | 7            | 1     | wire dtype, u8: 0 = f32 (4 bytes), 1 = f16 (2 bytes, IEEE binary16) |
+ * | 7            | 1     | wire dtype, u8: 0 = f32 (4 bytes), 1 = f16 (2 bytes, IEEE binary16), 2 = bf16 (2 bytes) |
  * | 8            | 4     | layers, u32                                                     |
  * | 12           | 4     | heads, u32 (n_k for K, n_v for V)                               |
  * | 16           | 4     | block size in tokens, u32                                       |
@@ -26,12 +26,18 @@
  * | 36 + 12N + iP | P    | block i's payload: [layer][head][token][dim] elements          |
  *
  * The frame is exactly 36 + 12N + N·P bytes. Payloads start 4-aligned, so a
- * reader whose buffer is 4-aligned can view them in place. f16 payloads are
- * rounded to nearest, ties to even. NOTE: P is stored although the shape
+ * reader whose buffer is 4-aligned can view them in place. f16 and bf16
+ * payloads are rounded to nearest, ties to even, when made from f32; a pool
+ * that stores a 16-bit dtype ships its raw stored bits in that dtype (no
+ * widen-then-narrow), and an importer whose pool stores another dtype converts.
+ * NOTE: bf16 (code 2) came without a version bump: a frame's layout does not
+ * change with its dtype, every f32 and f16 frame reads as before, and a reader
+ * that predates bf16 refuses a bf16 frame with a clear "wire dtype code 2 is
+ * unknown" (reason "unknown-dtype") rather than misreading it. NOTE: P is stored although the shape
  * implies it, so a reader checks the two agree before it trusts either, and
  * a block's payload is capped at 4 GiB − 1 (a real block is a few MiB).
  */
-import type { BlockHash, KvComponent, KvModelShape } from "../kv-types.js";
+import type { BlockHash, KvArena, KvComponent, KvDtype, KvModelShape } from "../kv-types.js";
 
 /** "SKV1" as bytes. */
 export const KV_FRAME_MAGIC: readonly number[] = [0x53, 0x4b, 0x56, 0x31];
@@ -63,13 +69,14 @@ export const U32_MAX = 0xffff_ffff;
 /** Largest block hash (u64). */
 export const BLOCK_HASH_MAX = (1n << 64n) - 1n;
 
-export type KvWireDtype = "f32" | "f16";
+/** How values travel: the dtypes a pool stores (a frame carries its component's stored dtype by default). */
+export type KvWireDtype = KvDtype;
 
 /** Wire codes of components and dtypes, in code order (index = code). */
 export const COMPONENT_CODES: readonly KvComponent[] = ["k", "v"];
-export const WIRE_DTYPE_CODES: readonly KvWireDtype[] = ["f32", "f16"];
+export const WIRE_DTYPE_CODES: readonly KvWireDtype[] = ["f32", "f16", "bf16"];
 /** Bytes per element on the wire. */
-export const WIRE_DTYPE_BYTES: Readonly<Record<KvWireDtype, number>> = { f32: 4, f16: 2 };
+export const WIRE_DTYPE_BYTES: Readonly<Record<KvWireDtype, number>> = { f32: 4, f16: 2, bf16: 2 };
 
 /** The shape of one block of one component: [layers][heads][blockSizeTokens][headDim]. */
 export interface KvFrameShape {
@@ -81,10 +88,10 @@ export interface KvFrameShape {
 
 export const SHAPE_FIELDS: readonly (keyof KvFrameShape)[] = ["layers", "heads", "blockSizeTokens", "headDim"];
 
-/** A block to send, or a block received: its hash and its f32 values in memory. */
+/** A block to send, or a block received: its hash and its values in memory (f32, or a pool's stored 16-bit patterns). */
 export interface KvFrameBlock {
   hash: BlockHash;
-  data: Float32Array;
+  data: KvArena;
 }
 
 /** A block whose payload failed its checksum: it was not returned or written, and must be recomputed. */

@@ -41,7 +41,7 @@ export interface KvFrameHeader {
   wireDtype: KvWireDtype;
   shape: KvFrameShape;
   blockCount: number;
-  /** f32 values per block in memory. */
+  /** Values per block (elements, whatever the dtype). */
   elementsPerBlock: number;
   /** Wire bytes per block (P). */
   payloadBytesPerBlock: number;
@@ -88,7 +88,7 @@ export function readKvFrameHeader(bytes: Uint8Array, expected: KvFrameExpectatio
   if (component === undefined) throw broken(`KV frame component code ${componentCode} is unknown (0 = k, 1 = v)`, "unknown-component");
   const dtypeCode = view.getUint8(HEADER_OFFSET.wireDtype);
   const wireDtype = WIRE_DTYPE_CODES[dtypeCode];
-  if (wireDtype === undefined) throw broken(`KV frame wire dtype code ${dtypeCode} is unknown (0 = f32, 1 = f16)`, "unknown-dtype");
+  if (wireDtype === undefined) throw broken(`KV frame wire dtype code ${dtypeCode} is unknown (0 = f32, 1 = f16, 2 = bf16)`, "unknown-dtype");
   const shape: KvFrameShape = {
     layers: view.getUint32(HEADER_OFFSET.layers, true),
     heads: view.getUint32(HEADER_OFFSET.heads, true),

@@ -9,7 +9,11 @@
  *               (one of its streams went silent; it takes nothing new until
  *               its next load report); `selective_v` and
  *               `kv_pressure` {k, v}: the K and V pressure the kv_aware cost
- *               weighs (see kv-index's kv-pressure.ts).
+ *               weighs (see kv-index's kv-pressure.ts); `kv_dtype` {k, v}:
+ *               each component's pool element type (f32, bf16, f16), and
+ *               `kv_tokens_per_gib`: tokens whose K and V fit in a GiB at
+ *               those types (2^30 × block tokens ÷ the K and V block bytes),
+ *               both from the worker's registry entry.
  *   router:     requests in flight through the workers, admission
  *               (running / queued), and
  *   index:      the KV index's stats (`KvIndex.stats()`), keys in snake_case
@@ -20,7 +24,7 @@
  *
  * uint64 values (epochs) are written as decimal strings, as proto3 JSON does.
  */
-import { kvComponentFromProto, kvTierFromProto } from "@sigmaserve/coord";
+import { kvComponentFromProto, kvDtypeFromProto, kvTierFromProto, type KvDtype } from "@sigmaserve/coord";
 import { kvPressure } from "@sigmaserve/kv-index";
 import type { coordv1 } from "@sigmaserve/proto";
 import { workerLoadOf } from "../generate/route-candidates.js";
@@ -51,6 +55,10 @@ export interface WorkerStatus {
   selective_v: boolean;
   /** Pinned share (0…1) of the pool each component's new blocks land in. */
   kv_pressure: { k: number; v: number };
+  /** Element type of each component's pools. */
+  kv_dtype: { k: KvDtype; v: KvDtype };
+  /** Tokens whose K and V fit in a GiB at those types; null when the worker did not publish its block sizes. */
+  kv_tokens_per_gib: number | null;
   router_in_flight: number;
   router_in_flight_blocks: number;
   quarantined: boolean;
@@ -86,6 +94,31 @@ export function kvUsageView(usage: readonly coordv1.WorkerLoad["kvUsage"][number
   return view;
 }
 
+/** Bytes in a GiB. */
+const BYTES_PER_GIB = 2 ** 30;
+
+/**
+ * Each component's pool dtype and the K+V tokens a GiB holds, from a worker's
+ * registry entry. A component's dtype is its capacity entries' (per pool);
+ * failing that the entry's kv_dtype, and failing that f32: workers that
+ * predate 16-bit pools published neither and stored f32.
+ */
+export function kvDensityView(info: Pick<coordv1.WorkerInfo, "kvCapacity" | "kvDtype" | "kvHash">): Pick<WorkerStatus, "kv_dtype" | "kv_tokens_per_gib"> {
+  const fallback = kvDtypeFromProto(info.kvDtype) ?? "f32";
+  const dtype: { k: KvDtype; v: KvDtype } = { k: fallback, v: fallback };
+  const blockBytes: Partial<Record<"k" | "v", number>> = {};
+  for (const pool of info.kvCapacity) {
+    const component = kvComponentFromProto(pool.component);
+    if (component === undefined) continue;
+    dtype[component] = kvDtypeFromProto(pool.dtype) ?? dtype[component];
+    blockBytes[component] = Number(pool.blockBytes);
+  }
+  const blockTokens = info.kvHash?.blockSizeTokens ?? 0;
+  const perBlock = (blockBytes.k ?? 0) + (blockBytes.v ?? 0);
+  const complete = blockTokens > 0 && blockBytes.k !== undefined && blockBytes.v !== undefined && perBlock > 0;
+  return { kv_dtype: dtype, kv_tokens_per_gib: complete ? (BYTES_PER_GIB * blockTokens) / perBlock : null };
+}
+
 function workerStatus(worker: PooledWorker, nowMs: number): WorkerStatus {
   const load = worker.load;
   const candidate = workerLoadOf(worker);
@@ -101,6 +134,7 @@ function workerStatus(worker: PooledWorker, nowMs: number): WorkerStatus {
     kv_usage: kvUsageView(load?.kvUsage ?? []),
     selective_v: candidate.selectiveV,
     kv_pressure: { k: pressure.k, v: pressure.v },
+    ...kvDensityView(worker.info),
     router_in_flight: worker.inFlight,
     router_in_flight_blocks: worker.inFlightBlocks,
     quarantined: worker.quarantinedUntilMs > nowMs,

@@ -52,6 +52,9 @@ describe("http server - models, probes, cluster status and routing", () => {
         selective_v: false,
         // 10 of 100 K blocks pinned on the device; 8 of 50 V (a plain worker: V's host tier does not count).
         kv_pressure: { k: 0.1, v: 0.16 },
+        // The fake worker publishes no dtype (as workers before 16-bit pools did): f32, 8,192 + 32,768 bytes per 16 tokens.
+        kv_dtype: { k: "f32", v: "f32" },
+        kv_tokens_per_gib: (2 ** 30 * 16) / 40_960,
         router_in_flight: 0,
         router_in_flight_blocks: 0,
         quarantined: false,

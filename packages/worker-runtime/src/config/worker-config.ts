@@ -11,6 +11,14 @@ import { DEFAULT_TLS_REFRESH_INTERVAL_MS } from "@sigmaserve/proto";
 import { WorkerConfigError } from "../errors.js";
 
 export const DEFAULT_KV_DEVICE_MIB = 256;
+/**
+ * Element type of the K and V pools unless --kv-dtype says otherwise: bf16, as in the Sigma paper (half the
+ * bytes of f32, so twice the tokens per GiB; f32's range, about 2^-8 relative precision). f32 stays available
+ * as the oracle the 16-bit pools are measured against (bench/kv-dtype).
+ */
+export const DEFAULT_KV_DTYPE = "bf16";
+/** The pools' element types (kvcache's KvDtype). */
+export const KV_DTYPE_CHOICES = ["f32", "bf16", "f16"] as const;
 export const DEFAULT_MAX_BATCH_TOKENS = 512;
 export const DEFAULT_MAX_NUM_SEQS = 64;
 /** Largest max_tokens a request may ask for. */
@@ -61,6 +69,10 @@ export const WorkerConfigSchema = z
     kvDeviceMib: z.coerce.number().positive().default(DEFAULT_KV_DEVICE_MIB),
     kvHostMib: z.coerce.number().nonnegative().default(0),
     blockSize: int(1).max(1024).default(16),
+    /** Element type of both pools; --kv-k-dtype / --kv-v-dtype override one component. */
+    kvDtype: z.enum(KV_DTYPE_CHOICES, { error: "must be f32, bf16 or f16" }).default(DEFAULT_KV_DTYPE),
+    kvKDtype: z.enum(KV_DTYPE_CHOICES, { error: "must be f32, bf16 or f16" }).optional(),
+    kvVDtype: z.enum(KV_DTYPE_CHOICES, { error: "must be f32, bf16 or f16" }).optional(),
     /** Most of the pool's blocks one tenant may hold cached before its own go first, in (0, 1]; 1 = off. */
     tenantMaxCachedFraction: z.coerce.number().gt(0).max(1).default(DEFAULT_TENANT_MAX_CACHED_FRACTION),
     /** 0 = full attention. With host memory, selective-V mode keeps old V on the host. */
@@ -138,6 +150,9 @@ const FLAGS = {
   "kv-device-mib": "kvDeviceMib",
   "kv-host-mib": "kvHostMib",
   "block-size": "blockSize",
+  "kv-dtype": "kvDtype",
+  "kv-k-dtype": "kvKDtype",
+  "kv-v-dtype": "kvVDtype",
   "tenant-max-cached-fraction": "tenantMaxCachedFraction",
   "selective-v-topk": "selectiveVTopk",
   "max-batch-tokens": "maxBatchTokens",
@@ -189,6 +204,9 @@ const FLAG_HELP: Record<keyof typeof FLAGS, readonly [placeholder: string, descr
   "kv-device-mib": ["MIB", "device memory for the K and V pools, MiB"],
   "kv-host-mib": ["MIB", "host memory for the V tier, MiB; 0: none"],
   "block-size": ["TOKENS", "tokens per KV block"],
+  "kv-dtype": ["f32|bf16|f16", "element type of the K and V pools (bf16 and f16: half the bytes of f32, twice the tokens)"],
+  "kv-k-dtype": ["f32|bf16|f16", "element type of the K pool; default: --kv-dtype"],
+  "kv-v-dtype": ["f32|bf16|f16", "element type of the V pools (device and host); default: --kv-dtype"],
   "tenant-max-cached-fraction": ["RATIO", "share of KV blocks one tenant may hold cached before its own are evicted first, in (0, 1]; 1: off"],
   "selective-v-topk": ["K", "V rows read per decode step (selective V); 0: full attention"],
   "max-batch-tokens": ["N", "most tokens in one batch step (prefill chunks and decodes)"],
@@ -249,6 +267,11 @@ function usageText(): string {
 
 /** The worker's help: every flag with its description and default. */
 export const WORKER_USAGE = usageText();
+
+/** Each component's pool dtype: --kv-k-dtype / --kv-v-dtype where given, else --kv-dtype. */
+export function kvDtypesOf(config: Pick<WorkerConfig, "kvDtype" | "kvKDtype" | "kvVDtype">): { k: (typeof KV_DTYPE_CHOICES)[number]; v: (typeof KV_DTYPE_CHOICES)[number] } {
+  return { k: config.kvKDtype ?? config.kvDtype, v: config.kvVDtype ?? config.kvDtype };
+}
 
 /** Parses argv and env into a frozen config; throws WorkerConfigError naming the flag. */
 export function loadWorkerConfig(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig {

@@ -14,9 +14,10 @@ const parents = new Map<bigint, bigint | null>([
 ]);
 
 test("export frame message - the frame written in place decodes as ExportKvResponse, byte for byte what protobuf-es writes", () => {
-  for (const [component, wireDtype, count] of [["k", "f32", 3], ["v", "f16", 1], ["v", "f32", 0]] as const) {
+  const DTYPE = { f32: kvv1.KvDtype.F32, f16: kvv1.KvDtype.F16, bf16: kvv1.KvDtype.BF16 } as const;
+  for (const [component, wireDtype, count] of [["k", "f32", 3], ["v", "f16", 1], ["v", "f32", 0], ["k", "bf16", 2]] as const) {
     const blocks = hashes.slice(0, count).map((hash, b) => ({ hash, data: Float32Array.from({ length: 192 }, (_, i) => Math.sin(b * 100 + i)) }));
-    const messages = exportFrameMessages(wireDtype, parents);
+    const messages = exportFrameMessages({ k: wireDtype, v: wireDtype }, parents);
     const payloadBytes = 192 * (wireDtype === "f32" ? 4 : 2);
     const into = messages.allocate(kvFrameByteLength(count, payloadBytes), { component, hashes: blocks.map((b) => b.hash) });
     encodeKvFrame({ component, wireDtype, shape, blocks }, { into });
@@ -28,7 +29,7 @@ test("export frame message - the frame written in place decodes as ExportKvRespo
           case: "frame",
           value: {
             component: component === "k" ? kvv1.KvComponent.K : kvv1.KvComponent.V,
-            dtype: wireDtype === "f16" ? kvv1.KvDtype.F16 : kvv1.KvDtype.F32,
+            dtype: DTYPE[wireDtype],
             blocks: blocks.map((b) => (parents.get(b.hash) === null ? { blockHash: b.hash } : { blockHash: b.hash, parentBlockHash: parents.get(b.hash)! })),
             payload: encodeKvFrame({ component, wireDtype, shape, blocks }),
           },
@@ -39,11 +40,11 @@ test("export frame message - the frame written in place decodes as ExportKvRespo
     const decoded = fromBinary(workerv1.ExportKvResponseSchema, built);
     assert.equal(decoded.event.case, "frame");
   }
-  assert.throws(() => exportFrameMessages("f32", parents).take(), /no frame message/);
+  assert.throws(() => exportFrameMessages({ k: "f32", v: "f32" }, parents).take(), /no frame message/);
 });
 
 test("export frame message - a buffer is reused only after grpc-js has taken its message, never while it waits to be sent", async () => {
-  const messages = exportFrameMessages("f32", parents);
+  const messages = exportFrameMessages({ k: "f32", v: "f32" }, parents);
   const frame = { component: "k" as const, hashes: hashes.slice(0, 1) };
   const frameBytes = kvFrameByteLength(1, 192 * 4);
   const first = messages.allocate(frameBytes, frame);

@@ -19,7 +19,7 @@
  */
 import { create, toBinary } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { kvComponentToProto } from "@sigmaserve/coord";
+import { kvComponentToProto, kvDtypeToProto } from "@sigmaserve/coord";
 import type { BlockHash, KvComponent, KvFrameAllocator, KvWireDtype } from "@sigmaserve/kvcache";
 import { EncodedMessage, kvv1 } from "@sigmaserve/proto";
 
@@ -30,9 +30,10 @@ const PAYLOAD_FIELD = 4;
 /**
  * An allocator for KvCacheManager.exportFrames that lays each frame into an
  * ExportKvResponse message (in a reused buffer when one is free), and `take()`
- * to get that message once the frame is written.
+ * to get that message once the frame is written. `wireDtype` is each
+ * component's dtype in its frames (the message's dtype field says the same).
  */
-export function exportFrameMessages(wireDtype: KvWireDtype, parents: ReadonlyMap<BlockHash, BlockHash | null>): { allocate: KvFrameAllocator; take(): EncodedMessage } {
+export function exportFrameMessages(wireDtype: Readonly<Record<KvComponent, KvWireDtype>>, parents: ReadonlyMap<BlockHash, BlockHash | null>): { allocate: KvFrameAllocator; take(): EncodedMessage } {
   /** The message being written, and the buffer it lies at the start of. */
   let message: { bytes: Buffer; buffer: Buffer } | undefined;
   /** Buffers grpc-js has copied out of, free for the next frames. */
@@ -47,7 +48,7 @@ export function exportFrameMessages(wireDtype: KvWireDtype, parents: ReadonlyMap
       kvv1.KvTransferFrameSchema,
       create(kvv1.KvTransferFrameSchema, {
         component: kvComponentToProto(frame.component),
-        dtype: wireDtype === "f16" ? kvv1.KvDtype.F16 : kvv1.KvDtype.F32,
+        dtype: kvDtypeToProto(wireDtype[frame.component]),
         blocks: frame.hashes.map((blockHash) => {
           const parent = parents.get(blockHash) ?? null;
           return parent === null ? { blockHash } : { blockHash, parentBlockHash: parent };

@@ -32,8 +32,8 @@ async function withTwoWorkers(run: (source: { runtime: WorkerRuntime; client: Cl
   }
 }
 
-async function start(): Promise<{ runtime: WorkerRuntime; client: Client }> {
-  const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", "4"], {}), logger);
+async function start(flags: string[] = []): Promise<{ runtime: WorkerRuntime; client: Client }> {
+  const runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", "4", ...flags], {}), logger);
   return { runtime, client: createGrpcClient(workerv1.WorkerService, runtime.address) };
 }
 
@@ -112,3 +112,43 @@ test("worker - ImportKv checks its header and frees blocks that arrive in one ha
     assert.deepEqual(target.runtime.kv.usage().map((u) => u.usedBlocks + u.cachedFreeBlocks), [0, 0]);
     assert.deepEqual(target.runtime.kv.checkInvariants(), []);
   }));
+
+test("worker - between workers of different KV dtypes frames carry the source's stored dtype, the target converts and counts, and the registry entry names each pool's dtype", async () => {
+  const source = await start(); // bf16, the default
+  const target = await start(["--kv-dtype", "f32", "--kv-v-dtype", "f16"]);
+  try {
+    assert.deepEqual([source.runtime.kv.dtype, target.runtime.kv.dtype], [{ k: "bf16", v: "bf16" }, { k: "f32", v: "f16" }]);
+    const info = target.runtime.workerInfo();
+    assert.equal(info.kvDtype, kvv1.KvDtype.F32, "kv_dtype is K's");
+    assert.deepEqual(
+      info.kvCapacity.map((pool) => [pool.component, pool.dtype, pool.blockBytes]),
+      [
+        [kvv1.KvComponent.K, kvv1.KvDtype.F32, BigInt(target.runtime.kv.blockBytes.k)],
+        [kvv1.KvComponent.V, kvv1.KvDtype.F16, BigInt(target.runtime.kv.blockBytes.v)],
+      ],
+    );
+    const prompt = Array.from({ length: 21 }, (_, i) => (i * 13 + 5) % 256); // 5 full blocks of 4
+    await generate(source.client, "cold", prompt);
+    const hashes = source.runtime.kv.promptBlockHashes(prompt);
+    const frames: kvv1.KvTransferFrame[] = [];
+    for await (const m of source.client.exportKv({ blockHashes: hashes })) if (m.event.case === "frame") frames.push(m.event.value);
+    // Unset wire_dtype: each component as stored, bf16, in the message and in the frame itself.
+    assert.deepEqual(frames.map((f) => [f.dtype, readKvFrameHeader(f.payload).wireDtype]), [[kvv1.KvDtype.BF16, "bf16"], [kvv1.KvDtype.BF16, "bf16"]]);
+    assert.equal(readKvFrameHeader(frames[0]!.payload).payloadBytesPerBlock, source.runtime.kv.blockBytes.k);
+    const imported = await target.client.importKv(importStream(frames));
+    assert.deepEqual([imported.blocksImported, imported.refusedBlockHashes], [5, []]);
+    assert.deepEqual(target.runtime.kv.importDtypeConversions, { k: 5, v: 5 });
+    const warm = await generate(target.client, "warm", prompt);
+    assert.equal(warm.cachedPromptTokens, 20, "the converted blocks are a prefix hit");
+    // An asked-for wire dtype is honoured: F32 frames from the bf16 source (exact widening).
+    const asF32: kvv1.KvTransferFrame[] = [];
+    for await (const m of source.client.exportKv({ blockHashes: hashes.slice(0, 1), wireDtype: kvv1.KvDtype.F32 })) if (m.event.case === "frame") asF32.push(m.event.value);
+    assert.deepEqual(asF32.map((f) => [f.dtype, readKvFrameHeader(f.payload).wireDtype]), [[kvv1.KvDtype.F32, "f32"], [kvv1.KvDtype.F32, "f32"]]);
+    assert.deepEqual(target.runtime.kv.checkInvariants(), []);
+  } finally {
+    for (const w of [source, target]) {
+      w.client.close();
+      await w.runtime.stop();
+    }
+  }
+});

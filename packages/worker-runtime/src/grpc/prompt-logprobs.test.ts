@@ -21,6 +21,8 @@ type Client = ServiceClient<typeof workerv1.WorkerService>;
 type Finish = inferencev1.GenerateFinish;
 
 const TOLERANCE = 1e-3;
+/** The oracle is the f32 reference, so the worker's KV cache is f32 too (bf16, the default, moves logits by up to ~2^-8 of their scale: bench/kv-dtype). */
+const F32_KV = ["--kv-dtype", "f32"];
 const { config, weights } = demoModel("sigma-tiny", 0);
 /** 21 tokens: three 8-token steps, five full 4-token blocks. */
 const PROMPT = Array.from({ length: 21 }, (_, i) => (i * 37 + 11) % 256);
@@ -79,7 +81,7 @@ describe("worker - prompt logprobs", () => {
   let runtime: WorkerRuntime;
   let client: Client;
   before(async () => {
-    runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", "4", "--max-batch-tokens", "8"], {}), pino({ level: "silent" }));
+    runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", "4", "--max-batch-tokens", "8", ...F32_KV], {}), pino({ level: "silent" }));
     client = createGrpcClient(workerv1.WorkerService, runtime.address);
   });
   after(async () => {
@@ -137,7 +139,7 @@ describe("worker - prompt logprobs under KV pressure", () => {
   let client: Client;
   // About 60 blocks of 4 tokens (see worker.test.ts): preemptions, and recomputes of half-scored prompts.
   before(async () => {
-    runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", "4", "--kv-device-mib", "0.6", "--max-batch-tokens", "16"], {}), pino({ level: "silent" }));
+    runtime = await startWorker(loadWorkerConfig(["--preset", "sigma-tiny", "--block-size", "4", "--kv-device-mib", "0.6", "--max-batch-tokens", "16", ...F32_KV], {}), pino({ level: "silent" }));
     client = createGrpcClient(workerv1.WorkerService, runtime.address);
   });
   after(async () => {

@@ -7,7 +7,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { Metadata } from "@grpc/grpc-js";
-import { kvComponentFromProto, kvComponentToProto } from "@sigmaserve/coord";
+import { kvComponentFromProto, kvComponentToProto, kvDtypeFromProto } from "@sigmaserve/coord";
 import { KvTransferError } from "@sigmaserve/kvcache";
 import { inferencev1, kvv1, workerv1, type ServiceImpl } from "@sigmaserve/proto";
 import { DrainingError, DuplicateRequestError, HandedOverError, InvalidRequestError, MigrationLeaseError } from "../errors.js";
@@ -163,9 +163,12 @@ export function workerServiceImpl(runtime: WorkerRuntime): ServiceImpl<typeof wo
         if (runtime.migration === undefined) throw new MigrationLeaseError(request.migrationId, "unknown", "names no offer: this worker makes none (it has no coordination bus)");
         runtime.migration.leases.check(request.migrationId, request.blockHashes);
       }
-      const wireDtype = request.wireDtype === kvv1.KvDtype.F16 ? "f16" : "f32";
+      // Unset: each component as stored (raw pool bits; the importer converts if its pool stores another type).
+      const asked = kvDtypeFromProto(request.wireDtype);
+      if (asked === undefined && request.wireDtype !== kvv1.KvDtype.UNSPECIFIED) throw new InvalidRequestError("wire_dtype", `is ${request.wireDtype}, not a KV dtype this worker knows (F32, F16, BF16, or unset for as stored)`);
+      const wireDtype = { k: asked ?? runtime.kv.dtype.k, v: asked ?? runtime.kv.dtype.v };
       const components = (["k", "v"] as const).filter((c) => request.components.length === 0 || request.components.includes(kvComponentToProto(c)));
-      const plan = runtime.kv.exportFrames(request.blockHashes, { wireDtype, components, maxFrameBytes: request.maxFrameBytes > 0 ? request.maxFrameBytes : DEFAULT_EXPORT_FRAME_BYTES });
+      const plan = runtime.kv.exportFrames(request.blockHashes, { ...(asked === undefined ? {} : { wireDtype: asked }), components, maxFrameBytes: request.maxFrameBytes > 0 ? request.maxFrameBytes : DEFAULT_EXPORT_FRAME_BYTES });
       const messages = exportFrameMessages(wireDtype, plan.parents);
       let bytesSent = 0n;
       try {

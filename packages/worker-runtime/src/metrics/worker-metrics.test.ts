@@ -68,6 +68,12 @@ test("worker metrics - /metrics serves the vLLM series and the K/V split, matchi
     assert.equal(sample(series, "sigmaserve_selective_v_rows_total", { ...model, outcome: "skipped" }), 0, "full attention skips no V row");
     assert.equal(sample(series, "sigmaserve_kv_events_published_total", model), runtime.eventLog.lastTakenSeq);
     assert.equal(sample(series, "sigmaserve_kv_tenant_cap_evictions_total", model), 0, "the tenant cap is off by default");
+    // Each component's pool dtype is an info series (bf16 by default); nothing was imported, so nothing converted.
+    for (const component of ["k", "v"] as const) {
+      assert.equal(runtime.kv.dtype[component], "bf16");
+      assert.equal(sample(series, "sigmaserve_kv_dtype_info", { ...model, component, dtype: "bf16" }), 1, `${component} dtype`);
+      assert.equal(sample(series, "sigmaserve_kv_import_dtype_conversions_total", { ...model, component }), 0);
+    }
     assert.equal(sample(series, "vllm:cache_config_info", { ...model, block_size: "16" }), 1);
     // The step loop's phases are the scheduler's own wall-time sums (no request runs now, so they hold still).
     const phases = runtime.scheduler.stepPhaseMs;

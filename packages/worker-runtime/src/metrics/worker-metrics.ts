@@ -13,7 +13,13 @@
  * `sigmaserve_kv_blocks{component,tier,state}`, `sigmaserve_kv_usage_ratio`,
  * attention bytes read per component and tier (selective V reads part of V
  * from the host), V rows read and skipped by selective V, KV transfer bytes per component and direction, migration
- * pulls, and KV events published.
+ * pulls, and KV events published. Each component's element type is an info
+ * series, `sigmaserve_kv_dtype_info{component,dtype} 1`, not a `dtype` label
+ * on the KV series: it is fixed for the process's life, an info series is
+ * how Prometheus carries such constants (like `*_build_info`, joined in with
+ * `* on(component) group_left(dtype)` where a query wants it), and the
+ * existing series keep their label sets, so dashboards and recording rules
+ * that aggregate them by component and tier do not change.
  *
  * Gauges and totals that the runtime already keeps are read at scrape time
  * (collect callbacks); per-request series are observed through `track()`,
@@ -31,7 +37,7 @@ export interface WorkerMetricsSources {
   blockSizeTokens: number;
   scheduler: () => { running: number; waiting: number; preemptionsTotal: number };
   attentionReadBytes: () => { k: number; vDevice: number; vHost: number; vFullAttention: number };
-  /** Bytes of one V row of one head (head_dim × 4): turns V bytes into rows. */
+  /** Bytes of one V row of one head (head_dim × V's element width: 4 for f32, 2 for bf16/f16): turns V bytes into rows. */
   vRowBytes: number;
   kvUsage: () => readonly { component: KvComponent; tier: KvTier; usedBlocks: number; cachedFreeBlocks: number; totalBlocks: number }[];
   /** Wall milliseconds of the step loop by phase since start (Scheduler.stepPhaseMs); default: not reported. */
@@ -40,6 +46,10 @@ export interface WorkerMetricsSources {
   kvEventsPublished: () => number;
   /** Cached blocks that gave up room because their tenant was at its cap (--tenant-max-cached-fraction); default: none. */
   kvTenantCapEvictions?: () => number;
+  /** The element type each component's pools store (--kv-dtype); default: not reported. */
+  kvDtypes?: Readonly<Record<KvComponent, string>>;
+  /** Imported blocks converted from a peer's dtype to ours, per component, since start (KvCacheManager.importDtypeConversions); default: none. */
+  kvImportDtypeConversions?: () => Readonly<Record<KvComponent, number>>;
 }
 
 /** vLLM's finished_reason values: a cancelled request is an abort. */
@@ -224,6 +234,22 @@ export class WorkerMetrics implements KvTransferMeter {
         const total = sources.kvEventsPublished();
         this.inc(model, Math.max(0, total - eventsSeen));
         eventsSeen = Math.max(eventsSeen, total);
+      },
+    });
+    const dtypeInfo = new Gauge({ name: "sigmaserve_kv_dtype_info", help: "Element type (f32|bf16|f16) of each component's KV pools (device and host share it); always 1.", labelNames: ["model_name", "component", "dtype"], registers });
+    for (const [component, dtype] of Object.entries(sources.kvDtypes ?? {})) dtypeInfo.set({ ...model, component, dtype }, 1);
+    const conversionsSeen: Record<KvComponent, number> = { k: 0, v: 0 };
+    new Counter({
+      name: "sigmaserve_kv_import_dtype_conversions_total",
+      help: "Imported KV blocks (migration, ImportKv, the remote tier) whose component arrived in another element type than this worker's pool stores and was converted, per component.",
+      labelNames: ["model_name", "component"],
+      registers,
+      collect() {
+        const now = sources.kvImportDtypeConversions?.() ?? conversionsSeen;
+        for (const component of ["k", "v"] as const) {
+          this.inc({ ...model, component }, Math.max(0, now[component] - conversionsSeen[component]));
+          conversionsSeen[component] = Math.max(conversionsSeen[component], now[component]);
+        }
       },
     });
     let capEvictionsSeen = 0;

@@ -148,7 +148,8 @@ export class MigrationTarget {
           migrationId: offer.migrationId,
           blockHashes: wanted,
           components: [kvv1.KvComponent.K, kvv1.KvComponent.V],
-          wireDtype: kvv1.KvDtype.F32,
+          // Unset: the source's stored bits (bf16 pools ship half of f32's bytes); the session converts if ours differ.
+          wireDtype: kvv1.KvDtype.UNSPECIFIED,
           maxFrameBytes: deps.maxFrameBytes ?? DEFAULT_MIGRATION_FRAME_BYTES,
           expectedEpoch: offer.sourceEpoch,
         },

@@ -53,7 +53,8 @@ test("migration - offer, reply, pull, done: the target serves the prompt from th
   const { num_key_heads: nK, num_value_heads: nV } = source.runtime.model.config;
   const received = await transferred(target, "in");
   assert.equal(received["k"]! + received["v"]!, Number(outcome.done.bytesReceived));
-  assert.ok(Math.abs((received["k"]! * nV) / (received["v"]! * nK) - 1) < 0.01, `K ${received["k"]} and V ${received["v"]} bytes for n_k ${nK}, n_v ${nV}`);
+  // NOTE: 2%, not less: each frame's head (36 bytes, and 12 per block) is about 1% of sigma-tiny's small bf16 K blocks.
+  assert.ok(Math.abs((received["k"]! * nV) / (received["v"]! * nK) - 1) < 0.02, `K ${received["k"]} and V ${received["v"]} bytes for n_k ${nK}, n_v ${nV}`);
   assert.deepEqual(await transferred(source, "out"), received);
   const pulls = (await target.runtime.metrics.registry.getSingleMetric("sigmaserve_migration_pulls_total")!.get()).values;
   assert.deepEqual(pulls.map((v) => [v.labels["outcome"], v.value]), [["completed", 1]]);

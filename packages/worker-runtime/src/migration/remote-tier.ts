@@ -64,7 +64,8 @@ export class RemoteTier {
     const fresh = [...new Set(chains.flat())].filter((hash) => !this.inStore.has(hash));
     if (fresh.length === 0) return 0;
     // One block per frame (a 1-byte limit): each object is one block of one component.
-    const plan = this.kv.exportFrames(fresh, { wireDtype: "f32", maxFrameBytes: 1 });
+    // In the stored dtype (raw pool bits): a worker with another --kv-dtype that imports them converts.
+    const plan = this.kv.exportFrames(fresh, { maxFrameBytes: 1 });
     let written = 0;
     try {
       const frames = [...plan.frames()];

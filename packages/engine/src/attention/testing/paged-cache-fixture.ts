@@ -3,10 +3,14 @@
  * generated contiguously first (what a dense reference reads), then scattered
  * into paged arenas the way a busy pool leaves them: block slots shuffled and
  * non-contiguous, spare slots full of unrelated values, some V blocks on the
- * host arena.
+ * host arena. K and V may be stored in bf16 or f16: the values are then
+ * truncated to what the type holds (with some subnormals and signed zeros
+ * mixed in), so the contiguous copies hold exactly the values a kernel reads
+ * after widening.
  */
 import { keySlotFloats, valueSlotFloats } from "../attention-heads.js";
-import type { AttentionArenas, AttentionBatch, AttentionShape } from "../attention-kernel.js";
+import type { AttentionArenas, AttentionBatch, AttentionShape, KvElementType } from "../attention-kernel.js";
+import { quantize } from "./element-bits.js";
 
 /** mulberry32: a small deterministic PRNG, uniform in [0, 1). */
 export function prng(seed: number): () => number {
@@ -36,6 +40,9 @@ export interface PagedCaseOptions {
   hostVFraction?: number;
   /** Scale of the query values (larger: a peakier softmax). */
   queryScale?: number;
+  /** Element types of the K and V arenas; default f32. */
+  kDtype?: KvElementType;
+  vDtype?: KvElementType;
   seed: number;
 }
 
@@ -48,6 +55,8 @@ export interface PagedCase {
   keys: Float32Array[];
   /** Per sequence, contiguous: [layers][n_v][length][d]. */
   values: Float32Array[];
+  /** The same arenas in f32, holding the widened values (`arenas` itself when both types are f32). */
+  f32Arenas: AttentionArenas;
 }
 
 function shuffled(n: number, random: () => number): number[] {
@@ -69,8 +78,10 @@ export function randomPagedCase(options: PagedCaseOptions): PagedCase {
   const { shape, seqLengths, rows, layer } = options;
   const { numLayers: L, numKeyHeads: nk, numValueHeads: nv, headDim: d, blockSizeTokens: bs } = shape;
   const random = prng(options.seed);
-  const keys = seqLengths.map((n) => randomArray(L * nk * n * d, random));
-  const values = seqLengths.map((n) => randomArray(L * nv * n * d, random));
+  const kDtype = options.kDtype ?? "f32";
+  const vDtype = options.vDtype ?? "f32";
+  const keys = seqLengths.map((n) => representable(randomArray(L * nk * n * d, random), kDtype));
+  const values = seqLengths.map((n) => representable(randomArray(L * nv * n * d, random), vDtype));
 
   const blocksPerSeq = seqLengths.map((n) => Math.ceil(n / bs));
   const totalBlocks = blocksPerSeq.reduce((a, b) => a + b, 0);
@@ -80,7 +91,7 @@ export function randomPagedCase(options: PagedCaseOptions): PagedCase {
   const spare = 3;
   const kSlots = shuffled(totalBlocks + spare, random);
   const vSlots = [shuffled(totalBlocks + spare, random), shuffled(totalBlocks + spare, random)] as const;
-  const arenas: AttentionArenas = {
+  const arenas = {
     kDevice: randomArray((totalBlocks + spare) * keySlotFloats(shape), random),
     vDevice: randomArray((totalBlocks + spare) * valueSlotFloats(shape), random),
     vHost: hostFraction > 0 ? randomArray((totalBlocks + spare) * valueSlotFloats(shape), random) : new Float32Array(0),
@@ -115,6 +126,13 @@ export function randomPagedCase(options: PagedCaseOptions): PagedCase {
     }
   });
   seqBlockStart[seqLengths.length] = entry;
+  const f32Arenas: AttentionArenas = { kDtype: "f32", vDtype: "f32", ...arenas };
+  // The placed values are representable already; quantizing truncates only the spare slots' values.
+  const stored = (arena: Float32Array, type: KvElementType) => quantize(arena, type) ?? arena;
+  const typedArenas: AttentionArenas =
+    kDtype === "f32" && vDtype === "f32"
+      ? f32Arenas
+      : { kDtype, vDtype, kDevice: stored(arenas.kDevice, kDtype), vDevice: stored(arenas.vDevice, vDtype), vHost: stored(arenas.vHost, vDtype) };
 
   const rowFloats = shape.numQueryHeads * d;
   const batch: AttentionBatch = {
@@ -129,7 +147,19 @@ export function randomPagedCase(options: PagedCaseOptions): PagedCase {
     blockVTier,
     topk: options.topk ?? 0,
   };
-  return { shape, arenas, batch, rows, keys, values };
+  return { shape, arenas: typedArenas, batch, rows, keys, values, f32Arenas };
+}
+
+/**
+ * Values a `type` arena holds exactly (f32: as they are): a few replaced by
+ * subnormals of the type and signed zeros, then all truncated to the type.
+ */
+function representable(values: Float32Array, type: KvElementType): Float32Array {
+  if (type === "f32") return values;
+  const subnormal = type === "f16" ? 2 ** -24 : 2 ** -133;
+  for (let i = 0; i < values.length; i += 61) values[i] = [3 * subnormal, -subnormal, 0, -0][(i / 61) % 4]!;
+  quantize(values, type);
+  return values;
 }
 
 /** The same case's batch restricted to some of its rows (same cache, fresh output). */

@@ -1,6 +1,7 @@
 /** Small frames and tools to damage them, for the transfer tests. */
 import { crc32 } from "node:zlib";
-import { KV_FRAME_HEADER_BYTES, KV_FRAME_TABLE_ENTRY_BYTES, frameShapeElements, type KvFrameBlock, type KvFrameShape } from "../kv-frame-layout.js";
+import type { BlockHash } from "../../kv-types.js";
+import { KV_FRAME_HEADER_BYTES, KV_FRAME_TABLE_ENTRY_BYTES, frameShapeElements, type KvFrameShape } from "../kv-frame-layout.js";
 
 /** 2 layers × 2 heads × 4 tokens × 8 dims = 128 values (512 bytes in f32). */
 export const SMALL_SHAPE: KvFrameShape = { layers: 2, heads: 2, blockSizeTokens: 4, headDim: 8 };
@@ -8,7 +9,7 @@ export const SMALL_SHAPE: KvFrameShape = { layers: 2, heads: 2, blockSizeTokens:
 export const HASHES = [0x00ab_12cd_34ef_5678n, 0xffff_ffff_ffff_ffffn, 0n, 0x0123_4567_89ab_cdefn];
 
 /** `count` blocks of the shape with distinct, deterministic values (mixed signs and magnitudes). */
-export function makeBlocks(shape: KvFrameShape, count: number): KvFrameBlock[] {
+export function makeBlocks(shape: KvFrameShape, count: number): { hash: BlockHash; data: Float32Array }[] {
   const elements = frameShapeElements(shape);
   return Array.from({ length: count }, (_, b) => {
     const data = new Float32Array(elements);

@@ -70,7 +70,9 @@ export type WorkerInfo = Message<"sigmaserve.coord.v1.WorkerInfo"> & {
   kvHash?: KvHashSpec | undefined;
 
   /**
-   * Element type of the KV pools.
+   * Element type of the K pools (the V pools' too unless they differ). K and
+   * V may be stored in different types: each pool's own is kv_capacity[].dtype,
+   * which is what a consumer that needs V's type reads.
    *
    * @generated from field: sigmaserve.kv.v1.KvDtype kv_dtype = 6;
    */

@@ -354,7 +354,10 @@ export type ExportKvRequest = Message<"sigmaserve.worker.v1.ExportKvRequest"> & 
   components: KvComponent[];
 
   /**
-   * Element type on the wire; F16 halves the bytes (round-to-nearest-even).
+   * Element type on the wire. Unset: each component as the source stores it
+   * (its raw pool bits, no conversion; the importer converts if its pool
+   * stores another type). F32, F16 or BF16: that type, converted by the
+   * source where it differs (16-bit types round to nearest even).
    *
    * @generated from field: sigmaserve.kv.v1.KvDtype wire_dtype = 4;
    */

@@ -6,7 +6,7 @@
  */
 import { create } from "@bufbuild/protobuf";
 import { ModelRunner, createAttentionKernel } from "@sigmaserve/engine";
-import { KV_DTYPE_BYTES, KvCacheManager, describeHashSpec, KvEventLog, randomKvEpoch, type PoolBytes } from "@sigmaserve/kvcache";
+import { KV_DTYPE_BYTES, KvCacheManager, SELECTIVE_V_DEVICE_V_SHARE, describeHashSpec, KvEventLog, randomKvEpoch, type PoolBytes } from "@sigmaserve/kvcache";
 import { eosTokenIds } from "@sigmaserve/model/config";
 import { OrtDenseModel } from "@sigmaserve/model/runtime";
 import { demoModel, loadModelDir, type LoadedModel } from "@sigmaserve/model/weights";
@@ -80,14 +80,15 @@ export interface WorkerRuntime {
  * every block, split n_k·width_k : n_v·width_v (each component's heads times
  * its dtype's bytes per element) so both pools hold the same number of
  * blocks; the host likewise. Selective-V mode (top-k > 0 with host memory): the device
- * is split evenly, so it holds K for many more blocks than V, and the host
+ * is split by SELECTIVE_V_DEVICE_V_SHARE (evenly), so it holds K for many more blocks than V, and the host
  * holds only V, where old V rows live and are read selectively.
  */
 export function poolBytes(config: WorkerConfig, model: LoadedModel): PoolBytes {
   const { num_key_heads: nK, num_value_heads: nV } = model.config;
   const device = config.kvDeviceMib * MIB;
   const host = config.kvHostMib * MIB;
-  if (config.selectiveVTopk > 0 && host > 0) return { k: { device: device / 2, host: 0 }, v: { device: device / 2, host } };
+  // The device share V keeps in selective-V mode is the planner's own constant, so `kv plan` predicts what this admits.
+  if (config.selectiveVTopk > 0 && host > 0) return { k: { device: device * (1 - SELECTIVE_V_DEVICE_V_SHARE), host: 0 }, v: { device: device * SELECTIVE_V_DEVICE_V_SHARE, host } };
   const dtype = kvDtypesOf(config);
   const kShare = (nK * KV_DTYPE_BYTES[dtype.k]) / (nK * KV_DTYPE_BYTES[dtype.k] + nV * KV_DTYPE_BYTES[dtype.v]);
   return { k: { device: device * kShare, host: host * kShare }, v: { device: device * (1 - kShare), host: host * (1 - kShare) } };

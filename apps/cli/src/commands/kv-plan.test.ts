@@ -56,14 +56,14 @@ test("cli - kv plan: selective-v keeps 13,312 bytes per token on the device and 
   const deviceOnly = await run("kv", "plan", "--preset", "sigma-1.5b", "--dtype", "bf16", "--device-gib", "80", "--mode", "selective-v");
   assert.equal(deviceOnly.code, 0, deviceOnly.stderr);
   assert.match(deviceOnly.stdout, /^memory: device 80 GiB \(85,899,345,920 bytes\), host unbounded$/m);
-  assert.match(deviceOnly.stdout, /^sigma-1\.5b +13,312 +53,248 +13,312 +53,248 +6,452,768 +- +6,452,768 +device$/m);
+  assert.match(deviceOnly.stdout, /^sigma-1\.5b +13,312 +53,248 +13,312 +53,248 +3,226,384 +- +3,226,384 +device$/m);
   assert.match(deviceOnly.stdout, /^ratio: 4\.00x the tokens of the GQA twin in the same memory \(device bytes per token 4\.00x\)$/m);
 
   const withHost = await run("kv", "plan", "--preset", "sigma-1.5b", "--device-gib", "80", "--host-gib", "64", "--mode", "selective-v", "--json");
   assert.equal(withHost.code, 0, withHost.stderr);
   const plan = JSON.parse(withHost.stdout);
   assert.deepEqual(plan.dtype, { k: "bf16", v: "bf16" }, "bf16 is the default dtype");
-  assert.deepEqual([plan.device_bytes_per_token, plan.host_bytes_per_token, plan.device_tokens, plan.host_tokens, plan.tokens, plan.limited_by], [13_312, 53_248, 6_452_768, 1_290_544, 1_290_544, "host"]);
+  assert.deepEqual([plan.device_bytes_per_token, plan.host_bytes_per_token, plan.device_tokens, plan.host_tokens, plan.tokens, plan.limited_by], [13_312, 53_248, 3_226_384, 1_290_544, 1_290_544, "host"]);
 });
 
 test("cli - kv plan: --block-size, --layers and --dtype change the plan", async () => {

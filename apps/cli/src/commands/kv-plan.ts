@@ -27,7 +27,7 @@ export const SPEC = defineCommand({
     "kv-k-dtype": { type: "string", value: "f32|f16|bf16", default: "--kv-dtype", description: "K's element dtype" },
     "kv-v-dtype": { type: "string", value: "f32|f16|bf16", default: "--kv-dtype", description: "V's element dtype" },
     dtype: { type: "string", value: "f32|f16|bf16", description: "the older name of --kv-dtype" },
-    mode: { type: "string", value: "full|selective-v", default: "full", description: "full: K and V on the device; selective-v: K on the device, V on the host" },
+    mode: { type: "string", value: "full|selective-v", default: "full", description: "full: K and V on the device; selective-v: K on the device (the half a worker gives it; the other half keeps recent V rows), V on the host" },
     "block-size": { type: "string", value: "N", default: String(DEFAULT_BLOCK_SIZE_TOKENS), description: "tokens per block" },
     layers: { type: "string", value: "N", default: "the preset's", description: "override the preset's layer count" },
     json: { type: "boolean", description: "machine-readable output (snake_case JSON)" },

@@ -132,6 +132,23 @@ test("kvcache manager - selective V keeps K on the device and reads old V rows f
   assert.deepEqual(m.vBytesRead, { device: 16, host: 16 });
 });
 
+test("kvcache manager - selective V never demotes a block whose rows are still to be written", () => {
+  // Regression (issue 16's capacity bench): a long prompt reserves all its blocks at admission; a second request
+  // admitted in the same step demoted the V of one of them before its rows were written, and the step that wrote
+  // them failed ("writing v while it is on host") for every request in it.
+  const { m } = manager({ kDevice: 8, vDevice: 3, vHost: 8 }, "selective-v", 1);
+  assert.deepEqual(m.allocate("a", { promptTokens: range(0, 12) })?.blockIds, [0, 1, 2]);
+  // Nothing of a is written: no V may leave the device for b, so b waits (no room is a null) and a is untouched.
+  assert.equal(m.allocate("b", { promptTokens: range(100, 104) }), null);
+  assert.deepEqual([0, 1, 2].map((id) => poolOf(m).residency(id, "v")!.tier), ["device", "device", "device"]);
+  const vRow = new Float32Array(8);
+  for (let p = 0; p < 12; p++) m.writeTokenKv("a", p, 0, Float32Array.of(p, -p), vRow);
+  m.commitTokens("a", range(0, 12));
+  // Written now: a's old blocks (outside its 1-block window) may go to the host, and b fits.
+  assert.ok(m.allocate("b", { promptTokens: range(100, 104) }));
+  assert.equal(poolOf(m).residency(0, "v")!.tier, "host");
+});
+
 test("kvcache manager - full mode never demotes a running request's V", () => {
   const { m } = manager({ kDevice: 8, vDevice: 2, vHost: 8 }, "full");
   assert.ok(m.allocate("r", { promptTokens: range(0, 8) }));

@@ -97,6 +97,8 @@ export class KvCacheManager {
   private pendingTable: number[] | null = null;
   /** The request whose table `pendingTable` extends (it replaces that request's table meanwhile). */
   private pendingFor: string | null = null;
+  /** Blocks at the head of `pendingTable` whose K and V are all written (the rest are reserved for rows to come). */
+  private pendingWrittenBlocks = 0;
   private readonly modelId: string;
   private readonly hashSeed: bigint | undefined;
   private readonly vRowBytes: number;
@@ -234,7 +236,7 @@ export class KvCacheManager {
       return null;
     }
     const needed = Math.ceil((numCachedTokens + numNewTokens) / this.blockSizeTokens) - prefix.blockIds.length;
-    const fresh = this.allocateBlocks(needed, prefix.blockIds, null);
+    const fresh = this.allocateBlocks(needed, prefix.blockIds, null, prefix.blockIds.length);
     if (fresh === null) {
       this.releaseAll(prefix.blockIds);
       return null;
@@ -263,7 +265,7 @@ export class KvCacheManager {
     const state = this.request(requestId);
     const needed = Math.ceil((state.numComputedTokens + numNewTokens) / this.blockSizeTokens) - state.blockIds.length;
     if (needed <= 0) return state.blockIds;
-    const fresh = this.allocateBlocks(needed, state.blockIds, requestId);
+    const fresh = this.allocateBlocks(needed, state.blockIds, requestId, this.writtenBlocks(state));
     if (fresh === null) return null;
     state.blockIds.push(...fresh);
     return state.blockIds;
@@ -427,10 +429,11 @@ export class KvCacheManager {
   }
 
   /** `count` fresh blocks to follow `table`, or null (none held) when there is no room. */
-  private allocateBlocks(count: number, table: readonly number[], requestId: string | null): number[] | null {
+  private allocateBlocks(count: number, table: readonly number[], requestId: string | null, writtenBlocks: number): number[] | null {
     const fresh: number[] = [];
     this.pendingTable = [...table];
     this.pendingFor = requestId;
+    this.pendingWrittenBlocks = writtenBlocks;
     try {
       for (let i = 0; i < count; i++) {
         const id = this.pool.allocate();
@@ -445,7 +448,13 @@ export class KvCacheManager {
     } finally {
       this.pendingTable = null;
       this.pendingFor = null;
+      this.pendingWrittenBlocks = 0;
     }
+  }
+
+  /** Leading blocks of `state`'s table whose every row is written (a block partly written still takes rows). */
+  private writtenBlocks(state: RequestState): number {
+    return Math.floor(state.numComputedTokens / this.blockSizeTokens);
   }
 
   private releaseAll(blockIds: readonly number[]): void {
@@ -460,12 +469,17 @@ export class KvCacheManager {
    */
   private pickUsedVictim(component: KvComponent): number | null {
     if (this.mode !== "selective-v" || component !== "v") return null;
-    const tables = [...this.requests.values()].filter((state) => state.id !== this.pendingFor).map((state) => state.blockIds);
-    if (this.pendingTable !== null) tables.push(this.pendingTable);
+    // NOTE: only blocks whose rows are all written may go: a block reserved for rows a step has yet to write (a
+    // long prompt allocates all its blocks at admission) must keep its V on the device, where the rows are written.
+    const tables: { blockIds: readonly number[]; written: number }[] = [...this.requests.values()]
+      .filter((state) => state.id !== this.pendingFor)
+      .map((state) => ({ blockIds: state.blockIds, written: this.writtenBlocks(state) }));
+    if (this.pendingTable !== null) tables.push({ blockIds: this.pendingTable, written: this.pendingWrittenBlocks });
     const recent = new Set<number>();
-    for (const table of tables) for (const id of table.slice(-this.recentWindowBlocks)) recent.add(id);
+    for (const table of tables) for (const id of table.blockIds.slice(-this.recentWindowBlocks)) recent.add(id);
     for (const table of tables) {
-      for (const id of table) {
+      for (let i = 0; i < table.written; i++) {
+        const id = table.blockIds[i]!;
         if (!recent.has(id) && this.pool.residency(id, "v")!.tier === "device") return id;
       }
     }

@@ -5,6 +5,7 @@ export { CapacityPlanError } from "./errors.js";
 export {
   CAPACITY_MODES,
   planCapacity,
+  SELECTIVE_V_DEVICE_V_SHARE,
   type CapacityFigures,
   type CapacityMode,
   type CapacityPlan,

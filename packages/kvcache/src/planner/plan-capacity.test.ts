@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CapacityPlanError } from "./errors.js";
-import { planCapacity } from "./plan-capacity.js";
+import { planCapacity, SELECTIVE_V_DEVICE_V_SHARE } from "./plan-capacity.js";
 
 const GIB = 2 ** 30;
 /** Sigma-1.5B (paper Table 14): 26 layers, n_k 4, n_v 16, head_dim 64. */
@@ -23,23 +23,25 @@ test("planner - sigma-1.5b in bf16 needs 66,560 bytes per token against 106,496 
   assert.equal(plan.vsGqaTwin?.tokens.toFixed(2), "1.60");
 });
 
-test("planner - selective-v keeps 13,312 bytes per token on the device and V on the host; the device limits with 512 GiB of host", () => {
+test("planner - selective-v keeps 13,312 bytes per token on the device, in the half of it the worker gives K, and V on the host; the device limits with 512 GiB of host", () => {
   const plan = planCapacity(SIGMA_1_5B, { dtype: "bf16", blockSizeTokens: 16, deviceBytes: 80 * GIB, hostBytes: 512 * GIB, mode: "selective-v" });
   assert.equal(plan.deviceBytesPerToken, 13_312);
   assert.equal(plan.hostBytesPerToken, 53_248);
-  assert.deepEqual([plan.deviceBlocks, plan.deviceTokens], [403_298, 6_452_768]);
+  // 40 GiB (80 x SELECTIVE_V_DEVICE_V_SHARE's other half) over 212,992-byte K blocks.
+  assert.equal(SELECTIVE_V_DEVICE_V_SHARE, 0.5);
+  assert.deepEqual([plan.deviceBlocks, plan.deviceTokens], [201_649, 3_226_384]);
   assert.deepEqual([plan.hostBlocks, plan.hostTokens], [645_277, 10_324_432]);
-  assert.deepEqual([plan.tokens, plan.limitedBy], [6_452_768, "device"]);
+  assert.deepEqual([plan.tokens, plan.limitedBy], [3_226_384, "device"]);
   assert.equal(plan.gqaTwin?.deviceBytesPerToken, 53_248);
-  assert.deepEqual([plan.gqaTwin?.tokens, plan.gqaTwin?.limitedBy], [1_613_184, "device"]);
+  assert.deepEqual([plan.gqaTwin?.tokens, plan.gqaTwin?.limitedBy], [806_592, "device"]);
   assert.equal(plan.vsGqaTwin?.deviceBytesPerToken, 4);
 });
 
 test("planner - selective-v with a small host is host-limited, and without hostBytes is device-limited", () => {
   const small = planCapacity(SIGMA_1_5B, { dtype: "bf16", blockSizeTokens: 16, deviceBytes: 80 * GIB, hostBytes: 64 * GIB, mode: "selective-v" });
-  assert.deepEqual([small.hostTokens, small.deviceTokens, small.tokens, small.limitedBy], [1_290_544, 6_452_768, 1_290_544, "host"]);
+  assert.deepEqual([small.hostTokens, small.deviceTokens, small.tokens, small.limitedBy], [1_290_544, 3_226_384, 1_290_544, "host"]);
   const unbounded = planCapacity(SIGMA_1_5B, { dtype: "bf16", blockSizeTokens: 16, deviceBytes: 80 * GIB, mode: "selective-v", gqaTwin: false });
-  assert.deepEqual([unbounded.hostBytes, unbounded.hostTokens, unbounded.tokens, unbounded.limitedBy], [null, null, 6_452_768, "device"]);
+  assert.deepEqual([unbounded.hostBytes, unbounded.hostTokens, unbounded.tokens, unbounded.limitedBy], [null, null, 3_226_384, "device"]);
   assert.equal(unbounded.gqaTwin, null);
   assert.equal(unbounded.vsGqaTwin, null);
 });

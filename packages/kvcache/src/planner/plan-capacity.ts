@@ -3,10 +3,13 @@
  * tier, with K and V apart, next to the model's GQA twin (n_k := n_v, the same
  * everything else). Memory is counted in whole blocks of `blockSizeTokens`
  * tokens over all layers, because the pools allocate whole blocks. In "full"
- * mode K and V both live on the device; in "selective-v" mode the device holds
- * only K and every token's V lives on the host, so the device bound and the
- * host bound are computed apart and the smaller one wins (the tier that limits
- * is named). Bytes are exact integers; only the ratios are fractions.
+ * mode K and V both live on the device; in "selective-v" mode every token's V
+ * lives on the host and the device holds K, in the share of the device the
+ * worker gives K in that mode (the rest holds V's recent rows and the rows a
+ * step writes: SELECTIVE_V_DEVICE_V_SHARE, which the worker's pool sizing
+ * reads too), so the device bound and the host bound are computed apart and
+ * the smaller one wins (the tier that limits is named). Bytes are exact
+ * integers; only the ratios are fractions.
  * NOTE: in "full" mode the host tier holds offloaded prefixes, which add no
  * live tokens, so `hostBytes` is echoed but limits nothing there.
  *
@@ -17,6 +20,14 @@
  */
 import { KV_DTYPE_BYTES, type KvDtype, type KvDtypes, type KvModelShape, type KvTier } from "../kv-types.js";
 import { CapacityPlanError } from "./errors.js";
+
+/**
+ * The share of the device a selective-V worker gives V (its recent window and the rows being written before
+ * they can move to the host); K gets the rest. NOTE: a fixed half, which is generous for V at long contexts
+ * (V needs only a few blocks per running request there); sizing it from the running requests' windows would
+ * give K more. The planner and the worker's pool sizing both read this, so a plan predicts what a worker admits.
+ */
+export const SELECTIVE_V_DEVICE_V_SHARE = 0.5;
 
 /** Bytes in a GiB, the unit of `tokensPerGib`. */
 const BYTES_PER_GIB = 2 ** 30;
@@ -112,7 +123,8 @@ function planShape(shape: KvModelShape, options: CapacityPlanOptions, dtype: KvD
 
   const selective = options.mode === "selective-v";
   const deviceBytesPerBlock = selective ? bytesPerBlock.k : bytesPerBlock.total;
-  const deviceBlocks = Math.floor(options.deviceBytes / deviceBytesPerBlock);
+  const deviceBytesForBlocks = selective ? Math.floor(options.deviceBytes * (1 - SELECTIVE_V_DEVICE_V_SHARE)) : options.deviceBytes;
+  const deviceBlocks = Math.floor(deviceBytesForBlocks / deviceBytesPerBlock);
   const hostBlocks = selective && hostBytes !== null ? Math.floor(hostBytes / bytesPerBlock.v) : null;
   const limitedBy: KvTier = hostBlocks !== null && hostBlocks < deviceBlocks ? "host" : "device";
   const blocks = limitedBy === "host" ? (hostBlocks ?? 0) : deviceBlocks;

@@ -40,6 +40,8 @@ interface Options {
   rounds: number;
   roundSeconds: number;
   tokens: number;
+  /** The worker's ORT intra-op threads (its --intra-op-threads). */
+  intraOpThreads: number;
 }
 
 function parseOptions(args: string[]): Options {
@@ -49,7 +51,7 @@ function parseOptions(args: string[]): Options {
     return at >= 0 ? Number(args[at + 1]) : fallback;
   };
   const concurrencies = args.includes("--concurrency") ? args[args.indexOf("--concurrency") + 1]!.split(",").map(Number) : [1, 4, 16, 64];
-  return { concurrencies, rounds: value("--rounds", quick ? 5 : 7), roundSeconds: value("--round-seconds", quick ? 0.4 : 2), tokens: value("--tokens", quick ? 32 : 128) };
+  return { concurrencies, rounds: value("--rounds", quick ? 5 : 7), roundSeconds: value("--round-seconds", quick ? 0.4 : 2), tokens: value("--tokens", quick ? 32 : 128), intraOpThreads: value("--intra-op-threads", 1) };
 }
 
 const prompt = (seed: number, length: number) => Array.from({ length }, (_, i) => (seed * 7919 + i * 31) % 256);
@@ -134,7 +136,7 @@ async function phaseSeconds(metricsAddress: string): Promise<Record<Phase, numbe
 
 export async function run(args: string[] = []): Promise<BenchResult> {
   const options = parseOptions(args);
-  const flags = ["--preset", "sigma-tiny", "--port", "0", "--metrics-port", "0", "--kv-device-mib", "512", "--max-batch-tokens", "2048", "--max-num-seqs", "64"];
+  const flags = ["--preset", "sigma-tiny", "--port", "0", "--metrics-port", "0", "--kv-device-mib", "512", "--max-batch-tokens", "2048", "--max-num-seqs", "64", "--intra-op-threads", String(options.intraOpThreads)];
   const worker = await startWorkerProcess(flags);
   if (worker.metricsAddress === undefined) throw new Error("the worker did not report its metrics address");
   const metricsAddress = worker.metricsAddress;

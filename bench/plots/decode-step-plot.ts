@@ -82,7 +82,7 @@ export function decodeStepSpec(result: BenchJson, notes: string[] = []): TopLeve
   return {
     title: {
       text: "Attention decode step time vs context: DiffQKV and GQA",
-      subtitle: ["one decode step (one query row per sequence), L3 flushed; median of rounds, bars: min..max; lower is better", "solid: measured; dashed: the roofline, the same bytes copied at memory speed in the same run", provenance(result)],
+      subtitle: ["one decode step (one query row per sequence), L3 flushed; median of rounds, bars: min..max; lower is better", "solid: measured; dashed: the roofline, a read-only stream over the same slots on the same threads, in the same rounds", provenance(result)],
     },
     data: { values: points },
     facet: { column: { field: "batch", type: "nominal", title: null, sort: batches }, ...(dtypes.length > 1 ? { row: { field: "dtype", type: "nominal", title: null } } : {}) },

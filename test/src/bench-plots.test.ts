@@ -61,7 +61,7 @@ test("bench:plots - draws the five plots from fixture results, with titles, axis
     const decode = await texts("decode-step-vs-context");
     assertHasTexts("decode-step-vs-context", decode, [
       "Attention decode step time vs context: DiffQKV and GQA",
-      "solid: measured; dashed: the roofline, the same bytes copied at memory speed in the same run",
+      "solid: measured; dashed: the roofline, a read-only stream over the same slots on the same threads, in the same rounds",
       "context (tokens)",
       "decode step time (ms)",
       "batch 1",

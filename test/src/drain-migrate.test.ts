@@ -21,7 +21,9 @@ const BLOCK = 16;
 const TENANTS = 6;
 const PREFIX = 64; // 4 blocks per tenant
 const prompts = Array.from({ length: TENANTS }, (_, t) => [...Array.from({ length: PREFIX }, (_, i) => (t * 53 + i * 31 + 7) % 256), t + 1, t + 2, t + 3]);
-const request = (t: number, maxTokens = 320) => ({ model: "sigma-tiny", prompt: prompts[t]!, maxTokens, temperature: 0.8, seed: 1_000 + t, ignoreEos: true });
+// Long enough that the streams still run when the drain arrives (a CLI process, about a second after midway): at 320
+// tokens the engine, once faster, finished them first and nothing was left to migrate.
+const request = (t: number, maxTokens = 960) => ({ model: "sigma-tiny", prompt: prompts[t]!, maxTokens, temperature: 0.8, seed: 1_000 + t, ignoreEos: true });
 
 async function waitForWorkers(client: SigmaserveClient, count: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
